@@ -1,0 +1,138 @@
+package io.kdstream.core.djl;
+
+import io.kdstream.avro.DType;
+import io.kdstream.avro.Tensor;
+import io.kdstream.schemas.tensor.InvalidTensorException;
+import io.kdstream.schemas.tensor.TensorCodec;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Converts between the wire {@link Tensor} and DJL's {@link NDArray}. The arrays are created in the manager the
+ * caller passes (a per-batch sub-manager, so they are freed with it).
+ *
+ * <p>Model inputs follow one convention: float32 in [0, 1]. {@link #toModelInput} reads UINT8 pixels as
+ * {@code value / 255} and floating tensors as they are.
+ */
+public final class TensorBridge {
+
+    private static final float UINT8_SCALE = 1f / 255f;
+
+    private TensorBridge() {
+    }
+
+    /**
+     * An NDArray with the tensor's dtype, shape and elements.
+     *
+     * @throws InvalidTensorException when the tensor is inconsistent
+     */
+    public static NDArray toNDArray(NDManager manager, String name, Tensor tensor) {
+        TensorCodec.validate(name, tensor);
+        Shape shape = shape(tensor.getShape());
+        ByteBuffer src = tensor.getData().slice();
+        ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        direct.put(src).flip();
+        return manager.create(direct, shape, dataType(tensor.getDtype()));
+    }
+
+    /** A tensor with the array's dtype, shape and elements. */
+    public static Tensor toTensor(NDArray array) {
+        DType dtype = dtype(array.getDataType());
+        ByteBuffer native_ = array.toByteBuffer();
+        ByteBuffer data = ByteBuffer.allocate(native_.remaining());
+        data.put(native_.order(ByteOrder.LITTLE_ENDIAN)).flip();
+        return new Tensor(dtype, dims(array.getShape()), data);
+    }
+
+    /** A floating tensor (FLOAT32, FLOAT16 or BFLOAT16) holding the array's values converted to {@code dtype}. */
+    public static Tensor toTensor(NDArray array, DType dtype) {
+        float[] values = array.getDataType() == DataType.FLOAT32 ? array.toFloatArray()
+                : array.toType(DataType.FLOAT32, false).toFloatArray();
+        return TensorCodec.fromFloats(values, dtype, toIntArray(array.getShape()));
+    }
+
+    /**
+     * Writes the tensor into {@code dst} at {@code offset} as model input: UINT8 scaled to [0, 1], floats as they
+     * are. The tensor's element count must be {@code expectedSize}.
+     *
+     * @throws InvalidTensorException ({@code SHAPE}) when the size differs, ({@code DTYPE}) for integer dtypes other
+     *                                than UINT8
+     */
+    public static void toModelInput(String name, Tensor tensor, int expectedSize, float[] dst, int offset) {
+        long n = TensorCodec.numElements(name, tensor.getShape());
+        if (n != expectedSize) {
+            throw new InvalidTensorException(InvalidTensorException.Reason.SHAPE, name,
+                    "expected " + expectedSize + " elements, got shape " + tensor.getShape());
+        }
+        DType dtype = tensor.getDtype();
+        if (dtype == DType.INT32 || dtype == DType.INT64) {
+            throw new InvalidTensorException(InvalidTensorException.Reason.DTYPE, name,
+                    "model input must be UINT8 or floating, got " + dtype);
+        }
+        TensorCodec.toFloats(name, tensor, dst, offset);
+        if (dtype == DType.UINT8) {
+            for (int i = offset, end = offset + expectedSize; i < end; i++) {
+                dst[i] *= UINT8_SCALE;
+            }
+        }
+    }
+
+    public static DataType dataType(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> DataType.FLOAT32;
+            case FLOAT16 -> DataType.FLOAT16;
+            case BFLOAT16 -> DataType.BFLOAT16;
+            case UINT8 -> DataType.UINT8;
+            case INT32 -> DataType.INT32;
+            case INT64 -> DataType.INT64;
+        };
+    }
+
+    /**
+     * @throws InvalidTensorException ({@code DTYPE}) for NDArray types the wire format does not carry
+     */
+    public static DType dtype(DataType dataType) {
+        return switch (dataType) {
+            case FLOAT32 -> DType.FLOAT32;
+            case FLOAT16 -> DType.FLOAT16;
+            case BFLOAT16 -> DType.BFLOAT16;
+            case UINT8 -> DType.UINT8;
+            case INT32 -> DType.INT32;
+            case INT64 -> DType.INT64;
+            default -> throw new InvalidTensorException(InvalidTensorException.Reason.DTYPE, "ndarray",
+                    "no wire dtype for " + dataType);
+        };
+    }
+
+    public static Shape shape(List<Integer> dims) {
+        long[] s = new long[dims.size()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = dims.get(i);
+        }
+        return new Shape(s);
+    }
+
+    public static List<Integer> dims(Shape shape) {
+        List<Integer> out = new ArrayList<>(shape.dimension());
+        for (long d : shape.getShape()) {
+            out.add(Math.toIntExact(d));
+        }
+        return out;
+    }
+
+    public static int[] toIntArray(Shape shape) {
+        int[] out = new int[shape.dimension()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.toIntExact(shape.get(i));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package io.kdstream.it;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The module layering of ARCHITECTURE.md, checked on the compiled classes so that a wrong import fails the build:
+ * schemas imports no DJL and no Kafka Streams; streams imports no DJL; nothing but ops itself depends on ops;
+ * the library modules never depend on the services.
+ */
+class ArchitectureTest {
+
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("io.kdstream");
+    }
+
+    @Test
+    void schemasShouldNotDependOnDjlOrKafkaStreams() {
+        ArchRule rule = noClasses().that().resideInAnyPackage("io.kdstream.schemas..", "io.kdstream.avro..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "org.apache.kafka.streams..")
+                .because("schemas is the wire contract every component (and other tools) can use without DJL or Streams");
+        rule.allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void streamsShouldNotDependOnDjl() {
+        ArchRule rule = noClasses().that().resideInAPackage("io.kdstream.streams..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core..")
+                .because("the monitors run without DJL (streams depends on schemas only)");
+        rule.allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void nothingShouldDependOnOps() {
+        ArchRule rule = noClasses().that().resideOutsideOfPackage("io.kdstream.ops..")
+                .should().dependOnClassesThat().resideInAPackage("io.kdstream.ops..")
+                .because("ops is the command line and local stack on top of everything");
+        rule.allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void librariesShouldNotDependOnServices() {
+        ArchRule rule = noClasses().that().resideInAnyPackage("io.kdstream.schemas..", "io.kdstream.avro..", "io.kdstream.core..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.kdstream.teacher..", "io.kdstream.trainer..", "io.kdstream.streams..")
+                .because("core and schemas are shared libraries below the services");
+        rule.allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void teacherAndTrainerShouldNotDependOnEachOther() {
+        noClasses().that().resideInAPackage("io.kdstream.teacher..")
+                .should().dependOnClassesThat().resideInAPackage("io.kdstream.trainer..").allowEmptyShould(true).check(classes);
+        noClasses().that().resideInAPackage("io.kdstream.trainer..")
+                .should().dependOnClassesThat().resideInAPackage("io.kdstream.teacher..").allowEmptyShould(true).check(classes);
+    }
+}
