@@ -1,0 +1,113 @@
+package io.kdstream.streams.internals;
+
+import io.kdstream.avro.TrainingStep;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The aggregate of one loss-ratio window: sums of the finite losses and the least-squares sums of total loss against
+ * step. Steps with any NaN or infinite loss are counted in {@code nonFinite} and left out of every sum. Step numbers
+ * enter the regression relative to {@code refStep} (the first step seen) to keep the sums small.
+ *
+ * @param records    every step that fell into the window
+ * @param nonFinite  steps with a non-finite loss
+ * @param finite     steps whose losses are all finite
+ * @param sumTask    sum of finite task losses
+ * @param sumKd      sum of finite KD losses
+ * @param sumFeature sum of finite feature losses
+ * @param sumTotal   sum of finite total losses
+ * @param refStep    step number the regression is relative to
+ * @param sumX       sum of (step - refStep) over finite steps
+ * @param sumXX      sum of (step - refStep) squared
+ * @param sumXY      sum of (step - refStep) * total loss
+ * @param minStep    smallest step seen (Long.MAX_VALUE when empty)
+ * @param maxStep    largest step seen (Long.MIN_VALUE when empty)
+ */
+public record LossAccumulator(long records, long nonFinite, long finite, double sumTask, double sumKd,
+                              double sumFeature, double sumTotal, long refStep, double sumX, double sumXX,
+                              double sumXY, long minStep, long maxStep) {
+
+    private static final byte VERSION = 1;
+    private static final int SIZE = 1 + 8 * 13;
+
+    /** The aggregate of no steps. */
+    public static LossAccumulator empty() {
+        return new LossAccumulator(0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, Long.MAX_VALUE, Long.MIN_VALUE);
+    }
+
+    /** Whether every loss of the step is finite. */
+    public static boolean isFinite(TrainingStep step) {
+        return Double.isFinite(step.getTaskLoss()) && Double.isFinite(step.getKdLoss())
+                && Double.isFinite(step.getFeatureLoss()) && Double.isFinite(step.getTotalLoss());
+    }
+
+    /** This aggregate with one more step. */
+    public LossAccumulator add(TrainingStep step) {
+        long s = step.getStep();
+        long min = Math.min(minStep, s);
+        long max = Math.max(maxStep, s);
+        if (!isFinite(step)) {
+            return new LossAccumulator(records + 1, nonFinite + 1, finite, sumTask, sumKd, sumFeature, sumTotal,
+                    refStep, sumX, sumXX, sumXY, min, max);
+        }
+        long ref = finite == 0 ? s : refStep;
+        double x = (double) (s - ref);
+        double y = step.getTotalLoss();
+        return new LossAccumulator(records + 1, nonFinite, finite + 1, sumTask + step.getTaskLoss(),
+                sumKd + step.getKdLoss(), sumFeature + step.getFeatureLoss(), sumTotal + y, ref, sumX + x,
+                sumXX + x * x, sumXY + x * y, min, max);
+    }
+
+    /** sum(KD) / sum(task), or null without finite steps or with a zero task-loss sum. */
+    public Double ratio() {
+        if (finite == 0 || sumTask == 0.0) {
+            return null;
+        }
+        double r = sumKd / sumTask;
+        return Double.isFinite(r) ? r : null;
+    }
+
+    /** Mean finite total loss, or null without finite steps. */
+    public Double meanTotalLoss() {
+        return finite == 0 ? null : sumTotal / finite;
+    }
+
+    /** Least-squares slope of total loss against step, or null with fewer than two distinct steps. */
+    public Double totalLossTrend() {
+        if (finite < 2) {
+            return null;
+        }
+        double n = finite;
+        double denominator = n * sumXX - sumX * sumX;
+        if (denominator == 0.0) {
+            return null;
+        }
+        double slope = (n * sumXY - sumX * sumTotal) / denominator;
+        return Double.isFinite(slope) ? slope : null;
+    }
+
+    /** Smallest step, or null when empty. */
+    public Long firstStep() {
+        return records == 0 ? null : minStep;
+    }
+
+    /** Largest step, or null when empty. */
+    public Long lastStep() {
+        return records == 0 ? null : maxStep;
+    }
+
+    /** Fixed-layout binary form for state stores and changelogs. */
+    public byte[] toBytes() {
+        return ByteBuffer.allocate(SIZE).put(VERSION).putLong(records).putLong(nonFinite).putLong(finite)
+                .putDouble(sumTask).putDouble(sumKd).putDouble(sumFeature).putDouble(sumTotal).putLong(refStep)
+                .putDouble(sumX).putDouble(sumXX).putDouble(sumXY).putLong(minStep).putLong(maxStep).array();
+    }
+
+    /** Reads {@link #toBytes()}. */
+    public static LossAccumulator fromBytes(byte[] bytes) {
+        ByteBuffer b = StateBytes.check(bytes, SIZE, VERSION, "LossAccumulator");
+        return new LossAccumulator(b.getLong(), b.getLong(), b.getLong(), b.getDouble(), b.getDouble(),
+                b.getDouble(), b.getDouble(), b.getLong(), b.getDouble(), b.getDouble(), b.getDouble(), b.getLong(),
+                b.getLong());
+    }
+}

@@ -1,0 +1,90 @@
+package io.kdstream.streams.internals;
+
+import io.kdstream.avro.Alert;
+import io.kdstream.avro.AlertState;
+import io.kdstream.avro.TrainingStep;
+
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Remembers, per trainer (the record key), its last step and the wall-clock time the monitor processed it. A
+ * wall-clock punctuator raises one TRAINER_STALE alert when a trainer has been silent longer than the threshold; the
+ * next step from that trainer raises the RESOLVED alert. Wall clock, not stream time: when every trainer stops,
+ * stream time stops too, and the silence would never be noticed.
+ */
+public final class StalenessTracker implements Processor<String, TrainingStep, String, Alert> {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(StalenessTracker.class);
+
+    private final String storeName;
+    private final long thresholdMs;
+    private final Duration checkInterval;
+    private ProcessorContext<String, Alert> context;
+    private KeyValueStore<String, TrainerActivity> activity;
+
+    public StalenessTracker(String storeName, Duration threshold, Duration checkInterval) {
+        this.storeName = storeName;
+        this.thresholdMs = threshold.toMillis();
+        this.checkInterval = checkInterval;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Alert> context) {
+        this.context = context;
+        this.activity = context.getStateStore(storeName);
+        context.schedule(checkInterval, PunctuationType.WALL_CLOCK_TIME, this::check);
+    }
+
+    @Override
+    public void process(Record<String, TrainingStep> record) {
+        TrainingStep step = record.value();
+        if (step == null) {
+            return;
+        }
+        long now = context.currentSystemTimeMs();
+        TrainerActivity previous = activity.get(record.key());
+        TrainerActivity current = new TrainerActivity(step.getRunId(), step.getStep(), record.timestamp(), now,
+                false);
+        activity.put(record.key(), current);
+        if (previous != null && previous.stale()) {
+            long silence = now - previous.lastSeenWallMs();
+            Alert resolved = Alerts.stale(record.key(), current, AlertState.RESOLVED, silence, thresholdMs, now);
+            LOGGER.info("alert type={} state={} subject={} silenceMs={}", resolved.getType(), resolved.getState(),
+                    resolved.getSubject(), silence);
+            context.forward(new Record<>(record.key(), resolved, now));
+        }
+    }
+
+    /** One staleness check at wall-clock time {@code now}. */
+    void check(long now) {
+        List<KeyValue<String, TrainerActivity>> silent = new ArrayList<>();
+        try (KeyValueIterator<String, TrainerActivity> all = activity.all()) {
+            while (all.hasNext()) {
+                KeyValue<String, TrainerActivity> entry = all.next();
+                if (!entry.value.stale() && now - entry.value.lastSeenWallMs() > thresholdMs) {
+                    silent.add(entry);
+                }
+            }
+        }
+        for (KeyValue<String, TrainerActivity> entry : silent) {
+            long silence = now - entry.value.lastSeenWallMs();
+            activity.put(entry.key, entry.value.withStale(true));
+            Alert alert = Alerts.stale(entry.key, entry.value, AlertState.FIRING, silence, thresholdMs, now);
+            LOGGER.info("alert type={} state={} subject={} silenceMs={}", alert.getType(), alert.getState(),
+                    alert.getSubject(), silence);
+            context.forward(new Record<>(entry.key, alert, now));
+        }
+    }
+}
