@@ -24,19 +24,25 @@ import java.util.List;
  */
 public final class TensorBridge {
 
-    private static final float UINT8_SCALE = 1f / 255f;
+    /** UINT8 pixels are divided by this to become model input in [0, 1]. */
+    public static final float UINT8_MAX = 255f;
 
     private TensorBridge() {
     }
 
     /**
-     * An NDArray with the tensor's dtype, shape and elements.
+     * An NDArray with the tensor's dtype, shape and elements. BFLOAT16 tensors become FLOAT32 arrays (an exact
+     * widening), since DJL's PyTorch engine has no bfloat16 arrays; {@link #toTensor(NDArray, DType)} narrows back.
      *
      * @throws InvalidTensorException when the tensor is inconsistent
      */
     public static NDArray toNDArray(NDManager manager, String name, Tensor tensor) {
         TensorCodec.validate(name, tensor);
         Shape shape = shape(tensor.getShape());
+        if (tensor.getDtype() == DType.BFLOAT16) {
+            // DJL's PyTorch engine cannot hold bfloat16 arrays: widen (exactly) to float32.
+            return manager.create(TensorCodec.toFloats(name, tensor), shape);
+        }
         ByteBuffer src = tensor.getData().slice();
         ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.LITTLE_ENDIAN);
         direct.put(src).flip();
@@ -80,16 +86,17 @@ public final class TensorBridge {
         TensorCodec.toFloats(name, tensor, dst, offset);
         if (dtype == DType.UINT8) {
             for (int i = offset, end = offset + expectedSize; i < end; i++) {
-                dst[i] *= UINT8_SCALE;
+                dst[i] /= UINT8_MAX;
             }
         }
     }
 
+    /** The NDArray type a wire dtype is held in (BFLOAT16 is widened to FLOAT32). */
     public static DataType dataType(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> DataType.FLOAT32;
             case FLOAT16 -> DataType.FLOAT16;
-            case BFLOAT16 -> DataType.BFLOAT16;
+            case BFLOAT16 -> DataType.FLOAT32;
             case UINT8 -> DataType.UINT8;
             case INT32 -> DataType.INT32;
             case INT64 -> DataType.INT64;

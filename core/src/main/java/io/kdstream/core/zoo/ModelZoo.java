@@ -26,7 +26,7 @@ public final class ModelZoo {
     public static final String FMNIST_CNN_TEACHER = "fmnist-cnn-teacher";
     /** Student: a two-hidden-layer MLP of fewer than 100K parameters. */
     public static final String FMNIST_MLP_STUDENT = "fmnist-mlp-student";
-    /** Student: a tiny two-conv CNN, ~52K parameters. */
+    /** Student: a tiny two-conv CNN of 52,138 parameters. */
     public static final String FMNIST_TINY_CNN_STUDENT = "fmnist-tinycnn-student";
 
     private static final List<Integer> INPUT_SHAPE = List.of(1, 28, 28);
@@ -100,7 +100,7 @@ public final class ModelZoo {
 
     /**
      * conv(8)-ReLU-pool → conv(16)-ReLU-pool [feature {@code conv2}: 16x7x7, stride 4] → flatten → dense(64)-ReLU
-     * [feature {@code embedding}: 64] → dense(10). 51,562 parameters; no batch norm, so parameters alone are the
+     * [feature {@code embedding}: 64] → dense(10). 52,138 parameters; no batch norm, so parameters alone are the
      * whole state (simple to average across a trainer group).
      */
     public static Architecture studentTinyCnn() {
