@@ -1,0 +1,65 @@
+package io.kdstream.trainer;
+
+import io.kdstream.avro.RunManifest;
+import io.kdstream.core.KdException;
+
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.io.JsonEncoder;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Reads and writes {@link RunManifest}s as Avro JSON files ({@code manifest.json} next to the model). */
+public final class RunManifests {
+    public static final String FILE = "manifest.json";
+
+    private RunManifests() {
+    }
+
+    public static String toJson(RunManifest manifest) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            JsonEncoder encoder = EncoderFactory.get().jsonEncoder(RunManifest.getClassSchema(), out, true);
+            new SpecificDatumWriter<>(RunManifest.class).write(manifest, encoder);
+            encoder.flush();
+            return out.toString(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new KdException("Cannot encode run manifest " + manifest.getRunId() + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static RunManifest fromJson(String json, String source) {
+        try {
+            return new SpecificDatumReader<>(RunManifest.class).read(null,
+                    DecoderFactory.get().jsonDecoder(RunManifest.getClassSchema(), json));
+        } catch (IOException | RuntimeException e) {
+            throw new KdException("Cannot read the run manifest " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static void write(Path file, RunManifest manifest) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, toJson(manifest), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new KdException("Cannot write the run manifest to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static RunManifest read(Path file) {
+        try {
+            return fromJson(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        } catch (IOException e) {
+            throw new KdException("Cannot read the run manifest " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

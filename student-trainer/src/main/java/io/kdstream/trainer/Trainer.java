@@ -1,0 +1,421 @@
+package io.kdstream.trainer;
+
+import io.kdstream.avro.EvalResult;
+import io.kdstream.avro.FailureEvent;
+import io.kdstream.avro.FailureKind;
+import io.kdstream.avro.PartitionRange;
+import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.RunStatus;
+import io.kdstream.avro.TeacherOutput;
+import io.kdstream.avro.TrainingStep;
+import io.kdstream.core.KdException;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.kafka.DeadLetterPublisher;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.core.model.ModelMetadata;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
+import io.kdstream.core.zoo.Architecture;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.schemas.serde.KdAvroSerdes;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.BatchReader;
+import io.kdstream.trainer.internals.Checkpoint;
+import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.TeacherOutputDecoder;
+import io.kdstream.trainer.internals.TrainingCore;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The student trainer: reads a bounded offset range of the teacher-outputs topic (snapshotted at the start, or given
+ * by a manifest for a replay), trains the student for the configured epochs with the configured distillation losses,
+ * and checkpoints so that a crashed run resumes where its last checkpoint left off, training every record exactly
+ * once. Publishes a {@code TrainingStep} per step, an {@code EvalResult} per evaluation, and a {@code RunManifest} at
+ * the start and the end; bad records go to the dead-letter topic.
+ *
+ * <pre>{@code
+ * try (Trainer trainer = Trainer.builder().setConfig(config).build()) {
+ *     Trainer.Result result = trainer.run();
+ * }
+ * }</pre>
+ */
+public final class Trainer implements AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(Trainer.class);
+    public static final String COMPONENT = "student-trainer";
+    public static final String MODEL_DIR = "model";
+    private static final int EVAL_BATCH = 500;
+
+    private final TrainerConfig config;
+    private final List<PartitionRange> rangesOverride;
+    private volatile boolean stopRequested;
+
+    /** Time spent per part of the loop, summed over the run (nanoseconds). */
+    public record Timings(long decodeNanos, long waitNanos, long forwardBackwardNanos, long optimizerNanos, long publishNanos,
+                          long totalNanos) {
+    }
+
+    /**
+     * The outcome of {@link #run()}.
+     *
+     * @param runId         run id
+     * @param completed     true when the run finished (range exhausted or step limit reached); false when stopped early
+     * @param modelSha256   sha256 of the final parameter file, or null when not completed
+     * @param modelDir      where the final model and its manifest are, or null when not completed
+     * @param steps         steps taken (including skipped ones)
+     * @param samples       examples trained on
+     * @param failedSteps   steps skipped for a non-finite loss
+     * @param deadLetters   records this process dead-lettered
+     * @param accuracy      final student accuracy on the held-out set, or null without evaluation
+     * @param manifest      the final manifest, or null when not completed
+     * @param timings       where the time went (this process only)
+     */
+    public record Result(String runId, boolean completed, String modelSha256, Path modelDir, long steps, long samples,
+                         long failedSteps, long deadLetters, Double accuracy, RunManifest manifest, Timings timings) {
+    }
+
+    private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride) {
+        this.config = config;
+        this.rangesOverride = rangesOverride;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link Trainer}: {@code setConfig} is required; {@code optRanges} replays fixed offset ranges. */
+    public static final class Builder {
+        private TrainerConfig config;
+        private List<PartitionRange> ranges;
+
+        private Builder() {
+        }
+
+        public Builder setConfig(TrainerConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        public Builder optRanges(List<PartitionRange> ranges) {
+            this.ranges = ranges == null ? null : List.copyOf(ranges);
+            return this;
+        }
+
+        public Trainer build() {
+            Objects.requireNonNull(config, "config is required (setConfig)");
+            if (ranges != null && ranges.isEmpty()) {
+                throw new IllegalArgumentException("optRanges needs at least one range");
+            }
+            return new Trainer(config, ranges);
+        }
+    }
+
+    /** Asks a running {@link #run()} to stop after the current step, checkpoint and return. Thread-safe. */
+    public void stop() {
+        stopRequested = true;
+    }
+
+    /** The code version recorded in manifests. */
+    public static String codeVersion() {
+        String v = Trainer.class.getPackage().getImplementationVersion();
+        return "kdstream " + (v == null ? "dev" : v);
+    }
+
+    /** Trains (or resumes) the run in the configured checkpoint directory. */
+    public Result run() {
+        long runStart = System.nanoTime();
+        Architecture architecture = ModelZoo.get(config.student());
+        Path dir = config.checkpointDir();
+        Map<String, String> redacted = config.redacted();
+        String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
+        Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
+        if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
+            throw new KdException("The checkpoint in " + dir + " was written with different training settings (hash "
+                    + checkpoint.get().trainingSha256() + ", now " + trainingSha + "). Resume with the same trainer.* and "
+                    + "kd.* settings, or use another " + TrainerConfig.CHECKPOINT_DIR_CONFIG + ".");
+        }
+        String runId = checkpoint.map(Checkpoint::runId)
+                .orElse(config.runId().isBlank() ? UUID.randomUUID().toString() : config.runId());
+        Map<String, Object> serde = config.serdeProperties();
+        Serializer<TrainingStep> stepSerializer = KdAvroSerdes.value(TrainingStep.class, serde).serializer();
+        Serializer<EvalResult> evalSerializer = KdAvroSerdes.value(EvalResult.class, serde).serializer();
+        Serializer<RunManifest> manifestSerializer = KdAvroSerdes.value(RunManifest.class, serde).serializer();
+        Serializer<FailureEvent> failureSerializer = KdAvroSerdes.value(FailureEvent.class, serde).serializer();
+        DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, config.topics().dlq(), failureSerializer);
+        String topic = config.topics().teacherOutputs();
+
+        try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
+             TrainingCore core = new TrainingCore(config, architecture)) {
+            List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
+                    .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic));
+            long startedAtMs = checkpoint.map(Checkpoint::startedAtMs).orElse(System.currentTimeMillis());
+            RunManifest.Builder manifest = RunManifest.newBuilder()
+                    .setRunId(runId)
+                    .setGroup(config.group())
+                    .setStatus(RunStatus.STARTED)
+                    .setConfig(new TreeMap<>(redacted))
+                    .setConfigSha256(TrainerConfig.canonicalSha256(redacted))
+                    .setCodeVersion(codeVersion())
+                    .setSeed(config.seed())
+                    .setStudentArchitecture(architecture.name())
+                    .setTeacherSha256(null)
+                    .setRanges(ranges)
+                    .setStartedAtMs(Instant.ofEpochMilli(startedAtMs));
+            long step = 0;
+            long samples = 0;
+            long failedSteps = 0;
+            String teacherSha = null;
+            Cursor cursor;
+            if (checkpoint.isPresent()) {
+                Checkpoint c = checkpoint.get();
+                core.restore(c.arrays(), c.shapes(), c.optimizerUpdates());
+                step = c.step();
+                samples = c.samples();
+                failedSteps = c.failedSteps();
+                teacherSha = c.teacherSha256().isEmpty() ? null : c.teacherSha256();
+                cursor = c.cursor();
+                LOGGER.info("Resuming run {} from checkpoint at step {} (epoch {}, block {}, skip {})", runId, step,
+                        cursor.epoch(), cursor.block(), cursor.skip());
+            } else {
+                Map<Integer, Long> starts = new TreeMap<>();
+                ranges.forEach(r -> starts.put(r.getPartition(), r.getStartOffset()));
+                cursor = Cursor.startOf(0, starts);
+                send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), manifest.build()));
+                LOGGER.info("Starting run {}: student={} teacher={} ranges={}", runId, architecture.name(),
+                        config.teacherStream() ? "stream" : "none", describe(ranges));
+            }
+
+            TeacherOutputDecoder decoder = new TeacherOutputDecoder(
+                    KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
+                    architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0);
+            FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
+                    TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
+            Evaluation evaluation = new Evaluation(config, core);
+            long decodeNanos = 0;
+            long waitNanos = 0;
+            long fbNanos = 0;
+            long optNanos = 0;
+            long publishNanos = 0;
+            boolean completed = false;
+            Double accuracy = null;
+            try (BatchReader reader = new BatchReader(
+                    () -> KafkaClients.consumer(config, config.group(), Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)),
+                    ranges, cursor, config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
+                    architecture.inputSize(), architecture.numClasses(), decoder,
+                    (record, cause) -> dlq.publish(producer, record, cause), config.prefetchBatches())) {
+                reader.start();
+                while (true) {
+                    if (config.maxSteps() > 0 && step >= config.maxSteps()) {
+                        completed = true;
+                        break;
+                    }
+                    if (stopRequested) {
+                        break;
+                    }
+                    long w0 = System.nanoTime();
+                    Batch batch = reader.take();
+                    waitNanos += System.nanoTime() - w0;
+                    if (batch == null) {
+                        cursor = reader.endCursor();
+                        completed = true;
+                        break;
+                    }
+                    decodeNanos += batch.decodeNanos();
+                    core.ensureFeatureKd(decoder.teacherFeatures());
+                    TrainingCore.StepOutcome o = core.step(batch, step, decoder.teacherFeatures());
+                    step++;
+                    fbNanos += o.forwardBackwardNanos();
+                    optNanos += o.optimizerNanos();
+                    long p0 = System.nanoTime();
+                    if (o.applied()) {
+                        samples += batch.size();
+                    } else {
+                        failedSteps++;
+                        String reason = "non-finite loss at step " + step + " (total " + o.totalLoss() + ", task " + o.taskLoss()
+                                + ", kd " + o.kdLoss() + "); batch of " + batch.size() + " skipped";
+                        LOGGER.warn("Run {}: {}", runId, reason);
+                        dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),
+                                Map.of("runId", runId, "step", Long.toString(step)), null);
+                        budget.recordFailure(step, reason);
+                    }
+                    TrainingStep record = TrainingStep.newBuilder()
+                            .setRunId(runId).setTrainerId(config.trainerId()).setGroup(config.group())
+                            .setStep(step).setEpoch(batch.epoch()).setTimestampMs(Instant.now())
+                            .setTaskLoss(o.taskLoss()).setKdLoss(o.kdLoss()).setFeatureLoss(o.featureLoss())
+                            .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
+                            .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(batch.failures())
+                            .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
+                            .build();
+                    send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                    publishNanos += System.nanoTime() - p0;
+                    cursor = batch.after();
+                    if (decoder.teacherSha256() != null && teacherSha == null) {
+                        teacherSha = decoder.teacherSha256();
+                    }
+                    if (step % config.checkpointInterval() == 0) {
+                        writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha,
+                                ranges, cursor);
+                        reader.requestCommit(cursor.blockStart());
+                    }
+                    if (config.evalInterval() > 0 && step % config.evalInterval() == 0) {
+                        evaluation.run(producer, evalSerializer, runId, step);
+                    }
+                }
+            }
+            writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha, ranges, cursor);
+            long deadLetters = dlq.count();
+            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, System.nanoTime() - runStart);
+            if (!completed) {
+                LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);
+                producer.flush();
+                return new Result(runId, false, null, null, step, samples, failedSteps, deadLetters, null, null, timings);
+            }
+            accuracy = evaluation.run(producer, evalSerializer, runId, step);
+            Path modelDir = dir.resolve(MODEL_DIR);
+            SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            String sha = saved.metadata().parametersSha256();
+            RunManifest done = manifest.setStatus(RunStatus.FINISHED)
+                    .setTeacherSha256(config.teacherStream() ? teacherSha : null)
+                    .setFinalModelSha256(sha)
+                    .setEndedAtMs(Instant.now())
+                    .build();
+            RunManifests.write(modelDir.resolve(RunManifests.FILE), done);
+            send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), done));
+            producer.flush();
+            LOGGER.info("Run {} finished: {} steps, {} samples, {} failed steps, {} dead letters, model sha256 {}", runId, step,
+                    samples, failedSteps, deadLetters, sha);
+            return new Result(runId, true, sha, modelDir, step, samples, failedSteps, deadLetters, accuracy, done, timings);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("Training of run " + runId + " was interrupted", e);
+        }
+    }
+
+    private void writeCheckpoint(Path dir, TrainingCore core, String runId, String trainingSha, long step, long samples,
+                                 long failedSteps, long startedAtMs, String teacherSha, List<PartitionRange> ranges, Cursor cursor) {
+        Map<String, long[]> shapes = new HashMap<>();
+        Map<String, float[]> arrays = core.snapshot(shapes);
+        new Checkpoint(runId, trainingSha, step, samples, failedSteps, core.optimizerUpdates(), startedAtMs,
+                teacherSha == null ? "" : teacherSha, ranges, cursor, arrays, shapes).write(dir);
+        LOGGER.debug("Checkpoint of run {} at step {}", runId, step);
+    }
+
+    /** The current offset range of every partition of {@code topic} (end offsets as read_committed sees them). */
+    private List<PartitionRange> snapshot(String topic) {
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+            if (infos == null || infos.isEmpty()) {
+                throw new KdException("Topic " + topic + " does not exist or has no partitions; create it with "
+                        + "'kdstream topics create' and fill it with the teacher-service first.");
+            }
+            List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition()))
+                    .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(tps, Duration.ofSeconds(30));
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(30));
+            List<PartitionRange> ranges = new ArrayList<>();
+            for (TopicPartition tp : tps) {
+                ranges.add(new PartitionRange(topic, tp.partition(), begin.get(tp), end.get(tp)));
+            }
+            if (ranges.stream().allMatch(r -> r.getEndOffset() <= r.getStartOffset())) {
+                throw new KdException("Topic " + topic + " holds no committed records to train on.");
+            }
+            return ranges;
+        }
+    }
+
+    private static String describe(List<PartitionRange> ranges) {
+        StringBuilder sb = new StringBuilder();
+        for (PartitionRange r : ranges) {
+            sb.append(r.getPartition()).append(":[").append(r.getStartOffset()).append(',').append(r.getEndOffset()).append(") ");
+        }
+        return sb.toString().trim();
+    }
+
+    private static void send(Producer<byte[], byte[]> producer, String topic, String key, byte[] value) {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value), (md, e) -> {
+            if (e != null) {
+                LOGGER.warn("Publishing to {} failed: {}", topic, e.toString());
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    /** Evaluation on the first N examples of the Fashion-MNIST test split. */
+    private static final class Evaluation {
+        private final TrainerConfig config;
+        private final TrainingCore core;
+        private float[] inputs;
+        private int[] labels;
+        private boolean unavailable;
+
+        Evaluation(TrainerConfig config, TrainingCore core) {
+            this.config = config;
+            this.core = core;
+        }
+
+        Double run(Producer<byte[], byte[]> producer, Serializer<EvalResult> serializer, String runId, long step) {
+            if (config.evalMaxSamples() == 0 || unavailable || !load()) {
+                return null;
+            }
+            double[] r = core.evaluate(inputs, labels, EVAL_BATCH);
+            EvalResult result = EvalResult.newBuilder()
+                    .setRunId(runId).setTrainerId(config.trainerId()).setStep(step).setTimestampMs(Instant.now())
+                    .setDataset("fashion-mnist/test").setSamples(labels.length).setStudentAccuracy(r[0])
+                    .setTeacherAccuracy(null).setAgreement(null).setLoss(r[1])
+                    .build();
+            send(producer, config.topics().eval(), runId, serializer.serialize(config.topics().eval(), result));
+            LOGGER.info("Run {} step {}: student accuracy {} on {} test examples (loss {})", runId, step,
+                    String.format(java.util.Locale.ROOT, "%.4f", r[0]), labels.length,
+                    String.format(java.util.Locale.ROOT, "%.4f", r[1]));
+            return r[0];
+        }
+
+        private boolean load() {
+            if (inputs != null) {
+                return true;
+            }
+            if (!Files.isDirectory(config.evalDir())) {
+                LOGGER.warn("No evaluation: {} is not a directory ({})", config.evalDir(), TrainerConfig.EVAL_DIR_CONFIG);
+                unavailable = true;
+                return false;
+            }
+            FashionMnist test = FashionMnist.load(config.evalDir(), FashionMnist.Split.TEST);
+            int n = Math.min(test.size(), config.evalMaxSamples());
+            int size = test.imageSize();
+            byte[] pixels = test.pixels();
+            inputs = new float[n * size];
+            for (int i = 0; i < n * size; i++) {
+                inputs[i] = (pixels[i] & 0xFF) * (1f / 255f);
+            }
+            labels = java.util.Arrays.copyOf(test.labels(), n);
+            return true;
+        }
+    }
+}

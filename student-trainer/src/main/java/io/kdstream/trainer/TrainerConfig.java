@@ -1,0 +1,380 @@
+package io.kdstream.trainer;
+
+import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.loss.FeatureKd;
+import io.kdstream.trainer.loss.KlDirection;
+import io.kdstream.trainer.loss.Schedule;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** Configuration of the student trainer: the shared keys of {@link KdConfig} plus {@code trainer.*} and {@code kd.*}. */
+public final class TrainerConfig extends KdConfig {
+
+    public static final String STUDENT_CONFIG = "trainer.student";
+    private static final String STUDENT_DOC = "Student architecture from the model zoo.";
+    public static final String TEACHER_CONFIG = "trainer.teacher";
+    private static final String TEACHER_DOC = "'stream': distil from the teacher outputs on the topic; 'none': train on the "
+            + "labels of the same records alone (the baseline).";
+    public static final String EPOCHS_CONFIG = "trainer.epochs";
+    private static final String EPOCHS_DOC = "Passes over the offset range snapshotted at the start of the run.";
+    public static final String SEED_CONFIG = "trainer.seed";
+    private static final String SEED_DOC = "Seed of parameter initialisation and shuffling. With the same offsets, seed and "
+            + "config a CPU run is bit-for-bit reproducible.";
+    public static final String GROUP_CONFIG = "trainer.group";
+    private static final String GROUP_DOC = "Consumer group id; offsets are committed there after each checkpoint for "
+            + "monitoring (the checkpoint, not the group, is the source of truth).";
+    public static final String CHECKPOINT_DIR_CONFIG = "trainer.checkpoint.dir";
+    private static final String CHECKPOINT_DIR_DOC = "Directory of the run: checkpoint, final model and manifest. A run "
+            + "started on a directory holding a checkpoint resumes it.";
+    public static final String CHECKPOINT_INTERVAL_CONFIG = "trainer.checkpoint.interval.steps";
+    private static final String CHECKPOINT_INTERVAL_DOC = "Steps between checkpoints (one is also written at the end and on "
+            + "an orderly stop).";
+    public static final String BATCH_SIZE_CONFIG = "trainer.batch.size";
+    private static final String BATCH_SIZE_DOC = "Examples per step.";
+    public static final String SHUFFLE_BUFFER_CONFIG = "trainer.shuffle.buffer";
+    private static final String SHUFFLE_BUFFER_DOC = "Examples per shuffle block: consecutive blocks of the stream are "
+            + "permuted with a generator seeded by (seed, epoch, block). Must be a multiple of trainer.batch.size.";
+    public static final String PREFETCH_CONFIG = "trainer.prefetch.batches";
+    private static final String PREFETCH_DOC = "Decoded batches queued ahead of the training step.";
+    public static final String OPTIMIZER_CONFIG = "trainer.optimizer";
+    private static final String OPTIMIZER_DOC = "'adam' or 'sgd' (with momentum).";
+    public static final String LEARNING_RATE_CONFIG = "trainer.learning.rate";
+    private static final String LEARNING_RATE_DOC = "Learning-rate schedule: constant:V, linear:FROM:TO:STEPS, "
+            + "rising:TO:STEPS or step:V0,V1@S1,... (a plain number is a constant).";
+    public static final String MOMENTUM_CONFIG = "trainer.momentum";
+    private static final String MOMENTUM_DOC = "Momentum of SGD; beta1 of Adam.";
+    public static final String MAX_STEPS_CONFIG = "trainer.max.steps";
+    private static final String MAX_STEPS_DOC = "Stop after this many steps (0: when the range is exhausted).";
+    public static final String RUN_ID_CONFIG = "trainer.run.id";
+    private static final String RUN_ID_DOC = "Run id; empty: a new random id (a resumed run keeps its checkpoint's id).";
+    public static final String TRAINER_ID_CONFIG = "trainer.id";
+    private static final String TRAINER_ID_DOC = "Name of this trainer instance in metrics.";
+    public static final String EVAL_INTERVAL_CONFIG = "trainer.eval.interval.steps";
+    private static final String EVAL_INTERVAL_DOC = "Steps between evaluations on the held-out set (0: only at the end).";
+    public static final String EVAL_DIR_CONFIG = "trainer.eval.dir";
+    private static final String EVAL_DIR_DOC = "Directory of the Fashion-MNIST IDX files whose test split is the held-out set.";
+    public static final String EVAL_MAX_SAMPLES_CONFIG = "trainer.eval.max.samples";
+    private static final String EVAL_MAX_SAMPLES_DOC = "Test examples evaluated (the first N; 0 disables evaluation).";
+    public static final String FAILURES_MAX_CONFIG = "trainer.failures.max.per.window";
+    private static final String FAILURES_MAX_DOC = "Most failed steps (non-finite loss) tolerated within one window; one more "
+            + "stops training with an error.";
+    public static final String FAILURES_WINDOW_CONFIG = "trainer.failures.window.steps";
+    private static final String FAILURES_WINDOW_DOC = "Length in steps of the failure window.";
+
+    public static final String KD_TEMPERATURE_CONFIG = "kd.temperature";
+    private static final String KD_TEMPERATURE_DOC = "Softmax temperature T of the KD term (scaled by T²), as a schedule "
+            + "(a plain number is a constant). With CTKD it is the anchor and initial value.";
+    public static final String KD_ALPHA_CONFIG = "kd.alpha";
+    private static final String KD_ALPHA_DOC = "Weight α of the KD term (the task term has 1 − α), as a schedule.";
+    public static final String KD_LOSS_CONFIG = "kd.loss";
+    private static final String KD_LOSS_DOC = "Logit distillation term: 'hinton' (softmax KL), 'lskd' (Hinton on "
+            + "standardised logits), 'dkd' (decoupled KD), 'binary' (per-logit sigmoid KD for multi-label heads).";
+    public static final String KD_DIRECTION_CONFIG = "kd.kl.direction";
+    private static final String KD_DIRECTION_DOC = "'forward' KL(teacher ‖ student) or 'reverse' KL(student ‖ teacher) "
+            + "(hinton and lskd).";
+    public static final String DKD_ALPHA_CONFIG = "kd.dkd.alpha";
+    private static final String DKD_ALPHA_DOC = "Weight of the target-class term (TCKD) of DKD.";
+    public static final String DKD_BETA_CONFIG = "kd.dkd.beta";
+    private static final String DKD_BETA_DOC = "Weight of the non-target term (NCKD) of DKD.";
+    public static final String CTKD_ENABLED_CONFIG = "kd.ctkd.enabled";
+    private static final String CTKD_ENABLED_DOC = "Learn the temperature adversarially (CTKD) through a gradient-reversal "
+            + "layer (hinton and lskd).";
+    public static final String CTKD_LAMBDA_MAX_CONFIG = "kd.ctkd.lambda.max";
+    private static final String CTKD_LAMBDA_MAX_DOC = "Final strength λ of the gradient reversal (half-cosine ramp from 0).";
+    public static final String CTKD_RAMP_CONFIG = "kd.ctkd.lambda.ramp.steps";
+    private static final String CTKD_RAMP_DOC = "Steps of the λ ramp.";
+    public static final String CTKD_MIN_CONFIG = "kd.ctkd.min";
+    private static final String CTKD_MIN_DOC = "Lower clamp of the learnt temperature.";
+    public static final String CTKD_MAX_CONFIG = "kd.ctkd.max";
+    private static final String CTKD_MAX_DOC = "Upper clamp of the learnt temperature.";
+    public static final String CTKD_ANCHOR_WEIGHT_CONFIG = "kd.ctkd.anchor.weight";
+    private static final String CTKD_ANCHOR_WEIGHT_DOC = "Weight of (T − anchor)², the anchor being kd.temperature at step 0; "
+            + "0 lets the temperature run to its clamp.";
+    public static final String FEATURE_WEIGHT_CONFIG = "kd.feature.weight";
+    private static final String FEATURE_WEIGHT_DOC = "Weight of the feature-distillation term (0 disables it). Student and "
+            + "teacher maps are paired by the stride in the record metadata.";
+    public static final String FEATURE_DISTANCE_CONFIG = "kd.feature.distance";
+    private static final String FEATURE_DISTANCE_DOC = "'mse' or 'cosine'.";
+    public static final String FEATURE_NORMALIZE_CONFIG = "kd.feature.normalize";
+    private static final String FEATURE_NORMALIZE_DOC = "L2-normalise both maps along the channel axis before the distance.";
+
+    /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
+    private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
+            RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
+            PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG);
+
+    private static final ConfigDef CONFIG = baseConfigDef()
+            .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, ValidString.in(ModelZoo.FMNIST_MLP_STUDENT,
+                    ModelZoo.FMNIST_TINY_CNN_STUDENT), Importance.HIGH, STUDENT_DOC)
+            .define(TEACHER_CONFIG, Type.STRING, "stream", ValidString.in("stream", "none"), Importance.HIGH, TEACHER_DOC)
+            .define(EPOCHS_CONFIG, Type.INT, 1, Range.between(1, 10_000), Importance.HIGH, EPOCHS_DOC)
+            .define(SEED_CONFIG, Type.LONG, 42L, Importance.HIGH, SEED_DOC)
+            .define(GROUP_CONFIG, Type.STRING, "kd-trainer", new ConfigDef.NonEmptyString(), Importance.MEDIUM, GROUP_DOC)
+            .define(CHECKPOINT_DIR_CONFIG, Type.STRING, "kdstream-run", new ConfigDef.NonEmptyString(), Importance.HIGH, CHECKPOINT_DIR_DOC)
+            .define(CHECKPOINT_INTERVAL_CONFIG, Type.INT, 100, Range.atLeast(1), Importance.MEDIUM, CHECKPOINT_INTERVAL_DOC)
+            .define(BATCH_SIZE_CONFIG, Type.INT, 64, Range.between(1, 65_536), Importance.HIGH, BATCH_SIZE_DOC)
+            .define(SHUFFLE_BUFFER_CONFIG, Type.INT, 1024, Range.between(1, 1 << 20), Importance.MEDIUM, SHUFFLE_BUFFER_DOC)
+            .define(PREFETCH_CONFIG, Type.INT, 8, Range.between(1, 1024), Importance.LOW, PREFETCH_DOC)
+            .define(OPTIMIZER_CONFIG, Type.STRING, "adam", ValidString.in("adam", "sgd"), Importance.MEDIUM, OPTIMIZER_DOC)
+            .define(LEARNING_RATE_CONFIG, Type.STRING, "constant:0.001", scheduleValidator(), Importance.HIGH, LEARNING_RATE_DOC)
+            .define(MOMENTUM_CONFIG, Type.DOUBLE, 0.9, Range.between(0.0, 0.999999), Importance.LOW, MOMENTUM_DOC)
+            .define(MAX_STEPS_CONFIG, Type.LONG, 0L, Range.atLeast(0), Importance.LOW, MAX_STEPS_DOC)
+            .define(RUN_ID_CONFIG, Type.STRING, "", Importance.LOW, RUN_ID_DOC)
+            .define(TRAINER_ID_CONFIG, Type.STRING, "trainer-0", new ConfigDef.NonEmptyString(), Importance.LOW, TRAINER_ID_DOC)
+            .define(EVAL_INTERVAL_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, EVAL_INTERVAL_DOC)
+            .define(EVAL_DIR_CONFIG, Type.STRING, FashionMnist.DEFAULT_DIR.toString(), Importance.LOW, EVAL_DIR_DOC)
+            .define(EVAL_MAX_SAMPLES_CONFIG, Type.INT, 10_000, Range.atLeast(0), Importance.LOW, EVAL_MAX_SAMPLES_DOC)
+            .define(FAILURES_MAX_CONFIG, Type.INT, 10, Range.atLeast(0), Importance.MEDIUM, FAILURES_MAX_DOC)
+            .define(FAILURES_WINDOW_CONFIG, Type.INT, 100, Range.atLeast(1), Importance.MEDIUM, FAILURES_WINDOW_DOC)
+            .define(KD_TEMPERATURE_CONFIG, Type.STRING, "4", scheduleValidator(), Importance.HIGH, KD_TEMPERATURE_DOC)
+            .define(KD_ALPHA_CONFIG, Type.STRING, "0.7", scheduleValidator(), Importance.HIGH, KD_ALPHA_DOC)
+            .define(KD_LOSS_CONFIG, Type.STRING, "hinton", ValidString.in("hinton", "lskd", "dkd", "binary"), Importance.HIGH, KD_LOSS_DOC)
+            .define(KD_DIRECTION_CONFIG, Type.STRING, "forward", ValidString.in("forward", "reverse"), Importance.MEDIUM, KD_DIRECTION_DOC)
+            .define(DKD_ALPHA_CONFIG, Type.DOUBLE, 1.0, Range.atLeast(0.0), Importance.LOW, DKD_ALPHA_DOC)
+            .define(DKD_BETA_CONFIG, Type.DOUBLE, 8.0, Range.atLeast(0.0), Importance.LOW, DKD_BETA_DOC)
+            .define(CTKD_ENABLED_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, CTKD_ENABLED_DOC)
+            .define(CTKD_LAMBDA_MAX_CONFIG, Type.DOUBLE, 1.0, Range.atLeast(0.0), Importance.LOW, CTKD_LAMBDA_MAX_DOC)
+            .define(CTKD_RAMP_CONFIG, Type.LONG, 1000L, Range.atLeast(1), Importance.LOW, CTKD_RAMP_DOC)
+            .define(CTKD_MIN_CONFIG, Type.DOUBLE, 1.0, Range.atLeast(0.01), Importance.LOW, CTKD_MIN_DOC)
+            .define(CTKD_MAX_CONFIG, Type.DOUBLE, 10.0, Range.atLeast(0.01), Importance.LOW, CTKD_MAX_DOC)
+            .define(CTKD_ANCHOR_WEIGHT_CONFIG, Type.DOUBLE, 0.01, Range.atLeast(0.0), Importance.LOW, CTKD_ANCHOR_WEIGHT_DOC)
+            .define(FEATURE_WEIGHT_CONFIG, Type.DOUBLE, 0.0, Range.atLeast(0.0), Importance.MEDIUM, FEATURE_WEIGHT_DOC)
+            .define(FEATURE_DISTANCE_CONFIG, Type.STRING, "mse", ValidString.in("mse", "cosine"), Importance.LOW, FEATURE_DISTANCE_DOC)
+            .define(FEATURE_NORMALIZE_CONFIG, Type.BOOLEAN, true, Importance.LOW, FEATURE_NORMALIZE_DOC);
+
+    public TrainerConfig(Map<?, ?> props) {
+        super(CONFIG, props);
+        validateCrossFields();
+    }
+
+    /** The definition, e.g. for generating the configuration reference. */
+    public static ConfigDef configDef() {
+        return new ConfigDef(CONFIG);
+    }
+
+    private void validateCrossFields() {
+        if (shuffleBuffer() % batchSize() != 0) {
+            throw new ConfigException(SHUFFLE_BUFFER_CONFIG + " (" + shuffleBuffer() + ") must be a multiple of "
+                    + BATCH_SIZE_CONFIG + " (" + batchSize() + ")");
+        }
+        if (!teacherStream() && (ctkdEnabled() || featureWeight() > 0)) {
+            throw new ConfigException(TEACHER_CONFIG + "=none trains on labels alone, so " + CTKD_ENABLED_CONFIG + " and "
+                    + FEATURE_WEIGHT_CONFIG + " must stay off (got " + ctkdEnabled() + ", " + featureWeight() + ")");
+        }
+        if (ctkdEnabled() && !(kdLoss().equals("hinton") || kdLoss().equals("lskd"))) {
+            throw new ConfigException(CTKD_ENABLED_CONFIG + " needs " + KD_LOSS_CONFIG + "=hinton or lskd, got " + kdLoss());
+        }
+        if (ctkdEnabled()) {
+            double anchor = temperature().valueAt(0);
+            if (!(ctkdMin() <= anchor && anchor <= ctkdMax())) {
+                throw new ConfigException(KD_TEMPERATURE_CONFIG + " at step 0 (" + anchor + ") must lie within ["
+                        + CTKD_MIN_CONFIG + ", " + CTKD_MAX_CONFIG + "] = [" + ctkdMin() + ", " + ctkdMax() + "]");
+            }
+        }
+    }
+
+    private static ConfigDef.Validator scheduleValidator() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                try {
+                    Schedule.parse(String.valueOf(value));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(name, value, e.getMessage());
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "constant:V | linear:FROM:TO:STEPS | rising:TO:STEPS | step:V0,V1@S1,...";
+            }
+        };
+    }
+
+    public String student() {
+        return getString(STUDENT_CONFIG);
+    }
+
+    public boolean teacherStream() {
+        return "stream".equals(getString(TEACHER_CONFIG));
+    }
+
+    public int epochs() {
+        return getInt(EPOCHS_CONFIG);
+    }
+
+    public long seed() {
+        return getLong(SEED_CONFIG);
+    }
+
+    public String group() {
+        return getString(GROUP_CONFIG);
+    }
+
+    public Path checkpointDir() {
+        return Path.of(getString(CHECKPOINT_DIR_CONFIG));
+    }
+
+    public int checkpointInterval() {
+        return getInt(CHECKPOINT_INTERVAL_CONFIG);
+    }
+
+    public int batchSize() {
+        return getInt(BATCH_SIZE_CONFIG);
+    }
+
+    public int shuffleBuffer() {
+        return getInt(SHUFFLE_BUFFER_CONFIG);
+    }
+
+    public int prefetchBatches() {
+        return getInt(PREFETCH_CONFIG);
+    }
+
+    public String optimizer() {
+        return getString(OPTIMIZER_CONFIG);
+    }
+
+    public Schedule learningRate() {
+        return Schedule.parse(getString(LEARNING_RATE_CONFIG));
+    }
+
+    public double momentum() {
+        return getDouble(MOMENTUM_CONFIG);
+    }
+
+    public long maxSteps() {
+        return getLong(MAX_STEPS_CONFIG);
+    }
+
+    public String runId() {
+        return getString(RUN_ID_CONFIG);
+    }
+
+    public String trainerId() {
+        return getString(TRAINER_ID_CONFIG);
+    }
+
+    public int evalInterval() {
+        return getInt(EVAL_INTERVAL_CONFIG);
+    }
+
+    public Path evalDir() {
+        return Path.of(getString(EVAL_DIR_CONFIG));
+    }
+
+    public int evalMaxSamples() {
+        return getInt(EVAL_MAX_SAMPLES_CONFIG);
+    }
+
+    public int failuresMaxPerWindow() {
+        return getInt(FAILURES_MAX_CONFIG);
+    }
+
+    public int failuresWindowSteps() {
+        return getInt(FAILURES_WINDOW_CONFIG);
+    }
+
+    public Schedule temperature() {
+        return Schedule.parse(getString(KD_TEMPERATURE_CONFIG));
+    }
+
+    public Schedule alpha() {
+        return Schedule.parse(getString(KD_ALPHA_CONFIG));
+    }
+
+    public String kdLoss() {
+        return getString(KD_LOSS_CONFIG);
+    }
+
+    public KlDirection klDirection() {
+        return KlDirection.parse(getString(KD_DIRECTION_CONFIG));
+    }
+
+    public double dkdAlpha() {
+        return getDouble(DKD_ALPHA_CONFIG);
+    }
+
+    public double dkdBeta() {
+        return getDouble(DKD_BETA_CONFIG);
+    }
+
+    public boolean ctkdEnabled() {
+        return getBoolean(CTKD_ENABLED_CONFIG);
+    }
+
+    public double ctkdLambdaMax() {
+        return getDouble(CTKD_LAMBDA_MAX_CONFIG);
+    }
+
+    public long ctkdRampSteps() {
+        return getLong(CTKD_RAMP_CONFIG);
+    }
+
+    public double ctkdMin() {
+        return getDouble(CTKD_MIN_CONFIG);
+    }
+
+    public double ctkdMax() {
+        return getDouble(CTKD_MAX_CONFIG);
+    }
+
+    public double ctkdAnchorWeight() {
+        return getDouble(CTKD_ANCHOR_WEIGHT_CONFIG);
+    }
+
+    public double featureWeight() {
+        return getDouble(FEATURE_WEIGHT_CONFIG);
+    }
+
+    public FeatureKd.Distance featureDistance() {
+        return FeatureKd.Distance.parse(getString(FEATURE_DISTANCE_CONFIG));
+    }
+
+    public boolean featureNormalize() {
+        return getBoolean(FEATURE_NORMALIZE_CONFIG);
+    }
+
+    /** Hex sha256 of the canonical {@code key=value\n} form (sorted) of a string map. */
+    public static String canonicalSha256(Map<String, String> config) {
+        StringBuilder sb = new StringBuilder();
+        new TreeMap<>(config).forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The settings that determine the trained parameters (every {@code trainer.*} and {@code kd.*} key of this
+     * definition except those naming where and as whom the run executes), rendered as strings.
+     */
+    public Map<String, String> trainingSettings() {
+        Map<String, String> out = new TreeMap<>();
+        for (String key : List.copyOf(CONFIG.names())) {
+            if ((key.startsWith("trainer.") || (key.startsWith("kd.") && !key.startsWith("kd.topic"))) && !NON_TRAINING_KEYS.contains(key)) {
+                Object v = get(key);
+                out.put(key, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));
+            }
+        }
+        return out;
+    }
+}

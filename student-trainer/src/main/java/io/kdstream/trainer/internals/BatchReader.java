@@ -1,0 +1,359 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.avro.PartitionRange;
+import io.kdstream.core.KdException;
+import io.kdstream.core.kafka.FailureDisposition;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * Reads a bounded set of offset ranges on its own thread, decodes and batches the records, and hands batches to the
+ * training thread through a bounded queue, so Kafka and Avro never stall a training step.
+ *
+ * <p>The batch sequence is a pure function of (ranges, seed, batch size, block size, epochs): partitions are
+ * interleaved round-robin by offset (never by arrival), consecutive blocks of valid examples are permuted with a
+ * generator seeded by (seed, epoch, block), and batches are cut from each permuted block. A {@link Cursor} names any
+ * point of the sequence so a restarted run continues exactly where its checkpoint left off.
+ */
+public final class BatchReader implements AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(BatchReader.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static final int PAUSE_ABOVE = 4096;
+    private static final int MAX_RETRIES = 10;
+
+    /** Where the reader sends a record it cannot train on. */
+    @FunctionalInterface
+    public interface DeadLetters {
+        void deadLetter(ConsumerRecord<byte[], byte[]> record, Throwable cause);
+    }
+
+    private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
+            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0);
+
+    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
+    private final String topic;
+    private final List<Integer> partitions;
+    private final Map<Integer, Long> starts = new TreeMap<>();
+    private final Map<Integer, Long> ends = new TreeMap<>();
+    private final Cursor from;
+    private final int epochs;
+    private final long seed;
+    private final int batchSize;
+    private final int blockSize;
+    private final int inputSize;
+    private final int classes;
+    private final TeacherOutputDecoder decoder;
+    private final DeadLetters deadLetters;
+    private final BlockingQueue<Batch> queue;
+    private final AtomicReference<Map<Integer, Long>> pendingCommit = new AtomicReference<>();
+    private final Thread thread;
+    private volatile Throwable failure;
+    private volatile boolean closed;
+    private int failuresSinceBatch;
+    private Batch endMarker;
+
+    public BatchReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, List<PartitionRange> ranges, Cursor from, int epochs,
+                       long seed, int batchSize, int blockSize, int inputSize, int classes, TeacherOutputDecoder decoder,
+                       DeadLetters deadLetters, int prefetchBatches) {
+        this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
+        if (ranges.isEmpty()) {
+            throw new IllegalArgumentException("no offset ranges to read");
+        }
+        this.topic = ranges.get(0).getTopic();
+        for (PartitionRange r : ranges) {
+            if (!r.getTopic().equals(topic)) {
+                throw new IllegalArgumentException("all ranges must be of one topic");
+            }
+            starts.put(r.getPartition(), r.getStartOffset());
+            ends.put(r.getPartition(), r.getEndOffset());
+        }
+        this.partitions = List.copyOf(starts.keySet());
+        this.from = Objects.requireNonNull(from, "from");
+        this.epochs = epochs;
+        this.seed = seed;
+        this.batchSize = batchSize;
+        this.blockSize = blockSize;
+        this.inputSize = inputSize;
+        this.classes = classes;
+        this.decoder = decoder;
+        this.deadLetters = deadLetters;
+        this.queue = new ArrayBlockingQueue<>(prefetchBatches);
+        this.thread = new Thread(this::run, "kd-trainer-reader");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** The next batch, or null once the ranges are exhausted for all epochs. */
+    public Batch take() throws InterruptedException {
+        Batch b = queue.take();
+        if (b == END) {
+            queue.put(END);
+            if (failure != null) {
+                throw new KdException("Reading teacher outputs failed: " + failure.getMessage(), failure);
+            }
+            return null;
+        }
+        return b;
+    }
+
+    /** The cursor after the last batch of the last epoch (valid after {@link #take()} returned null). */
+    public Cursor endCursor() {
+        return endMarker == null ? null : endMarker.after();
+    }
+
+    /** Asks the reader to commit these next offsets to the consumer group (informational; best effort). */
+    public void requestCommit(Map<Integer, Long> positions) {
+        pendingCommit.set(Map.copyOf(positions));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- reader thread ----
+
+    private Consumer<byte[], byte[]> consumer;
+    private final Map<Integer, ArrayDeque<ConsumerRecord<byte[], byte[]>>> buffered = new HashMap<>();
+
+    private void run() {
+        try (Consumer<byte[], byte[]> c = consumerFactory.get()) {
+            consumer = c;
+            List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
+            consumer.assign(tps);
+            for (int epoch = from.epoch(); epoch < epochs && !closed; epoch++) {
+                Cursor start = epoch == from.epoch() ? from : Cursor.startOf(epoch, starts);
+                readEpoch(epoch, start);
+            }
+            endMarker = new Batch(-1, 0, new float[0], new int[0], null, null,
+                    new Cursor(epochs, 0, ends, 0, 0), Map.of(), null, failuresSinceBatch, 0);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            if (!closed) {
+                failure = t;
+                LOGGER.error("Teacher-output reader failed: {}", t.toString());
+            }
+        } finally {
+            try {
+                if (!closed) {
+                    queue.put(END);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void readEpoch(int epoch, Cursor start) throws InterruptedException {
+        Map<Integer, Long> positions = new TreeMap<>(start.blockStart());
+        for (Integer p : partitions) {
+            positions.putIfAbsent(p, starts.get(p));
+            consumer.seek(new TopicPartition(topic, p), positions.get(p));
+            buffered.computeIfAbsent(p, k -> new ArrayDeque<>()).clear();
+            consumer.resume(List.of(new TopicPartition(topic, p)));
+        }
+        int rr = start.roundRobin();
+        long block = start.block();
+        int skip = start.skip();
+        while (!closed) {
+            Map<Integer, Long> blockStart = new TreeMap<>(positions);
+            int blockRr = rr;
+            List<Example> examples = new ArrayList<>(blockSize);
+            long decodeNanos = 0;
+            boolean exhausted = false;
+            while (examples.size() < blockSize) {
+                int p = -1;
+                for (int tries = 0; tries < partitions.size(); tries++) {
+                    int candidate = partitions.get(rr % partitions.size());
+                    ConsumerRecord<byte[], byte[]> peek = peek(candidate);
+                    if (peek != null) {
+                        p = candidate;
+                        break;
+                    }
+                    rr = (rr + 1) % partitions.size();
+                }
+                if (p < 0) {
+                    exhausted = true;
+                    break;
+                }
+                ConsumerRecord<byte[], byte[]> record = buffered.get(p).poll();
+                positions.put(p, record.offset() + 1);
+                rr = (rr + 1) % partitions.size();
+                long t0 = System.nanoTime();
+                Example e = decode(record, epoch);
+                decodeNanos += System.nanoTime() - t0;
+                if (e != null) {
+                    examples.add(e);
+                }
+            }
+            if (examples.isEmpty()) {
+                return;
+            }
+            permute(examples, epoch, block);
+            int batchesInBlock = (examples.size() + batchSize - 1) / batchSize;
+            for (int i = skip; i < examples.size(); i += batchSize) {
+                int end = Math.min(examples.size(), i + batchSize);
+                Cursor after = end >= examples.size()
+                        ? new Cursor(epoch, block + 1, positions, rr, 0)
+                        : new Cursor(epoch, block, blockStart, blockRr, end);
+                queue.put(batch(epoch, examples.subList(i, end), after, positions, decodeNanos / batchesInBlock));
+            }
+            skip = 0;
+            block++;
+            if (exhausted) {
+                return;
+            }
+        }
+    }
+
+    private Example decode(ConsumerRecord<byte[], byte[]> record, int epoch) throws InterruptedException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return decoder.decode(record);
+            } catch (RuntimeException e) {
+                FailureDisposition d = FailureDisposition.of(e);
+                if (d == FailureDisposition.DEAD_LETTER) {
+                    failuresSinceBatch++;
+                    if (epoch == 0) {
+                        deadLetters.deadLetter(record, e);
+                    }
+                    return null;
+                }
+                if (d == FailureDisposition.RETRY && attempt < MAX_RETRIES) {
+                    LOGGER.warn("Retrying record {}-{}@{} after a transient failure: {}", record.topic(), record.partition(),
+                            record.offset(), e.toString());
+                    Thread.sleep(Math.min(5_000, 100L << attempt));
+                    continue;
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** The next buffered record of {@code p} without removing it; null when {@code p} is exhausted. */
+    private ConsumerRecord<byte[], byte[]> peek(int p) throws InterruptedException {
+        ArrayDeque<ConsumerRecord<byte[], byte[]>> dq = buffered.get(p);
+        TopicPartition tp = new TopicPartition(topic, p);
+        while (dq.isEmpty()) {
+            if (consumer.position(tp) >= ends.get(p)) {
+                return null;
+            }
+            pollOnce();
+        }
+        return dq.peek();
+    }
+
+    private void pollOnce() throws InterruptedException {
+        if (Thread.interrupted() || closed) {
+            throw new InterruptedException("reader closed");
+        }
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            if (r.offset() < ends.get(r.partition())) {
+                buffered.get(r.partition()).add(r);
+            }
+        }
+        List<TopicPartition> pause = new ArrayList<>();
+        List<TopicPartition> resume = new ArrayList<>();
+        for (Integer p : partitions) {
+            TopicPartition tp = new TopicPartition(topic, p);
+            boolean full = buffered.get(p).size() >= PAUSE_ABOVE || consumer.position(tp) >= ends.get(p);
+            if (full) {
+                pause.add(tp);
+            } else {
+                resume.add(tp);
+            }
+        }
+        consumer.pause(pause);
+        consumer.resume(resume);
+        Map<Integer, Long> commit = pendingCommit.getAndSet(null);
+        if (commit != null) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            commit.forEach((p, o) -> offsets.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
+            try {
+                consumer.commitSync(offsets);
+            } catch (RuntimeException e) {
+                LOGGER.warn("Committing trained offsets to the group failed (the checkpoint holds them): {}", e.toString());
+            }
+        }
+    }
+
+    private void permute(List<Example> examples, int epoch, long block) {
+        long mixed = seed;
+        mixed = mixed * 0x9E3779B97F4A7C15L + epoch;
+        mixed = mixed * 0x9E3779B97F4A7C15L + block;
+        SplittableRandom random = new SplittableRandom(mixed);
+        for (int i = examples.size() - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            Example tmp = examples.get(i);
+            examples.set(i, examples.get(j));
+            examples.set(j, tmp);
+        }
+    }
+
+    private Batch batch(int epoch, List<Example> examples, Cursor after, Map<Integer, Long> positions, long decodeNanos) {
+        int n = examples.size();
+        float[] inputs = new float[n * inputSize];
+        int[] labels = new int[n];
+        boolean withLogits = examples.get(0).logits() != null;
+        float[] logits = withLogits ? new float[n * classes] : null;
+        float[][] firstFeatures = examples.get(0).features();
+        List<float[]> features = null;
+        if (firstFeatures != null) {
+            features = new ArrayList<>(firstFeatures.length);
+            for (float[] f : firstFeatures) {
+                features.add(new float[n * f.length]);
+            }
+        }
+        ConsumerRecord<byte[], byte[]> first = null;
+        for (int i = 0; i < n; i++) {
+            Example e = examples.get(i);
+            System.arraycopy(e.input(), 0, inputs, i * inputSize, inputSize);
+            labels[i] = e.label();
+            if (withLogits) {
+                System.arraycopy(e.logits(), 0, logits, i * classes, classes);
+            }
+            if (features != null) {
+                for (int f = 0; f < features.size(); f++) {
+                    float[] src = e.features()[f];
+                    System.arraycopy(src, 0, features.get(f), i * src.length, src.length);
+                }
+            }
+        }
+        Example head = examples.get(0);
+        first = new ConsumerRecord<>(topic, head.partition(), head.offset(), null, null);
+        int failures = failuresSinceBatch;
+        failuresSinceBatch = 0;
+        return new Batch(epoch, n, inputs, labels, logits, features, after, new TreeMap<>(positions), first, failures, decodeNanos);
+    }
+}

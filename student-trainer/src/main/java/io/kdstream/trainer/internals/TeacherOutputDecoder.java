@@ -1,0 +1,149 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.avro.FailureKind;
+import io.kdstream.avro.FeatureMap;
+import io.kdstream.avro.Logits;
+import io.kdstream.avro.TeacherOutput;
+import io.kdstream.core.djl.TensorBridge;
+import io.kdstream.core.kafka.BadRecordException;
+import io.kdstream.schemas.tensor.TensorCodec;
+import io.kdstream.trainer.loss.FeatureDescriptor;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.Deserializer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Turns a teacher-output record into an {@link Example}, or throws the exception that classifies why it cannot be
+ * trained on (undecodable bytes, wrong shape, missing label, non-finite values). Not thread-safe: one per reader.
+ *
+ * <p>Top-k logits are densified: the classes the teacher left out get the smallest logit it kept, an upper bound of
+ * their true values.
+ */
+public final class TeacherOutputDecoder {
+    private final Deserializer<TeacherOutput> deserializer;
+    private final int inputSize;
+    private final int classes;
+    private final boolean withTeacher;
+    private final boolean withFeatures;
+    private volatile List<FeatureDescriptor> teacherFeatures;
+    private volatile String teacherSha256;
+
+    public TeacherOutputDecoder(Deserializer<TeacherOutput> deserializer, int inputSize, int classes, boolean withTeacher,
+                                boolean withFeatures) {
+        this.deserializer = Objects.requireNonNull(deserializer, "deserializer");
+        this.inputSize = inputSize;
+        this.classes = classes;
+        this.withTeacher = withTeacher;
+        this.withFeatures = withFeatures;
+    }
+
+    /** Teacher feature maps as found on the first valid record (null before, or when features are not used). */
+    public List<FeatureDescriptor> teacherFeatures() {
+        return teacherFeatures;
+    }
+
+    /** sha256 of the teacher of the first valid record (null before). */
+    public String teacherSha256() {
+        return teacherSha256;
+    }
+
+    public Example decode(ConsumerRecord<byte[], byte[]> record) {
+        if (record.value() == null) {
+            throw new BadRecordException(FailureKind.DESERIALIZATION, "record has no value");
+        }
+        TeacherOutput out = deserializer.deserialize(record.topic(), record.value());
+        if (out.getInput() == null) {
+            throw new BadRecordException(FailureKind.SHAPE, "teacher output " + out.getInputId() + " carries no input tensor");
+        }
+        float[] input = new float[inputSize];
+        TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
+        requireFinite(input, "input");
+        Integer label = out.getLabel();
+        if (label == null) {
+            throw new BadRecordException(FailureKind.MISSING_LABEL, "teacher output " + out.getInputId() + " has no label");
+        }
+        if (label < 0 || label >= classes) {
+            throw new BadRecordException(FailureKind.SHAPE, "label " + label + " outside [0, " + classes + ")");
+        }
+        float[] logits = withTeacher ? logits(out.getLogits()) : null;
+        float[][] features = withFeatures ? features(out.getFeatures()) : null;
+        if (teacherSha256 == null && out.getTeacher() != null) {
+            teacherSha256 = out.getTeacher().getSha256();
+        }
+        return new Example(record.partition(), record.offset(), input, label, logits, features);
+    }
+
+    private float[] logits(Logits logits) {
+        if (logits.getNumClasses() != classes) {
+            throw new BadRecordException(FailureKind.SHAPE, "teacher has " + logits.getNumClasses() + " classes, the student "
+                    + classes);
+        }
+        float[] values = TensorCodec.toFloats("logits.values", logits.getValues());
+        requireFinite(values, "teacher logits");
+        if (logits.getIndices() == null) {
+            if (values.length != classes) {
+                throw new BadRecordException(FailureKind.SHAPE, "dense logits need " + classes + " values, got shape "
+                        + logits.getValues().getShape());
+            }
+            return values;
+        }
+        int[] indices = TensorCodec.toInts("logits.indices", logits.getIndices());
+        if (indices.length != values.length || values.length == 0) {
+            throw new BadRecordException(FailureKind.SHAPE, "top-k logits: " + values.length + " values but " + indices.length
+                    + " indices");
+        }
+        float min = Float.POSITIVE_INFINITY;
+        for (float v : values) {
+            min = Math.min(min, v);
+        }
+        float[] dense = new float[classes];
+        java.util.Arrays.fill(dense, min);
+        for (int i = 0; i < indices.length; i++) {
+            if (indices[i] < 0 || indices[i] >= classes) {
+                throw new BadRecordException(FailureKind.SHAPE, "top-k index " + indices[i] + " outside [0, " + classes + ")");
+            }
+            dense[indices[i]] = values[i];
+        }
+        return dense;
+    }
+
+    private float[][] features(List<FeatureMap> maps) {
+        List<FeatureDescriptor> known = teacherFeatures;
+        List<FeatureDescriptor> seen = new ArrayList<>(maps.size());
+        float[][] values = new float[maps.size()][];
+        for (int i = 0; i < maps.size(); i++) {
+            FeatureMap m = maps.get(i);
+            List<Integer> shape = m.getTensor().getShape();
+            FeatureDescriptor d;
+            try {
+                d = new FeatureDescriptor(m.getName(), m.getStride(), shape);
+            } catch (IllegalArgumentException e) {
+                throw new BadRecordException(FailureKind.SHAPE, "feature map: " + e.getMessage(), e);
+            }
+            seen.add(d);
+            values[i] = TensorCodec.toFloats("feature " + m.getName(), m.getTensor());
+            requireFinite(values[i], "feature " + m.getName());
+        }
+        if (seen.isEmpty()) {
+            throw new BadRecordException(FailureKind.SHAPE, "feature distillation is on but the record has no feature maps");
+        }
+        if (known == null) {
+            teacherFeatures = List.copyOf(seen);
+        } else if (!known.equals(seen)) {
+            throw new BadRecordException(FailureKind.SHAPE, "feature maps " + seen + " differ from the run's " + known);
+        }
+        return values;
+    }
+
+    private static void requireFinite(float[] values, String what) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new BadRecordException(FailureKind.NON_FINITE, what + " contains NaN or infinite values");
+            }
+        }
+    }
+}

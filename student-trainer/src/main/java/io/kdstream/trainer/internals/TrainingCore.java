@@ -1,0 +1,322 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.core.zoo.Architecture;
+import io.kdstream.core.zoo.FeatureBlock;
+import io.kdstream.core.zoo.FeatureSpec;
+import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.trainer.loss.FeatureDescriptor;
+import io.kdstream.trainer.loss.FeatureKd;
+import io.kdstream.trainer.loss.FeaturePair;
+import io.kdstream.trainer.loss.KlDirection;
+import io.kdstream.trainer.loss.LearnableTemperature;
+import io.kdstream.trainer.loss.Losses;
+import io.kdstream.trainer.loss.Schedule;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The student, its optional distillation state (feature adapters, learnable temperature) and the optimizer, and one
+ * training step over a {@link Batch}. Owns one long-lived manager for all of it; every array of a step lives in a
+ * per-step sub-manager closed when the step ends.
+ */
+public final class TrainingCore implements AutoCloseable {
+    private static final double LSKD_EPS = 1e-7;
+
+    private final TrainerConfig config;
+    private final Architecture architecture;
+    private final NDManager manager;
+    private final FeatureBlock block;
+    private final Map<String, NDArray> trainables = new LinkedHashMap<>();
+    private final Optimizer optimizer;
+    private final LearnableTemperature temperature;
+    private final Schedule temperatureSchedule;
+    private final Schedule alphaSchedule;
+    private final Schedule learningRate;
+    private final KlDirection direction;
+    private final Shape inputShape;
+    private FeatureKd featureKd;
+    private Map<String, float[]> pendingAdapterValues = Map.of();
+
+    /** What one step did. */
+    public record StepOutcome(boolean applied, double taskLoss, double kdLoss, double featureLoss, double totalLoss,
+                              double temperature, double alpha, double learningRate, long forwardBackwardNanos,
+                              long optimizerNanos) {
+    }
+
+    public TrainingCore(TrainerConfig config, Architecture architecture) {
+        this.config = config;
+        this.architecture = architecture;
+        this.manager = NDManager.newBaseManager();
+        this.block = architecture.newBlock();
+        long[] dims = new long[architecture.inputShape().size() + 1];
+        dims[0] = 1;
+        for (int i = 0; i < architecture.inputShape().size(); i++) {
+            dims[i + 1] = architecture.inputShape().get(i);
+        }
+        block.initialize(manager, DataType.FLOAT32, new Shape(dims));
+        initialiseParameters(config.seed());
+        this.inputShape = new Shape(java.util.Arrays.copyOfRange(dims, 1, dims.length));
+        this.optimizer = new Optimizer("sgd".equals(config.optimizer()) ? Optimizer.Kind.SGD : Optimizer.Kind.ADAM,
+                config.momentum(), manager);
+        this.temperatureSchedule = config.temperature();
+        this.alphaSchedule = config.alpha();
+        this.learningRate = config.learningRate();
+        this.direction = config.klDirection();
+        if (config.teacherStream() && config.ctkdEnabled()) {
+            temperature = LearnableTemperature.create(manager, temperatureSchedule.valueAt(0), config.ctkdMin(), config.ctkdMax(),
+                    config.ctkdLambdaMax(), config.ctkdRampSteps(), config.ctkdAnchorWeight());
+            trainables.put("temperature", temperature.parameter());
+        } else {
+            temperature = null;
+        }
+    }
+
+    /** Deterministic He-uniform weights and zero biases from {@code seed}, independent of the engine's generator. */
+    private void initialiseParameters(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            NDArray a = p.getValue().getArray();
+            long[] shape = a.getShape().getShape();
+            float[] values = new float[Math.toIntExact(a.size())];
+            if (p.getValue().getType() == Parameter.Type.WEIGHT && shape.length >= 2) {
+                long fanIn = 1;
+                for (int d = 1; d < shape.length; d++) {
+                    fanIn *= shape[d];
+                }
+                double bound = Math.sqrt(6.0 / fanIn);
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
+                }
+            }
+            Parameter.Type type = p.getValue().getType();
+            if (type == Parameter.Type.GAMMA || type == Parameter.Type.RUNNING_VAR) {
+                java.util.Arrays.fill(values, 1f);
+            }
+            a.set(values);
+            if (p.getValue().requiresGradient()) {
+                a.setRequiresGradient(true);
+                trainables.put("param:" + p.getKey(), a);
+            }
+        }
+    }
+
+    public FeatureBlock block() {
+        return block;
+    }
+
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    public long optimizerUpdates() {
+        return optimizer.updates();
+    }
+
+    /** The current (learnt or scheduled) temperature at {@code step}. */
+    public double temperatureAt(long step) {
+        return temperature != null ? temperature.current() : temperatureSchedule.valueAt(step);
+    }
+
+    /**
+     * Creates the feature adapters once the teacher's feature maps are known (from the first record), pairing them with
+     * the student's declared features by stride.
+     */
+    public void ensureFeatureKd(List<FeatureDescriptor> teacherFeatures) {
+        if (featureKd != null || teacherFeatures == null || config.featureWeight() <= 0) {
+            return;
+        }
+        List<FeatureDescriptor> student = new ArrayList<>();
+        for (FeatureSpec f : architecture.features()) {
+            if (f.shape().size() == 1 || f.shape().size() == 3) {
+                student.add(new FeatureDescriptor(f.name(), f.stride(), f.shape()));
+            }
+        }
+        List<FeaturePair> pairs = FeaturePair.byStride(student, teacherFeatures);
+        featureKd = FeatureKd.create(manager, pairs, config.featureDistance(), config.featureNormalize(), config.seed() ^ 0x5EEDL);
+        for (Map.Entry<String, NDArray> e : featureKd.adapters().entrySet()) {
+            float[] restored = pendingAdapterValues.get("adapter:" + e.getKey());
+            if (restored != null) {
+                e.getValue().set(restored);
+            }
+            trainables.put("adapter:" + e.getKey(), e.getValue());
+        }
+    }
+
+    /** One step; a non-finite loss is reported with {@code applied == false} and changes nothing. */
+    public StepOutcome step(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
+        double t = temperatureSchedule.valueAt(stepIndex);
+        double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
+        double lr = learningRate.valueAt(stepIndex);
+        int n = batch.size();
+        try (NDManager scope = manager.newSubManager()) {
+            long t0 = System.nanoTime();
+            NDArray x = scope.create(batch.inputs(), new Shape(n).addAll(inputShape));
+            NDArray y = scope.create(batch.labels());
+            double task;
+            double kd = 0;
+            double feat = 0;
+            double total;
+            boolean finite;
+            double usedT = temperature != null ? temperature.current() : t;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDList out = block.forward(new ParameterStore(scope, false), new NDList(x), true);
+                NDArray logits = out.get(0);
+                NDArray taskLoss = Losses.crossEntropy(logits, y);
+                NDArray totalLoss = taskLoss;
+                NDArray kdLoss = null;
+                NDArray featureLoss = null;
+                if (config.teacherStream()) {
+                    NDArray teacher = scope.create(batch.logits(), new Shape(n, architecture.numClasses()));
+                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
+                    kdLoss = switch (config.kdLoss()) {
+                        case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
+                                temp, direction);
+                        case "dkd" -> Losses.dkd(logits, teacher, y, config.dkdAlpha(), config.dkdBeta(), t);
+                        case "binary" -> Losses.binaryKd(logits, teacher, t);
+                        default -> Losses.hintonKd(logits, teacher, temp, direction);
+                    };
+                    totalLoss = Losses.mix(taskLoss, kdLoss, alpha);
+                    if (featureKd != null && batch.features() != null) {
+                        Map<String, NDArray> studentMaps = new HashMap<>();
+                        List<FeatureSpec> specs = architecture.features();
+                        for (int i = 0; i < specs.size(); i++) {
+                            studentMaps.put(specs.get(i).name(), out.get(i + 1));
+                        }
+                        Map<String, NDArray> teacherMaps = new HashMap<>();
+                        for (int i = 0; i < teacherFeatures.size(); i++) {
+                            FeatureDescriptor d = teacherFeatures.get(i);
+                            teacherMaps.put(d.name(), scope.create(batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
+                        }
+                        featureLoss = featureKd.loss(studentMaps, teacherMaps);
+                        totalLoss = totalLoss.add(featureLoss.mul((float) config.featureWeight()));
+                    }
+                    if (temperature != null) {
+                        NDArray reg = temperature.regularizer(scope);
+                        if (reg != null) {
+                            totalLoss = totalLoss.add(reg);
+                        }
+                    }
+                }
+                task = taskLoss.getFloat();
+                kd = kdLoss == null ? 0 : kdLoss.getFloat();
+                feat = featureLoss == null ? 0 : featureLoss.getFloat();
+                total = totalLoss.getFloat();
+                finite = Double.isFinite(total);
+                if (finite) {
+                    gc.backward(totalLoss);
+                }
+            }
+            long t1 = System.nanoTime();
+            if (!finite) {
+                return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
+            }
+            Map<String, NDArray> grads = new LinkedHashMap<>();
+            for (Map.Entry<String, NDArray> e : trainables.entrySet()) {
+                NDArray g = e.getValue().getGradient();
+                g.attach(scope);
+                grads.put(e.getKey(), g);
+            }
+            optimizer.step(trainables, grads, lr, scope);
+            if (temperature != null) {
+                temperature.project();
+            }
+            for (NDArray g : grads.values()) {
+                g.subi(g);
+            }
+            long t2 = System.nanoTime();
+            return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
+        }
+    }
+
+    private static Shape shapeOf(FeatureDescriptor d) {
+        long[] dims = new long[d.shape().size()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = d.shape().get(i);
+        }
+        return new Shape(dims);
+    }
+
+    /** Top-1 predictions and summed cross-entropy over {@code n} inputs, evaluated in inference mode. */
+    public double[] evaluate(float[] inputs, int[] labels, int batchSize) {
+        int n = labels.length;
+        int size = Math.toIntExact(inputShape.size());
+        long correct = 0;
+        double lossSum = 0;
+        for (int start = 0; start < n; start += batchSize) {
+            int m = Math.min(batchSize, n - start);
+            try (NDManager scope = manager.newSubManager()) {
+                float[] slice = java.util.Arrays.copyOfRange(inputs, start * size, (start + m) * size);
+                NDArray x = scope.create(slice, new Shape(m).addAll(inputShape));
+                NDArray y = scope.create(java.util.Arrays.copyOfRange(labels, start, start + m));
+                NDArray logits = block.forward(new ParameterStore(scope, false), new NDList(x), false).get(0);
+                lossSum += Losses.crossEntropy(logits, y).getFloat() * m;
+                long[] pred = logits.argMax(1).toLongArray();
+                for (int i = 0; i < m; i++) {
+                    if (pred[i] == labels[start + i]) {
+                        correct++;
+                    }
+                }
+            }
+        }
+        return new double[] {n == 0 ? 0 : correct / (double) n, n == 0 ? 0 : lossSum / n};
+    }
+
+    /** Every trainable array and optimizer state as float data, for a checkpoint. */
+    public Map<String, float[]> snapshot(Map<String, long[]> shapesOut) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        trainables.forEach((k, v) -> {
+            out.put(k, v.toFloatArray());
+            shapesOut.put(k, v.getShape().getShape());
+        });
+        optimizer.state().forEach((k, v) -> {
+            out.put(k, v.toFloatArray());
+            shapesOut.put(k, v.getShape().getShape());
+        });
+        return out;
+    }
+
+    /** Restores a {@link #snapshot}; adapters are restored when they are created. */
+    public void restore(Map<String, float[]> arrays, Map<String, long[]> shapes, long optimizerUpdates) {
+        Map<String, float[]> state = new LinkedHashMap<>();
+        Map<String, long[]> stateShapes = new HashMap<>();
+        Map<String, float[]> adapters = new HashMap<>();
+        arrays.forEach((k, v) -> {
+            if (k.startsWith("m:") || k.startsWith("v:")) {
+                state.put(k, v);
+                stateShapes.put(k, shapes.get(k));
+            } else if (k.startsWith("adapter:")) {
+                adapters.put(k, v);
+            } else {
+                NDArray target = trainables.get(k);
+                if (target == null || target.size() != v.length) {
+                    throw new io.kdstream.core.KdException("Checkpoint array " + k + " does not fit the model "
+                            + architecture.name() + "; was it written by another architecture?");
+                }
+                target.set(v);
+            }
+        });
+        pendingAdapterValues = adapters;
+        optimizer.restore(state, stateShapes, optimizerUpdates);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

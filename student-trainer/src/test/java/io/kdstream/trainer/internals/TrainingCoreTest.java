@@ -1,0 +1,135 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.avro.PartitionRange;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.TrainerConfig;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TrainingCoreTest {
+    private static final int N = 8;
+
+    private static TrainerConfig config(Map<String, Object> extra) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(TrainerConfig.BATCH_SIZE_CONFIG, N);
+        props.put(TrainerConfig.SHUFFLE_BUFFER_CONFIG, N);
+        props.put(TrainerConfig.LEARNING_RATE_CONFIG, "0.01");
+        props.putAll(extra);
+        return new TrainerConfig(props);
+    }
+
+    private static Batch batch(long seed, boolean poison) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] inputs = new float[N * 784];
+        int[] labels = new int[N];
+        float[] logits = new float[N * 10];
+        for (int i = 0; i < N; i++) {
+            labels[i] = r.nextInt(10);
+            for (int k = 0; k < 784; k++) {
+                inputs[i * 784 + k] = (float) r.nextDouble();
+            }
+            logits[i * 10 + labels[i]] = 5f;
+        }
+        if (poison) {
+            java.util.Arrays.fill(inputs, 3e38f);
+        }
+        return new Batch(0, N, inputs, labels, logits, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0);
+    }
+
+    private static Map<String, float[]> params(TrainingCore core) {
+        return core.snapshot(new HashMap<>());
+    }
+
+    @Test
+    void shouldProduceBitIdenticalParametersForTheSameSeedAndBatches() {
+        TrainerConfig cfg = config(Map.of());
+        try (TrainingCore a = new TrainingCore(cfg, ModelZoo.studentMlp());
+             TrainingCore b = new TrainingCore(cfg, ModelZoo.studentMlp())) {
+            for (int s = 0; s < 3; s++) {
+                assertThat(a.step(batch(s, false), s, null).applied()).isTrue();
+                b.step(batch(s, false), s, null);
+            }
+            Map<String, float[]> pa = params(a);
+            Map<String, float[]> pb = params(b);
+            assertThat(pa.keySet()).isEqualTo(pb.keySet()).anyMatch(k -> k.startsWith("m:"));
+            pa.forEach((k, v) -> assertThat(pb.get(k)).as(k).containsExactly(v));
+        }
+    }
+
+    @Test
+    void shouldContinueBitIdenticallyFromARestoredSnapshotIncludingOptimizerState() {
+        TrainerConfig cfg = config(Map.of(TrainerConfig.OPTIMIZER_CONFIG, "adam"));
+        try (TrainingCore uninterrupted = new TrainingCore(cfg, ModelZoo.studentTinyCnn());
+             TrainingCore first = new TrainingCore(cfg, ModelZoo.studentTinyCnn());
+             TrainingCore resumed = new TrainingCore(cfg, ModelZoo.studentTinyCnn())) {
+            for (int s = 0; s < 4; s++) {
+                uninterrupted.step(batch(s, false), s, null);
+            }
+            first.step(batch(0, false), 0, null);
+            first.step(batch(1, false), 1, null);
+            Map<String, long[]> shapes = new HashMap<>();
+            Map<String, float[]> snap = first.snapshot(shapes);
+            resumed.restore(snap, shapes, first.optimizerUpdates());
+            resumed.step(batch(2, false), 2, null);
+            resumed.step(batch(3, false), 3, null);
+
+            Map<String, float[]> expected = params(uninterrupted);
+            Map<String, float[]> actual = params(resumed);
+            expected.forEach((k, v) -> assertThat(actual.get(k)).as(k).containsExactly(v));
+        }
+    }
+
+    @Test
+    void shouldSkipANonFiniteStepWithoutTouchingParameters() {
+        try (TrainingCore core = new TrainingCore(config(Map.of()), ModelZoo.studentMlp())) {
+            Map<String, float[]> before = params(core);
+            TrainingCore.StepOutcome o = core.step(batch(1, true), 0, null);
+            assertThat(o.applied()).isFalse();
+            assertThat(Double.isFinite(o.totalLoss())).isFalse();
+            Map<String, float[]> after = params(core);
+            before.forEach((k, v) -> assertThat(after.get(k)).as(k).containsExactly(v));
+        }
+    }
+
+    @Test
+    void shouldLowerTheDistillationLossOnARepeatedBatch() {
+        try (TrainingCore core = new TrainingCore(config(Map.of(TrainerConfig.KD_ALPHA_CONFIG, "1.0")), ModelZoo.studentMlp())) {
+            Batch b = batch(5, false);
+            double first = core.step(b, 0, null).kdLoss();
+            double last = first;
+            for (int s = 1; s < 20; s++) {
+                last = core.step(b, s, null).kdLoss();
+            }
+            assertThat(last).isLessThan(first * 0.5);
+        }
+    }
+
+    @Test
+    void shouldRoundTripACheckpointAndRejectACorruptedOne(@TempDir Path dir) throws Exception {
+        Checkpoint c = new Checkpoint("run-1", "abc", 7, 56, 1, 6, 1234L, "", List.of(new PartitionRange("t", 0, 0L, 100L)),
+                new Cursor(1, 2, Map.of(0, 40L), 0, 16), Map.of("param:w", new float[] {1.5f, Float.NaN, -0f}),
+                Map.of("param:w", new long[] {3}));
+        c.write(dir);
+        Checkpoint read = Checkpoint.read(dir).orElseThrow();
+        assertThat(read.cursor()).isEqualTo(c.cursor());
+        assertThat(read.step()).isEqualTo(7);
+        assertThat(read.ranges()).isEqualTo(c.ranges());
+        assertThat(Float.floatToRawIntBits(read.arrays().get("param:w")[2])).isEqualTo(Float.floatToRawIntBits(-0f));
+
+        byte[] bytes = Files.readAllBytes(dir.resolve(Checkpoint.FILE));
+        bytes[20] ^= 1;
+        Files.write(dir.resolve(Checkpoint.FILE), bytes);
+        assertThatThrownBy(() -> Checkpoint.read(dir)).hasMessageContaining("Corrupted checkpoint").hasMessageContaining("sha256");
+    }
+}
