@@ -60,7 +60,8 @@ public final class DeadLetterDeserializationHandler implements DeserializationEx
                     + "retried", context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
         }
-        FailureEvent failure = failureEvent(context, record, exception, Instant.now());
+        Instant now = Instant.now();
+        FailureEvent failure = failureEvent(context, record, exception, now);
         byte[] value;
         try {
             value = serializer.serialize(dlqTopic, failure);
@@ -74,7 +75,7 @@ public final class DeadLetterDeserializationHandler implements DeserializationEx
                 context.topic(), context.partition(), context.offset(), failure.getKind(), failure.getMessage(),
                 total);
         LOGGER.debug("decode failure of topic={} offset={}", context.topic(), context.offset(), exception);
-        return Response.resume(List.of(new ProducerRecord<>(dlqTopic, null, record.key(), value)));
+        return Response.resume(List.of(new ProducerRecord<>(dlqTopic, null, now.toEpochMilli(), record.key(), value)));
     }
 
     /** The FailureEvent of an undecodable record. */

@@ -9,9 +9,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sits in front of a windowed aggregation and takes out the records that are too late for every window they belong
- * to (the newest such window ended at least the grace period before the task's stream time), counting them per key
+ * to (the newest such window ended at least the grace period before the observed stream time), counting them per key
  * in a store instead of letting the aggregation drop them unseen. Records late for only some of their hopping
- * windows pass: the aggregation counts them in the windows still open.
+ * windows pass: the aggregation counts them in the windows still open. The observed stream time is the largest
+ * timestamp this processor has seen, tracked the same way as Kafka's window aggregation tracks it, so both agree on
+ * which records are too late.
  *
  * @param <V> record value
  */
@@ -26,6 +28,7 @@ public final class LateRecordGate<V> implements FixedKeyProcessor<String, V, V> 
     private final long graceMs;
     private FixedKeyProcessorContext<String, V> context;
     private KeyValueStore<String, Long> lateCounts;
+    private long observedStreamTime = Long.MIN_VALUE;
 
     /**
      * @param storeName key-value store (String to Long) of the late counts
@@ -60,8 +63,10 @@ public final class LateRecordGate<V> implements FixedKeyProcessor<String, V, V> 
 
     @Override
     public void process(FixedKeyRecord<String, V> record) {
-        long streamTime = context.currentStreamTimeMs();
-        if (!isTooLate(record.timestamp(), streamTime, sizeMs, advanceMs, graceMs)) {
+        long streamTime = observedStreamTime;
+        if (streamTime == Long.MIN_VALUE
+                || !isTooLate(record.timestamp(), streamTime, sizeMs, advanceMs, graceMs)) {
+            observedStreamTime = Math.max(observedStreamTime, record.timestamp());
             context.forward(record);
             return;
         }
