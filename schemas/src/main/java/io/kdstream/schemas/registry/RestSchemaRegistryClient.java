@@ -307,7 +307,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     private static Schema parse(String text) {
         try {
             return new Schema.Parser().parse(text);
-        } catch (SchemaParseException e) {
+        } catch (SchemaParseException | NullPointerException | IllegalArgumentException e) {
+            // Avro reports some invalid schemas (unknown type names) as NullPointerException
             throw new SchemaRegistryException(SchemaRegistryException.INVALID_SCHEMA, 200,
                     "registry returned an invalid Avro schema: " + e.getMessage(), e);
         }
