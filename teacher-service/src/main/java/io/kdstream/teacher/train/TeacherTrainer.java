@@ -1,0 +1,291 @@
+package io.kdstream.teacher.train;
+
+import io.kdstream.core.KdException;
+import io.kdstream.core.djl.TensorBridge;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.model.ModelMetadata;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.zoo.Architecture;
+import io.kdstream.core.zoo.ModelZoo;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Random;
+
+/**
+ * Trains a zoo architecture (by default the teacher CNN) on Fashion-MNIST with DJL on the CPU: Adam, softmax
+ * cross-entropy, mini-batches of a seeded shuffle, test accuracy after every epoch. With the same seed, data and
+ * thread count, two runs give the same parameters.
+ */
+public final class TeacherTrainer {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(TeacherTrainer.class);
+    private static final int EVAL_BATCH = 500;
+
+    private final FashionMnist train;
+    private final FashionMnist test;
+    private final Architecture architecture;
+    private final int epochs;
+    private final long seed;
+    private final int batchSize;
+    private final float learningRate;
+    private final int threads;
+    private final int limit;
+    private final int testLimit;
+    private final TrainingListener listener;
+
+    private TeacherTrainer(Builder b) {
+        this.train = b.train;
+        this.test = b.test;
+        this.architecture = b.architecture;
+        this.epochs = b.epochs;
+        this.seed = b.seed;
+        this.batchSize = b.batchSize;
+        this.learningRate = b.learningRate;
+        this.threads = b.threads;
+        this.limit = b.limit;
+        this.testLimit = b.testLimit;
+        this.listener = b.listener;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Trains and evaluates; the caller owns (and closes) the result. */
+    public TrainingResult train() {
+        Engine engine = Engine.getEngine("PyTorch");
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads);
+        }
+        engine.setRandomSeed((int) seed);
+        int trainSize = limit > 0 ? Math.min(limit, train.size()) : train.size();
+        int testSize = testLimit > 0 ? Math.min(testLimit, test.size()) : test.size();
+        List<Integer> inShape = architecture.inputShape();
+        if (inShape.size() != 3 || inShape.get(1) != train.rows() || inShape.get(2) != train.cols()) {
+            throw new KdException(architecture.name() + " takes " + inShape + ", the data is " + train.rows() + "x" + train.cols());
+        }
+        Model model = Model.newInstance(architecture.name(), Device.cpu(), "PyTorch");
+        long start = System.nanoTime();
+        List<EpochStats> stats = new ArrayList<>();
+        try {
+            model.setBlock(architecture.newBlock());
+            Loss loss = Loss.softmaxCrossEntropyLoss();
+            DefaultTrainingConfig config = new DefaultTrainingConfig(loss)
+                    .optDevices(new Device[] {Device.cpu()})
+                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(learningRate)).build());
+            try (Trainer trainer = model.newTrainer(config)) {
+                trainer.initialize(batchShape(1));
+                Random shuffle = new Random(seed);
+                int[] order = new int[trainSize];
+                for (int i = 0; i < trainSize; i++) {
+                    order[i] = i;
+                }
+                for (int epoch = 1; epoch <= epochs; epoch++) {
+                    long epochStart = System.nanoTime();
+                    shuffle(order, shuffle);
+                    double lossSum = 0;
+                    long correct = 0;
+                    int batches = 0;
+                    for (int from = 0; from < trainSize; from += batchSize) {
+                        int n = Math.min(batchSize, trainSize - from);
+                        try (NDManager scope = trainer.getManager().newSubManager()) {
+                            NDArray x = scope.create(FloatBuffer.wrap(pixels(train, order, from, n)), batchShape(n));
+                            NDArray y = scope.create(IntBuffer.wrap(labels(train, order, from, n)), new Shape(n), DataType.INT32);
+                            try (GradientCollector gc = trainer.newGradientCollector()) {
+                                NDArray logits = trainer.forward(new NDList(x)).get(0);
+                                NDArray l = loss.evaluate(new NDList(y), new NDList(logits));
+                                gc.backward(l);
+                                lossSum += l.getFloat();
+                                correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
+                            }
+                            trainer.step();
+                        }
+                        batches++;
+                        listener.onBatch(epoch, epochs, from + n, trainSize, lossSum / batches);
+                    }
+                    double testAccuracy = evaluate(trainer, testSize);
+                    double seconds = (System.nanoTime() - epochStart) / 1e9;
+                    EpochStats e = new EpochStats(epoch, lossSum / Math.max(1, batches), (double) correct / trainSize,
+                            testAccuracy, seconds);
+                    stats.add(e);
+                    LOGGER.info("epoch={} loss={} trainAccuracy={} testAccuracy={} seconds={}", epoch, e.trainLoss(),
+                            e.trainAccuracy(), e.testAccuracy(), seconds);
+                    listener.onEpoch(epoch, epochs, e.trainLoss(), e.trainAccuracy(), testAccuracy, seconds);
+                }
+            }
+            double totalSeconds = (System.nanoTime() - start) / 1e9;
+            ModelMetadata metadata = ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE)
+                    .withTraining(new ModelMetadata.TrainingInfo(train.source() + (trainSize < train.size() ? "[0:" + trainSize + "]" : ""),
+                            epochs, seed, batchSize, learningRate, totalSeconds));
+            if (!stats.isEmpty()) {
+                metadata = metadata.withTestAccuracy(stats.get(stats.size() - 1).testAccuracy());
+            }
+            return new TrainingResult(model, metadata, stats, totalSeconds);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private double evaluate(Trainer trainer, int testSize) {
+        long correct = 0;
+        for (int from = 0; from < testSize; from += EVAL_BATCH) {
+            int n = Math.min(EVAL_BATCH, testSize - from);
+            try (NDManager scope = trainer.getManager().newSubManager()) {
+                NDArray x = scope.create(FloatBuffer.wrap(pixels(test, null, from, n)), batchShape(n));
+                NDArray y = scope.create(IntBuffer.wrap(labels(test, null, from, n)), new Shape(n), DataType.INT32);
+                NDArray logits = trainer.evaluate(new NDList(x)).get(0);
+                correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
+            }
+        }
+        return testSize == 0 ? 0 : (double) correct / testSize;
+    }
+
+    private Shape batchShape(int n) {
+        List<Integer> s = architecture.inputShape();
+        return new Shape(n, s.get(0), s.get(1), s.get(2));
+    }
+
+    private static float[] pixels(FashionMnist data, int[] order, int from, int n) {
+        int size = data.imageSize();
+        byte[] all = data.pixels();
+        float[] out = new float[n * size];
+        for (int i = 0; i < n; i++) {
+            int src = (order == null ? from + i : order[from + i]) * size;
+            for (int j = 0; j < size; j++) {
+                out[i * size + j] = (all[src + j] & 0xff) / TensorBridge.UINT8_MAX;
+            }
+        }
+        return out;
+    }
+
+    private static int[] labels(FashionMnist data, int[] order, int from, int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = data.label(order == null ? from + i : order[from + i]);
+        }
+        return out;
+    }
+
+    private static void shuffle(int[] a, Random r) {
+        for (int i = a.length - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+
+    /** Builds a {@link TeacherTrainer}: data by {@code setX}, everything else optional. */
+    public static final class Builder {
+        private FashionMnist train;
+        private FashionMnist test;
+        private Architecture architecture = ModelZoo.teacherCnn();
+        private int epochs = 8;
+        private long seed = 42;
+        private int batchSize = 128;
+        private float learningRate = 1e-3f;
+        private int threads;
+        private int limit;
+        private int testLimit;
+        private TrainingListener listener = new TrainingListener() {
+        };
+
+        private Builder() {
+        }
+
+        public Builder setTrainData(FashionMnist data) {
+            this.train = data;
+            return this;
+        }
+
+        public Builder setTestData(FashionMnist data) {
+            this.test = data;
+            return this;
+        }
+
+        public Builder optArchitecture(Architecture a) {
+            this.architecture = a;
+            return this;
+        }
+
+        public Builder optEpochs(int n) {
+            this.epochs = n;
+            return this;
+        }
+
+        public Builder optSeed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        public Builder optBatchSize(int n) {
+            this.batchSize = n;
+            return this;
+        }
+
+        public Builder optLearningRate(float lr) {
+            this.learningRate = lr;
+            return this;
+        }
+
+        /** Intra-op threads; 0 keeps the engine's setting. */
+        public Builder optThreads(int n) {
+            this.threads = n;
+            return this;
+        }
+
+        /** Train on the first {@code n} training examples only; 0 = all. */
+        public Builder optLimit(int n) {
+            this.limit = n;
+            return this;
+        }
+
+        /** Evaluate on the first {@code n} test examples only; 0 = all. */
+        public Builder optTestLimit(int n) {
+            this.testLimit = n;
+            return this;
+        }
+
+        public Builder optListener(TrainingListener l) {
+            this.listener = l;
+            return this;
+        }
+
+        public TeacherTrainer build() {
+            Objects.requireNonNull(train, "setTrainData is required");
+            Objects.requireNonNull(test, "setTestData is required");
+            Objects.requireNonNull(architecture, "architecture");
+            Objects.requireNonNull(listener, "listener");
+            if (epochs < 1 || batchSize < 1 || !(learningRate > 0) || threads < 0 || limit < 0 || testLimit < 0) {
+                throw new IllegalArgumentException("need epochs >= 1, batchSize >= 1, learningRate > 0, threads >= 0, "
+                        + "limit >= 0, testLimit >= 0; got epochs=" + epochs + " batchSize=" + batchSize
+                        + " learningRate=" + learningRate + " threads=" + threads + " limit=" + limit + " testLimit=" + testLimit);
+            }
+            return new TeacherTrainer(this);
+        }
+    }
+}

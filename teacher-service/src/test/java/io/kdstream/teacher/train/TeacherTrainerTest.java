@@ -1,0 +1,105 @@
+package io.kdstream.teacher.train;
+
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.teacher.Teacher;
+import io.kdstream.teacher.TeacherLoader;
+import io.kdstream.teacher.validate.TeacherValidator;
+import io.kdstream.teacher.validate.ValidationResult;
+
+import ai.djl.Device;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TeacherTrainerTest {
+
+    private static FashionMnist train;
+    private static FashionMnist test;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void loadData() {
+        train = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TRAIN);
+        test = FashionMnist.load(FashionMnist.DEFAULT_DIR, FashionMnist.Split.TEST);
+    }
+
+    @Test
+    void shouldLowerTheLossAndBeatChanceOnASmallSubsetAndRecordItInTheMetadata() {
+        List<Double> batchLosses = new ArrayList<>();
+        List<Long> progress = new ArrayList<>();
+        TeacherTrainer trainer = TeacherTrainer.builder()
+                .setTrainData(train).setTestData(test)
+                .optEpochs(1).optLimit(2_000).optTestLimit(1_000).optBatchSize(50).optSeed(7)
+                .optListener(new TrainingListener() {
+                    @Override
+                    public void onBatch(int epoch, int epochs, long done, long total, double meanLoss) {
+                        progress.add(done);
+                        batchLosses.add(meanLoss);
+                    }
+                })
+                .build();
+
+        try (TrainingResult result = trainer.train()) {
+            // running mean after the first batch vs after all 40: it falls as the model learns
+            assertThat(batchLosses).hasSize(40);
+            assertThat(batchLosses.get(batchLosses.size() - 1)).isLessThan(batchLosses.get(0) * 0.8);
+            assertThat(progress.get(progress.size() - 1)).isEqualTo(2_000);
+            assertThat(result.epochs()).hasSize(1);
+            assertThat(result.testAccuracy()).isGreaterThan(0.5);
+            assertThat(result.metadata().architecture()).isEqualTo(ModelZoo.FMNIST_CNN_TEACHER);
+            assertThat(result.metadata().testAccuracy()).contains(result.testAccuracy());
+            assertThat(result.metadata().training()).hasValueSatisfying(t -> {
+                assertThat(t.dataset()).isEqualTo("fashion-mnist/train[0:2000]");
+                assertThat(t.seed()).isEqualTo(7);
+                assertThat(t.epochs()).isEqualTo(1);
+            });
+        }
+    }
+
+    @Test
+    void shouldGiveBitIdenticalParametersForTheSameSeed() {
+        String first = trainAndSave(11, "a").metadata().parametersSha256();
+        String second = trainAndSave(11, "b").metadata().parametersSha256();
+        String other = trainAndSave(12, "c").metadata().parametersSha256();
+        assertThat(second).isEqualTo(first);
+        assertThat(other).isNotEqualTo(first);
+    }
+
+    @Test
+    void shouldReloadASavedTeacherThatScoresAsItDidInTraining() {
+        SavedModel saved;
+        double trainedAccuracy;
+        try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
+                .optEpochs(1).optLimit(1_000).optBatchSize(50).build().train()) {
+            trainedAccuracy = result.testAccuracy();
+            saved = ModelStore.saveTo(tmp.resolve("teacher"), result.block(), result.metadata());
+        }
+        try (Teacher teacher = TeacherLoader.load(saved.dir(), Device.cpu())) {
+            ValidationResult v = TeacherValidator.validate(teacher, test, 0.0);
+            assertThat(v.examples()).isEqualTo(10_000);
+            assertThat(v.accuracy()).isEqualTo(trainedAccuracy);
+            assertThat(teacher.info().sha256()).isEqualTo(saved.metadata().parametersSha256());
+            assertThat(teacher.metadata().features()).isEqualTo(ModelZoo.teacherCnn().features());
+        }
+    }
+
+    private SavedModel trainAndSave(long seed, String dir) {
+        try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
+                .optArchitecture(ModelZoo.studentTinyCnn())
+                .optEpochs(1).optLimit(300).optTestLimit(100).optBatchSize(50).optSeed(seed).build().train()) {
+            return ModelStore.saveTo(tmp.resolve(dir), result.block(), result.metadata());
+        }
+    }
+}
