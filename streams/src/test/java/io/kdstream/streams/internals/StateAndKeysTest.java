@@ -1,0 +1,56 @@
+package io.kdstream.streams.internals;
+
+import io.kdstream.streams.internals.LossRatioState.Band;
+
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class StateAndKeysTest {
+
+    @Test
+    void shouldRoundTripSubjectKeysWhosePartsContainSeparators() {
+        SubjectKey key = new SubjectKey("run:1/a", "3:trainer/b");
+        assertThat(SubjectKey.decode(key.encode())).isEqualTo(key);
+        assertThat(key.encode()).startsWith(SubjectKey.prefixOf("run:1/a"));
+        assertThat(SubjectKey.decode(new SubjectKey("", "").encode())).isEqualTo(new SubjectKey("", ""));
+    }
+
+    @Test
+    void shouldRejectStringsThatAreNotSubjectKeys() {
+        assertThatThrownBy(() -> SubjectKey.decode("run-1")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SubjectKey.decode("9:abc")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void shouldRoundTripStateThroughItsBinaryForm() {
+        LossAccumulator acc = LossAccumulator.empty()
+                .add(io.kdstream.streams.StepFixtures.step(3, 0.5, 1.0, 1.5))
+                .add(io.kdstream.streams.StepFixtures.step(5, Double.NaN, 1.0, 1.5));
+        assertThat(LossAccumulator.fromBytes(acc.toBytes())).isEqualTo(acc);
+
+        LossRatioState state = new LossRatioState(30_000, 1.25, Band.ABOVE, 3, Band.ABOVE);
+        assertThat(LossRatioState.fromBytes(state.toBytes())).isEqualTo(state);
+
+        TrainerActivity activity = new TrainerActivity("rün-1", 42, 1_000, 2_000, true);
+        assertThat(TrainerActivity.fromBytes(activity.toBytes())).isEqualTo(activity);
+    }
+
+    @Test
+    void shouldRefuseCorruptState() {
+        assertThatThrownBy(() -> LossAccumulator.fromBytes(new byte[] {1, 2, 3}))
+                .isInstanceOf(SerializationException.class);
+        assertThatThrownBy(() -> LossRatioState.fromBytes(new byte[] {9}))
+                .isInstanceOf(SerializationException.class);
+    }
+
+    @Test
+    void shouldTellRecordsTooLateForEveryHoppingWindow() {
+        // windows of 10 s advancing by 5 s: a record at 12 s is in [5, 15) and [10, 20)
+        assertThat(LateRecordGate.newestWindowEnd(12_000, 10_000, 5_000)).isEqualTo(20_000);
+        assertThat(LateRecordGate.isTooLate(12_000, 24_999, 10_000, 5_000, 5_000)).isFalse();
+        assertThat(LateRecordGate.isTooLate(12_000, 25_000, 10_000, 5_000, 5_000)).isTrue();
+    }
+}
