@@ -104,11 +104,16 @@ public final class KafkaSchemaStore implements SchemaStore {
                 throw new IllegalStateException("store already started");
             }
             ensureTopic();
-            producer = new KafkaProducer<>(producerProperties());
-            consumer = new KafkaConsumer<>(consumerProperties());
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            catchUp();
+            try {
+                producer = new KafkaProducer<>(producerProperties());
+                consumer = new KafkaConsumer<>(consumerProperties());
+                consumer.assign(List.of(partition));
+                consumer.seekToBeginning(List.of(partition));
+                catchUp();
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
             LOGGER.info("Schema store ready topic={} recordsReplayed={} subjects={} nextId={}", topic, replayed,
                     state.subjects().size(), state.nextId());
         }
