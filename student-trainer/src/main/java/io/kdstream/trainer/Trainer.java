@@ -75,7 +75,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Time spent per part of the loop, summed over the run (nanoseconds). */
     public record Timings(long decodeNanos, long waitNanos, long forwardBackwardNanos, long optimizerNanos, long publishNanos,
-                          long totalNanos) {
+                          long loopNanos, long totalNanos) {
     }
 
     /**
@@ -221,11 +221,13 @@ public final class Trainer implements AutoCloseable {
             long publishNanos = 0;
             boolean completed = false;
             Double accuracy = null;
+            long loopStart = System.nanoTime();
             try (BatchReader reader = new BatchReader(
                     () -> KafkaClients.consumer(config, config.group(), Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)),
                     ranges, cursor, config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
                     architecture.inputSize(), architecture.numClasses(), decoder,
                     (record, cause) -> dlq.publish(producer, record, cause), config.prefetchBatches())) {
+                loopStart = System.nanoTime();
                 reader.start();
                 while (true) {
                     if (config.maxSteps() > 0 && step >= config.maxSteps()) {
@@ -285,9 +287,11 @@ public final class Trainer implements AutoCloseable {
                     }
                 }
             }
+            long loopNanos = System.nanoTime() - loopStart;
             writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha, ranges, cursor);
             long deadLetters = dlq.count();
-            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, System.nanoTime() - runStart);
+            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, loopNanos,
+                    System.nanoTime() - runStart);
             if (!completed) {
                 LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);
                 producer.flush();

@@ -1,0 +1,153 @@
+package io.kdstream.ops.cli;
+
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.TrainerBenchmark;
+import io.kdstream.trainer.TrainerConfig;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** {@code kdstream train}: distil a student from the teacher-outputs topic (the work lives in student-trainer). */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a student on the teacher outputs: a bounded run over the offsets present at the start. "
+                + "Ends by printing 'run-id: <id>' and 'model-sha256: <hex>'. Started again on the same "
+                + "--checkpoint-dir, it resumes from the last checkpoint.",
+        subcommands = {TrainCommand.Benchmark.class})
+public final class TrainCommand implements Callable<Integer> {
+
+    /** Exit code of a run stopped before it finished (it can be resumed). */
+    public static final int EXIT_STOPPED = 130;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Mixin
+    TrainingOptions training;
+
+    /** Options shared by {@code train} and {@code train benchmark}. */
+    static final class TrainingOptions {
+        @Option(names = "--student", description = "Student architecture (fmnist-mlp-student, fmnist-tinycnn-student).")
+        String student;
+
+        @Option(names = "--teacher", description = "'stream' to distil from the teacher outputs, 'none' for labels only.")
+        String teacher;
+
+        @Option(names = "--epochs", description = "Passes over the snapshotted offset range.")
+        Integer epochs;
+
+        @Option(names = "--seed", description = "Seed of initialisation and shuffling.")
+        Long seed;
+
+        @Option(names = "--group", description = "Consumer group id of the trainer.")
+        String group;
+
+        @Option(names = "--checkpoint-dir", description = "Run directory: checkpoint, final model and manifest.")
+        String checkpointDir;
+
+        @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
+                description = "Any trainer.* or kd.* setting, e.g. -s kd.temperature=linear:1:4:1000 (repeatable).")
+        Map<String, String> settings = new LinkedHashMap<>();
+
+        Map<String, Object> apply(Map<String, String> base) {
+            Map<String, Object> props = new HashMap<>(base);
+            props.putAll(settings);
+            put(props, TrainerConfig.STUDENT_CONFIG, student);
+            put(props, TrainerConfig.TEACHER_CONFIG, teacher);
+            put(props, TrainerConfig.EPOCHS_CONFIG, epochs);
+            put(props, TrainerConfig.SEED_CONFIG, seed);
+            put(props, TrainerConfig.GROUP_CONFIG, group);
+            put(props, TrainerConfig.CHECKPOINT_DIR_CONFIG, checkpointDir);
+            return props;
+        }
+
+        private static void put(Map<String, Object> props, String key, Object value) {
+            if (value != null) {
+                props.put(key, value.toString());
+            }
+        }
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter out = spec.commandLine().getOut();
+        TrainerConfig config = new TrainerConfig(training.apply(connection.properties()));
+        Trainer trainer = Trainer.builder().setConfig(config).build();
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            trainer.stop();
+            try {
+                finished.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "kdstream-train-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        Trainer.Result result;
+        try {
+            result = trainer.run();
+        } finally {
+            finished.countDown();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running: the run was stopped
+        }
+        out.printf(Locale.ROOT, "steps: %d, samples: %d, failed steps: %d, dead letters: %d%s%n", result.steps(),
+                result.samples(), result.failedSteps(), result.deadLetters(),
+                result.accuracy() == null ? "" : String.format(Locale.ROOT, ", test accuracy: %.4f", result.accuracy()));
+        out.println("run-id: " + result.runId());
+        if (!result.completed()) {
+            out.println("stopped before the end; run the same command again to resume from the checkpoint in "
+                    + config.checkpointDir());
+            out.flush();
+            return EXIT_STOPPED;
+        }
+        out.println("model: " + result.modelDir());
+        out.println("model-sha256: " + result.modelSha256());
+        out.flush();
+        return 0;
+    }
+
+    @Command(name = "benchmark", mixinStandardHelpOptions = true,
+            description = "Samples/s of the training loop fed from Kafka against the identical loop fed from memory with "
+                    + "the same batches, and a per-step time breakdown. Uses a fresh run directory each time.")
+    static final class Benchmark implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ConnectionOptions connection;
+
+        @Mixin
+        TrainingOptions training;
+
+        @Option(names = "--steps", defaultValue = "300", description = "Steps per measured loop (default: ${DEFAULT-VALUE}).")
+        long steps;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            Map<String, Object> props = training.apply(connection.properties());
+            TrainerBenchmark.Report report = TrainerBenchmark.run(props, steps);
+            out.println(report.format());
+            out.flush();
+            return 0;
+        }
+    }
+}
