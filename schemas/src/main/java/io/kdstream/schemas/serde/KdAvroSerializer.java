@@ -22,6 +22,8 @@ import org.apache.kafka.common.serialization.Serializer;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -103,14 +105,16 @@ public class KdAvroSerializer<T extends SpecificRecord> implements Serializer<T>
             }
         }
         WritePlan plan = plan(subject, schema);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        out.write(WireFormat.MAGIC_BYTE);
-        out.write(plan.id() >>> 24);
-        out.write(plan.id() >>> 16);
-        out.write(plan.id() >>> 8);
-        out.write(plan.id());
+        Scratch scratch = SCRATCH.get();
+        scratch.reset();
+        scratch.write(WireFormat.MAGIC_BYTE);
+        scratch.write(plan.id() >>> 24);
+        scratch.write(plan.id() >>> 16);
+        scratch.write(plan.id() >>> 8);
+        scratch.write(plan.id());
         try {
-            BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
+            BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(scratch, scratch.encoder);
+            scratch.encoder = encoder;
             Object datum = plan.projector() == null ? data : project(data, plan);
             plan.writer().write(datum, encoder);
             encoder.flush();
@@ -118,12 +122,67 @@ public class KdAvroSerializer<T extends SpecificRecord> implements Serializer<T>
             throw new KdSerializationException(FailureKind.UNKNOWN, "cannot serialise a " + schema.getFullName()
                     + " for subject '" + subject + "': " + e, e);
         }
-        int payload = out.size() - WireFormat.HEADER_SIZE;
+        int payload = scratch.size() - WireFormat.HEADER_SIZE;
         if (payload > config.maxRecordBytes()) {
+            scratch.release();
             throw new OversizedRecordException("record of " + payload + " bytes for subject '" + subject
                     + "' exceeds " + KdSerdeConfig.MAX_RECORD_BYTES_CONFIG + "=" + config.maxRecordBytes());
         }
-        return out.toByteArray();
+        byte[] result = scratch.toByteArray();
+        scratch.release();
+        return result;
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * A per-thread, unsynchronised growable buffer the encoder writes into, so that a record costs one exact-size
+     * copy; buffers grown past {@link #KEEP_BYTES} are dropped after use rather than kept per thread.
+     */
+    private static final class Scratch extends OutputStream {
+        private static final int KEEP_BYTES = 1 << 20;
+        private byte[] buffer = new byte[4096];
+        private int size;
+        private BinaryEncoder encoder;
+
+        void reset() {
+            size = 0;
+        }
+
+        int size() {
+            return size;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buffer, size);
+        }
+
+        void release() {
+            if (buffer.length > KEEP_BYTES) {
+                buffer = new byte[4096];
+            }
+            size = 0;
+        }
+
+        @Override
+        public void write(int b) {
+            ensure(1);
+            buffer[size++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) {
+            ensure(length);
+            System.arraycopy(bytes, offset, buffer, size, length);
+            size += length;
+        }
+
+        private void ensure(int extra) {
+            if (size + extra > buffer.length) {
+                long wanted = Math.max((long) buffer.length * 2, (long) size + extra);
+                buffer = Arrays.copyOf(buffer, (int) Math.min(wanted, Integer.MAX_VALUE - 8));
+            }
+        }
     }
 
     @Override
