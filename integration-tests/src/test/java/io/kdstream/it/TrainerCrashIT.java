@@ -88,7 +88,7 @@ class TrainerCrashIT {
         assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(Files.readString(dir.resolve("first.log"))).doesNotContain("model-sha256:");
         long checkpointed = Checkpoint.read(dir.resolve("crashing")).map(Checkpoint::step).orElse(0L);
-        assertThat(checkpointed).isLessThan(totalSteps);
+        assertThat(checkpointed).isPositive().isLessThan(totalSteps);
 
         // ... and started again
         Process second = launch(file, dir.resolve("second.log"));
@@ -97,6 +97,7 @@ class TrainerCrashIT {
         assertThat(second.exitValue()).as(out).isZero();
 
         // Then its model is bit-identical to the uninterrupted run's
+        assertThat(out).contains("Resuming run crash-run from checkpoint at step " + checkpointed);
         assertThat(out).contains("run-id: crash-run").contains("model-sha256: " + reference.modelSha256());
         assertThat(seen).isGreaterThanOrEqualTo(killAt);
     }
