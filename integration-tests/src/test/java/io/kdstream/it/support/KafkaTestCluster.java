@@ -92,7 +92,14 @@ public final class KafkaTestCluster implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        cluster.close();
+    public void close() {
+        try {
+            cluster.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while stopping the test Kafka cluster", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot stop the test Kafka cluster: " + e.getMessage(), e);
+        }
     }
 }

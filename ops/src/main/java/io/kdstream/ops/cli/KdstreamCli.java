@@ -33,6 +33,9 @@ import java.util.concurrent.ExecutionException;
             IngestCommand.class,
             ConsumeCommand.class,
             TeacherCommand.class,
+            TrainCommand.class,
+            ReplayCommand.class,
+            MonitorCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class KdstreamCli {

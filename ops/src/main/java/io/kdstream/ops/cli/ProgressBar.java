@@ -104,7 +104,7 @@ public final class ProgressBar implements AutoCloseable {
             drawBar(now);
             out.println();
             out.flush();
-        } else if (mode == Mode.PLAIN && done > 0 && lastPrintNanos != startNanos) {
+        } else if (mode == Mode.PLAIN && done > 0) {
             out.println(plainLine(label, done, total, seconds(now - startNanos)));
             out.flush();
         }

@@ -163,7 +163,7 @@ public final class RecordJsonFormatter {
             }
             g.writeEndArray();
         } else if (value instanceof Long l) {
-            if (isTimestampMillis(schema, l)) {
+            if (isTimestampMillis(schema)) {
                 g.writeString(Instant.ofEpochMilli(l).toString());
             } else {
                 g.writeNumber(l);
@@ -183,13 +183,13 @@ public final class RecordJsonFormatter {
         }
     }
 
-    private static boolean isTimestampMillis(Schema schema, long value) {
+    private static boolean isTimestampMillis(Schema schema) {
         Schema s = schema;
         if (s != null && s.getType() == Schema.Type.UNION) {
             s = s.getTypes().stream().filter(t -> t.getType() == Schema.Type.LONG).findFirst().orElse(null);
         }
-        return s != null && s.getLogicalType() instanceof LogicalTypes.TimestampMillis
-                && value >= Instant.MIN.toEpochMilli() / 2 && value <= Instant.MAX.toEpochMilli() / 2;
+        // every long is a representable Instant in milliseconds
+        return s != null && s.getLogicalType() instanceof LogicalTypes.TimestampMillis;
     }
 
     private static void writeFloat(JsonGenerator g, float f) throws IOException {
@@ -297,7 +297,7 @@ public final class RecordJsonFormatter {
         if (finite > 0) {
             writeNumber(g, "min", min, integral);
             writeNumber(g, "max", max, integral);
-            g.writeNumberField("mean", sum / finite);
+            g.writeNumberField("mean", Math.round(sum / finite * 1e4) / 1e4);
         }
         if (nonFinite > 0) {
             g.writeNumberField("nonFinite", nonFinite);

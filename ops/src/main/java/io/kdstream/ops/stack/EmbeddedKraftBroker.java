@@ -48,6 +48,7 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
     private final int controllerPort;
     private final Map<String, String> extraConfig;
     private KafkaRaftServer server;
+    private DataDirLock lock;
     private String clusterId;
     private boolean formattedNow;
 
@@ -113,7 +114,11 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
+        FreePorts.requireFree(brokerPort, "Kafka");
+        FreePorts.requireFree(controllerPort, "KRaft controller");
         KafkaConfig config = new KafkaConfig(brokerConfig(), false);
+        // one node per data directory: a second one must not get as far as opening the metadata log
+        DataDirLock acquired = DataDirLock.acquire(logDir.getParent());
         try {
             Files.createDirectories(logDir);
             Optional<String> existing = readClusterId(logDir);
@@ -125,7 +130,11 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
                 format(config, clusterId);
                 formattedNow = true;
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            acquired.close();
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
             throw new KdException("cannot prepare the broker data directory " + logDir + ": " + e.getMessage(), e);
         }
         LOGGER.debug("Starting embedded KRaft node clusterId={} logDir={} brokerPort={} controllerPort={} formatted={}",
@@ -135,10 +144,12 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
             raftServer.startup();
         } catch (RuntimeException e) {
             safeShutdown(raftServer);
+            acquired.close();
             throw new KdException("embedded Kafka broker failed to start on " + bootstrapServers() + ": "
-                    + e.getMessage(), e);
+                    + rootMessage(e), e);
         }
         server = raftServer;
+        lock = acquired;
         return this;
     }
 
@@ -159,6 +170,14 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
             throw new KdException("cannot format the broker storage in " + logDir + ": " + e.getMessage(), e);
         }
         LOGGER.debug("Formatted storage: {}", sink.toString(StandardCharsets.UTF_8).trim());
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
     static Optional<String> readClusterId(Path logDir) throws IOException {
@@ -206,10 +225,15 @@ public final class EmbeddedKraftBroker implements AutoCloseable {
     @Override
     public synchronized void close() {
         KafkaRaftServer running = server;
+        DataDirLock held = lock;
         server = null;
+        lock = null;
         if (running != null) {
             LOGGER.debug("Stopping embedded KRaft node {}", bootstrapServers());
             safeShutdown(running);
+        }
+        if (held != null) {
+            held.close();
         }
     }
 

@@ -76,6 +76,9 @@ public final class LocalStack implements AutoCloseable {
         if (broker != null) {
             throw new IllegalStateException("already started");
         }
+        if (registryPort != 0) {
+            FreePorts.requireFree(registryPort, "schema registry");
+        }
         try {
             broker = new EmbeddedKraftBroker(dataDir.resolve("kafka"), kafkaPort, controllerPort, brokerOverrides).start();
             awaitBrokerReady(broker.bootstrapServers());

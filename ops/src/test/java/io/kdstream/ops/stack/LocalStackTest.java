@@ -64,4 +64,15 @@ class LocalStackTest {
 
         assertThat(EmbeddedKraftBroker.readClusterId(dir)).contains("abcDEF123");
     }
+
+    @Test
+    void shouldLetOnlyOneStackUseADataDirectoryAtATime(@TempDir Path dir) {
+        DataDirLock first = DataDirLock.acquire(dir);
+        try {
+            assertThatThrownBy(() -> DataDirLock.acquire(dir)).hasMessageContaining("in use");
+        } finally {
+            first.close();
+        }
+        DataDirLock.acquire(dir).close();
+    }
 }
