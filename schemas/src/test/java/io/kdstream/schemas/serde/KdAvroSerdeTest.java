@@ -123,6 +123,32 @@ class KdAvroSerdeTest {
     }
 
     @Test
+    void shouldWorkAsSerdeCreatedByClassNameLikeKafkaStreamsDoes() throws Exception {
+        Map<String, Object> config = config();
+        config.put(KdSerdeConfig.RECORD_CLASS_CONFIG, InputRecord.class);
+        @SuppressWarnings("unchecked")
+        KdAvroSerde<InputRecord> serde = (KdAvroSerde<InputRecord>) Class.forName(KdAvroSerde.class.getName())
+                .getDeclaredConstructor().newInstance();
+        try (serde) {
+            serde.configure(config, false);
+
+            byte[] wire = serde.serializer().serialize(TOPIC, TestRecords.goldenInput());
+
+            assertThat(serde.deserializer().deserialize(TOPIC, wire)).isEqualTo(TestRecords.goldenInput());
+        }
+        Map<String, Object> wrongClass = config();
+        wrongClass.put(KdSerdeConfig.RECORD_CLASS_CONFIG, String.class);
+        assertThatThrownBy(() -> new KdAvroSerde<InputRecord>().configure(wrongClass, false))
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+                .hasMessageContaining(KdSerdeConfig.RECORD_CLASS_CONFIG);
+        assertThatThrownBy(() -> new KdAvroSerde<InputRecord>().configure(config(), false))
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class);
+        assertThatThrownBy(() -> new KdAvroSerde<InputRecord>().configure(Map.of(), false))
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+                .hasMessageContaining(KdSerdeConfig.SCHEMA_REGISTRY_URL_CONFIG);
+    }
+
+    @Test
     void shouldRefuseUnregisteredSchemaWhenAutoRegisterIsOff() {
         Map<String, Object> config = config();
         config.put(KdSerdeConfig.AUTO_REGISTER_SCHEMAS_CONFIG, false);
