@@ -9,6 +9,8 @@ import com.sun.net.httpserver.BasicAuthenticator;
 import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.kdstream.schemas.registry.CompatibilityLevel;
 import io.kdstream.schemas.registry.RegisteredSchema;
 import io.kdstream.schemas.registry.SchemaRegistryException;
@@ -16,6 +18,8 @@ import org.apache.avro.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,6 +27,10 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +51,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * 40403 schema not found (404), 409 incompatible, 42201 invalid schema, 42202 invalid version, 42203 invalid
  * compatibility level (422), 50001 store error (500), 401 with HTTP basic auth when credentials are configured.
  *
- * <p>Binds {@code 127.0.0.1} unless told otherwise; port 0 picks a free one ({@link #port()}). Closing the
+ * <p>Serves HTTPS when given a key store ({@link Builder#optTls}). Binds {@code 127.0.0.1} unless told otherwise; port 0 picks a free one ({@link #port()}). Closing the
  * registry closes its store.
  */
 public final class DevSchemaRegistry implements AutoCloseable {
@@ -63,6 +71,7 @@ public final class DevSchemaRegistry implements AutoCloseable {
     private final SchemaStore store;
     private final String user;
     private final byte[] password;
+    private final SSLContext tls;
     private HttpServer server;
     private ExecutorService executor;
 
@@ -77,6 +86,7 @@ public final class DevSchemaRegistry implements AutoCloseable {
         this.store = builder.store;
         this.user = builder.user;
         this.password = builder.password == null ? null : builder.password.getBytes(StandardCharsets.UTF_8);
+        this.tls = builder.tls;
     }
 
     public static Builder builder() {
@@ -90,7 +100,14 @@ public final class DevSchemaRegistry implements AutoCloseable {
         }
         store.start();
         try {
-            server = HttpServer.create(new InetSocketAddress(host, requestedPort), 50);
+            InetSocketAddress address = new InetSocketAddress(host, requestedPort);
+            if (tls == null) {
+                server = HttpServer.create(address, 50);
+            } else {
+                HttpsServer https = HttpsServer.create(address, 50);
+                https.setHttpsConfigurator(new HttpsConfigurator(tls));
+                server = https;
+            }
         } catch (IOException e) {
             store.close();
             throw new UncheckedIOException("cannot bind the schema registry to " + host + ":" + requestedPort, e);
@@ -128,9 +145,9 @@ public final class DevSchemaRegistry implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    /** {@code http://host:port}. */
+    /** {@code http://host:port}, or {@code https://host:port} with TLS. */
     public String url() {
-        return "http://" + host + ":" + port();
+        return (tls == null ? "http://" : "https://") + host + ":" + port();
     }
 
     /** Stops serving and closes the store. Idempotent. */
@@ -398,6 +415,7 @@ public final class DevSchemaRegistry implements AutoCloseable {
         private SchemaStore store;
         private String user;
         private String password;
+        private SSLContext tls;
 
         private Builder() {
         }
@@ -417,6 +435,28 @@ public final class DevSchemaRegistry implements AutoCloseable {
         /** Port to bind; 0 (default) picks a free one. */
         public Builder optPort(int port) {
             this.port = port;
+            return this;
+        }
+
+        /**
+         * Serves HTTPS with the key and certificate in {@code keyStore} (type e.g. PKCS12 or JKS; the key password
+         * is the store password).
+         *
+         * @throws IllegalArgumentException if the store cannot be read or used
+         */
+        public Builder optTls(Path keyStore, String storePassword, String storeType) {
+            try (InputStream in = Files.newInputStream(keyStore)) {
+                KeyStore store = KeyStore.getInstance(storeType);
+                char[] secret = storePassword == null ? new char[0] : storePassword.toCharArray();
+                store.load(in, secret);
+                KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                keys.init(store, secret);
+                SSLContext context = SSLContext.getInstance("TLS");
+                context.init(keys.getKeyManagers(), null, null);
+                this.tls = context;
+            } catch (IOException | GeneralSecurityException e) {
+                throw new IllegalArgumentException("cannot use key store " + keyStore + " for TLS: " + e, e);
+            }
             return this;
         }
 

@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -191,6 +192,7 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
 
     private JsonNode call(String method, String path, String body) {
         Exception lastFailure = null;
+        IOException tlsFailure = null;
         String lastWhere = null;
         for (URI base : baseUris) {
             URI uri = URI.create(stripTrailingSlash(base.toString()) + path);
@@ -209,6 +211,9 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
                 response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             } catch (IOException e) {
                 LOGGER.debug("schema registry {} {} failed: {}", method, uri, e.toString());
+                if (e instanceof SSLException || e.getCause() instanceof SSLException) {
+                    tlsFailure = e;
+                }
                 lastFailure = e;
                 lastWhere = uri.toString();
                 continue;
@@ -228,6 +233,11 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
                 continue;
             }
             throw errorOf(status, response.body());
+        }
+        if (tlsFailure != null) {
+            // a certificate the trust store does not accept will not get better by retrying
+            throw new SchemaRegistryException(SchemaRegistryException.TLS_FAILURE, 0, "TLS with the schema registry failed (check "
+                    + SchemaRegistryClientConfig.SSL_TRUSTSTORE_LOCATION_CONFIG + "): " + tlsFailure, tlsFailure);
         }
         throw new SchemaRegistryUnavailableException("schema registry unavailable (tried " + baseUris.size()
                 + " URL(s), last " + lastWhere + "): " + (lastFailure == null ? "no answer" : lastFailure), lastFailure);

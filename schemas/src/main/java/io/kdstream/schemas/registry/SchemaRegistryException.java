@@ -18,6 +18,8 @@ public class SchemaRegistryException extends RuntimeException {
     public static final int INVALID_VERSION = 42202;
     public static final int INVALID_COMPATIBILITY_LEVEL = 42203;
     public static final int STORE_ERROR = 50001;
+    /** Not a Confluent code: the TLS handshake failed, so there is no HTTP answer (HTTP status 0). */
+    public static final int TLS_FAILURE = -1;
 
     private final int errorCode;
     private final int httpStatus;
