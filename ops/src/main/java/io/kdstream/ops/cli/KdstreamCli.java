@@ -81,10 +81,12 @@ public final class KdstreamCli {
     static void configureLogging(boolean verbose) {
         if (verbose) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
-            System.setProperty("org.slf4j.simpleLogger.log.io.kdstream", "debug");
-            for (String noisy : List.of("org.apache.kafka", "kafka", "state.change.logger",
-                    "org.apache.kafka.controller", "org.apache.kafka.clients.NetworkClient")) {
-                System.setProperty("org.slf4j.simpleLogger.log." + noisy, "info");
+            for (String ours : List.of("io.kdstream", "io.kdstream.ops.stack", "io.kdstream.ops.registry")) {
+                System.setProperty("org.slf4j.simpleLogger.log." + ours, "debug");
+            }
+            for (String kafka : List.of("org.apache.kafka", "kafka", "state.change.logger",
+                    "org.apache.kafka.controller.QuorumController", "org.apache.kafka.clients.NetworkClient")) {
+                System.setProperty("org.slf4j.simpleLogger.log." + kafka, "info");
             }
         }
     }
