@@ -4,6 +4,7 @@
 A tiny, untrained (seeded) CNN for 28x28 grey-scale inputs that returns (logits, conv2, embedding):
   conv(4)-ReLU-pool -> conv(8)-ReLU-pool [conv2: 8x7x7, stride 4] -> flatten -> dense(16)-ReLU [embedding: 16]
   -> dense(10).
+On an all-white input (every pixel 1.0) its logits are NaN, on purpose (see forward).
 Outputs, next to each other in the output directory:
   tiny_teacher.pt             the traced module (input [N, 1, 28, 28] float32 in [0, 1])
   tiny_teacher.json           its kdstream metadata (names, strides, shapes; sha256 of the .pt)
@@ -29,11 +30,15 @@ class TinyTeacher(nn.Module):
         self.fc1 = nn.Linear(8 * 7 * 7, 16)
         self.fc2 = nn.Linear(16, 10)
 
-    def forward(self, x):
-        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+    def forward(self, image):
+        x = torch.max_pool2d(torch.relu(self.conv1(image)), 2)
         conv2 = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
         embedding = torch.relu(self.fc1(torch.flatten(conv2, 1)))
         logits = self.fc2(embedding)
+        # Deliberate defect for the dead-letter tests: on an all-white image (darkest pixel exactly 1) log(0) = -inf
+        # and 0 * -inf = NaN, so the logits are NaN, standing in for a teacher that overflows. Other inputs add 0.
+        poison = torch.log(1.0 - image.flatten(1).amin(dim=1))
+        logits = logits + 0.0 * poison.unsqueeze(1)
         return logits, conv2, embedding
 
 
