@@ -191,6 +191,10 @@ public final class TopicAdmin implements AutoCloseable {
                     + " (is the broker reachable?)", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof org.apache.kafka.common.errors.TimeoutException) {
+                throw new RetriableKdException("cannot " + what + ": " + cause.getMessage()
+                        + " (is the broker reachable? check --bootstrap-server and the security settings)", cause);
+            }
             if (cause instanceof RetriableException) {
                 throw new RetriableKdException("cannot " + what + ": " + cause.getMessage(), cause);
             }
