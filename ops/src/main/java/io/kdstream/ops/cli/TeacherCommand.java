@@ -2,8 +2,12 @@ package io.kdstream.ops.cli;
 
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherLoader;
+import io.kdstream.teacher.bench.TeacherBenchmark;
+import io.kdstream.teacher.serve.TeacherConfig;
+import io.kdstream.teacher.serve.TeacherService;
 import io.kdstream.teacher.train.TeacherTrainer;
 import io.kdstream.teacher.train.TrainingListener;
 import io.kdstream.teacher.train.TrainingResult;
@@ -11,19 +15,23 @@ import io.kdstream.teacher.validate.TeacherValidator;
 import io.kdstream.teacher.validate.ValidationResult;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code kdstream teacher ...}: train, validate and serve the teacher. The work itself lives in teacher-service. */
 @Command(name = "teacher", description = "Train, validate and serve the teacher model.",
         mixinStandardHelpOptions = true,
-        subcommands = {TeacherCommand.Train.class, TeacherCommand.Validate.class})
+        subcommands = {TeacherCommand.Train.class, TeacherCommand.Validate.class, TeacherCommand.Serve.class,
+                TeacherCommand.Bench.class})
 public final class TeacherCommand {
 
     /** Exit code of a model that fails validation. */
@@ -58,8 +66,8 @@ public final class TeacherCommand {
         @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
         Path data = FashionMnist.DEFAULT_DIR;
 
-        @Option(names = "--out", description = "Model directory to write (default: a new directory in the model store, "
-                + "which then becomes its 'latest').")
+        @Option(names = "--out", description = "Model directory to write (default: a new directory in the model store). "
+                + "Either way the store's 'latest' then points at it.")
         Path out;
 
         @Option(names = "--store", description = "Model store directory (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
@@ -67,7 +75,7 @@ public final class TeacherCommand {
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter console = spec.commandLine().getOut();
             FashionMnist train = FashionMnist.load(data, FashionMnist.Split.TRAIN);
             FashionMnist test = FashionMnist.load(data, FashionMnist.Split.TEST);
             ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
@@ -80,14 +88,22 @@ public final class TeacherCommand {
                     .optLearningRate(learningRate)
                     .optThreads(threads)
                     .optLimit(limit)
-                    .optListener(new ProgressBar(out))
+                    .optListener(new EpochProgress(console))
                     .build();
-            TrainingResult result = trainer.train();
-            Path dir = out == null ? modelStore.save(result.model(), true) : modelStore.saveTo(out, result.model());
-            out.printf(Locale.ROOT, "Saved %s to %s (test accuracy %.2f%%, %d epochs in %.1f s, sha256 %s)%n",
-                    result.model().metadata().architecture(), dir, 100 * result.testAccuracy(), result.epochs(),
-                    result.seconds(), result.model().metadata().parametersSha256());
-            out.flush();
+            try (TrainingResult result = trainer.train()) {
+                SavedModel saved;
+                if (out == null) {
+                    saved = modelStore.save(result.block(), result.metadata(), true);
+                } else {
+                    saved = ModelStore.saveTo(out, result.block(), result.metadata());
+                    modelStore.setLatest(saved.dir());
+                }
+                console.printf(Locale.ROOT, "Saved %s %s to %s%n  test accuracy %.2f%%, %d epochs in %.1f s, sha256 %s%n",
+                        saved.metadata().architecture(), saved.metadata().version(), saved.dir(),
+                        100 * result.testAccuracy(), result.epochs().size(), result.seconds(),
+                        saved.metadata().parametersSha256());
+                console.flush();
+            }
             return 0;
         }
     }
@@ -116,15 +132,15 @@ public final class TeacherCommand {
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter console = spec.commandLine().getOut();
             ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
             FashionMnist test = FashionMnist.load(data, FashionMnist.Split.TEST);
             try (Teacher teacher = TeacherLoader.load(model, modelStore, device)) {
                 ValidationResult result = TeacherValidator.validate(teacher, test, minAccuracy);
-                out.printf(Locale.ROOT, "%s %s: test accuracy %.2f%% on %d images (floor %.2f%%)%n",
+                console.printf(Locale.ROOT, "%s %s: test accuracy %.2f%% on %d images (floor %.2f%%)%n",
                         teacher.info().name(), teacher.info().version(), 100 * result.accuracy(), result.examples(),
                         100 * minAccuracy);
-                out.flush();
+                console.flush();
                 if (!result.passed()) {
                     spec.commandLine().getErr().printf(Locale.ROOT,
                             "Refused: accuracy %.2f%% is below the floor %.2f%% (--min-accuracy); "
@@ -138,36 +154,171 @@ public final class TeacherCommand {
         }
     }
 
-    /** A one-line progress bar redrawn with carriage returns, plus one line per epoch. */
-    static final class ProgressBar implements TrainingListener {
-        private static final int WIDTH = 30;
-        private final PrintWriter out;
-        private int lastDrawn = -1;
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"Serve the teacher: consume InputRecords from the inputs topic (a consumer group), run "
+                    + "batched inference and publish one TeacherOutput per input exactly once (Kafka transactions); bad "
+                    + "inputs become FailureEvents on the dead-letter topic. Runs until SIGTERM or Ctrl-C, then finishes "
+                    + "the open transaction and exits.",
+                    "Settings: any teacher.* key (see docs/teacher.md) with -D/--set, in --config, or as KDSTREAM_* "
+                            + "environment variables."})
+    static final class Serve implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
 
-        ProgressBar(PrintWriter out) {
-            this.out = out;
+        @Mixin
+        ConnectionOptions connection;
+
+        @Option(names = "--model", description = "Model directory, TorchScript .pt file or model name in the store "
+                + "(default: teacher.model, else the model 'teacher train' saved last).")
+        String model;
+
+        @Option(names = "--store", description = "Model store directory (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
+        Path store;
+
+        @Option(names = "--device", description = "auto | cpu | gpu:N (default: teacher.device, auto).")
+        String device;
+
+        @Option(names = "--workers", description = "Worker threads (default: teacher.workers, 1).")
+        Integer workers;
+
+        @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any setting, e.g. -D teacher.batch.max.size=128.")
+        Map<String, String> settings = new HashMap<>();
+
+        @Override
+        public Integer call() throws InterruptedException {
+            PrintWriter console = spec.commandLine().getOut();
+            TeacherConfig config = teacherConfig(connection, settings, device, workers);
+            ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
+            String modelSpec = model != null ? model : (config.model().isBlank() ? null : config.model());
+            try (Teacher teacher = TeacherLoader.load(modelSpec, modelStore, config.device());
+                 TeacherService service = TeacherService.builder().setConfig(config).setTeacher(teacher).build()) {
+                Thread hook = new Thread(service::close, "kdstream-teacher-shutdown");
+                Runtime.getRuntime().addShutdownHook(hook);
+                service.start();
+                console.printf(Locale.ROOT, "Serving %s %s (sha256 %s) on %s: %s -> %s, dead letters to %s. Stop with "
+                                + "Ctrl-C or SIGTERM.%n", teacher.info().name(), teacher.info().version(),
+                        teacher.info().sha256(), teacher.device(), config.topics().inputs(), config.topics().teacherOutputs(),
+                        config.topics().dlq());
+                console.flush();
+                service.awaitTermination();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is already running the hook
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true,
+            description = "Measure teacher-service throughput through Kafka against raw batched DJL inference of the "
+                    + "same model in this process on the same images, and print the ratio. Needs a broker "
+                    + "(e.g. 'kdstream up'); creates fresh bench-* topics.")
+    static final class Bench implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ConnectionOptions connection;
+
+        @Option(names = "--model", description = "Model directory or .pt file (default: the store's latest).")
+        String model;
+
+        @Option(names = "--store", description = "Model store directory (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
+        Path store;
+
+        @Option(names = "--records", defaultValue = "10000", description = "Images per run (default: ${DEFAULT-VALUE}).")
+        int records;
+
+        @Option(names = "--batch-size", defaultValue = "64", description = "Inference batch size (default: ${DEFAULT-VALUE}).")
+        int batchSize;
+
+        @Option(names = "--workers", defaultValue = "1", description = "Service worker threads (default: ${DEFAULT-VALUE}).")
+        int workers;
+
+        @Option(names = "--partitions", defaultValue = "4", description = "Partitions of the bench topics (default: ${DEFAULT-VALUE}).")
+        int partitions;
+
+        @Option(names = "--device", defaultValue = "cpu", description = "auto | cpu | gpu:N (default: ${DEFAULT-VALUE}).")
+        String device;
+
+        @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
+        Path data = FashionMnist.DEFAULT_DIR;
+
+        @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any teacher.* setting for the Kafka run.")
+        Map<String, String> settings = new HashMap<>();
+
+        @Override
+        public Integer call() throws InterruptedException {
+            PrintWriter console = spec.commandLine().getOut();
+            Map<String, Object> props = new HashMap<>(connection.properties());
+            props.putAll(settings);
+            props.put(TeacherConfig.BATCH_MAX_SIZE_CONFIG, batchSize);
+            props.put(TeacherConfig.WORKERS_CONFIG, workers);
+            props.put(TeacherConfig.DEVICE_CONFIG, device);
+            ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
+            FashionMnist test = FashionMnist.load(data, FashionMnist.Split.TEST);
+            try (Teacher teacher = TeacherLoader.load(model, modelStore, device)) {
+                console.printf(Locale.ROOT, "Benchmarking %s %s on %s with %d images%n", teacher.info().name(),
+                        teacher.info().version(), teacher.device(), records);
+                console.flush();
+                TeacherBenchmark.Run raw = TeacherBenchmark.raw(teacher, test, records, batchSize, 5);
+                console.printf(Locale.ROOT, "raw batched DJL inference: %.0f records/s%n", raw.recordsPerSecond());
+                console.flush();
+                TeacherBenchmark.Run kafka = TeacherBenchmark.kafka(props, teacher, test, records, partitions);
+                TeacherBenchmark.Result result = new TeacherBenchmark.Result(raw, kafka, batchSize, workers);
+                console.println(result.summary());
+                console.flush();
+            }
+            return 0;
+        }
+    }
+
+    static TeacherConfig teacherConfig(ConnectionOptions connection, Map<String, String> settings, String device,
+            Integer workers) {
+        Map<String, Object> props = new HashMap<>(connection.properties());
+        props.putAll(settings);
+        if (device != null) {
+            props.put(TeacherConfig.DEVICE_CONFIG, device);
+        }
+        if (workers != null) {
+            props.put(TeacherConfig.WORKERS_CONFIG, workers);
+        }
+        return new TeacherConfig(props);
+    }
+
+    /** Shows each epoch as a progress bar on stderr (the shared {@link ProgressBar}) and one result line on stdout. */
+    static final class EpochProgress implements TrainingListener {
+        private final PrintWriter console;
+        private ProgressBar bar;
+        private long shown;
+
+        EpochProgress(PrintWriter console) {
+            this.console = console;
         }
 
         @Override
         public void onBatch(int epoch, int epochs, long done, long total, double meanLoss) {
-            int filled = (int) (WIDTH * done / Math.max(1, total));
-            int percent = (int) (100 * done / Math.max(1, total));
-            if (percent == lastDrawn && done != total) {
-                return;
+            if (bar == null) {
+                bar = new ProgressBar(String.format(Locale.ROOT, "epoch %d/%d", epoch, epochs), total, System.err,
+                        ProgressBar.Mode.auto());
+                shown = 0;
             }
-            lastDrawn = percent;
-            out.printf(Locale.ROOT, "\repoch %d/%d [%s%s] %3d%% loss %.4f", epoch, epochs,
-                    "=".repeat(filled), " ".repeat(WIDTH - filled), percent, meanLoss);
-            out.flush();
+            bar.step(done - shown);
+            shown = done;
         }
 
         @Override
         public void onEpoch(int epoch, int epochs, double trainLoss, double trainAccuracy, double testAccuracy,
                 double seconds) {
-            lastDrawn = -1;
-            out.printf(Locale.ROOT, "\repoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1f s%n",
+            if (bar != null) {
+                bar.finish();
+                bar = null;
+            }
+            console.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1f s%n",
                     epoch, epochs, trainLoss, 100 * trainAccuracy, 100 * testAccuracy, seconds);
-            out.flush();
+            console.flush();
         }
     }
 }

@@ -41,6 +41,12 @@ public final class TeacherConfig extends KdConfig {
     private static final String BATCH_MAX_WAIT_MS_DOC = "Longest time the oldest pending input waits for the batch to "
             + "fill before the batch runs anyway. Only meaningful with " + BATCH_MAX_SIZE_CONFIG + " > 1.";
 
+    public static final String TRANSACTION_MAX_INPUTS_CONFIG = "teacher.transaction.max.inputs";
+    private static final String TRANSACTION_MAX_INPUTS_DOC = "Most inputs one poll may bring and hence one transaction "
+            + "may cover (the consumer's max.poll.records). With a backlog a transaction spans several inference batches, "
+            + "which amortises the commit; with a trickle it holds what arrived within " + BATCH_MAX_WAIT_MS_CONFIG
+            + ". Must be at least " + BATCH_MAX_SIZE_CONFIG + ".";
+
     public static final String DEVICE_CONFIG = "teacher.device";
     private static final String DEVICE_DOC = "Where inference runs: auto (GPU 0 if the engine sees one, else CPU), cpu or "
             + "gpu:N. GPUs need the CUDA natives (build with -Pgpu).";
@@ -96,6 +102,8 @@ public final class TeacherConfig extends KdConfig {
                 .define(WORKERS_CONFIG, Type.INT, 1, Range.between(1, 256), Importance.HIGH, WORKERS_DOC)
                 .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 64, Range.between(1, 65_536), Importance.HIGH, BATCH_MAX_SIZE_DOC)
                 .define(BATCH_MAX_WAIT_MS_CONFIG, Type.LONG, 20L, Range.between(0, 60_000), Importance.HIGH, BATCH_MAX_WAIT_MS_DOC)
+                .define(TRANSACTION_MAX_INPUTS_CONFIG, Type.INT, 512, Range.between(1, 1_000_000), Importance.MEDIUM,
+                        TRANSACTION_MAX_INPUTS_DOC)
                 .define(DEVICE_CONFIG, Type.STRING, "auto", Devices.validator(), Importance.HIGH, DEVICE_DOC)
                 .define(LOGITS_DTYPE_CONFIG, Type.STRING, DType.FLOAT32.name(), ValidString.in(FLOAT_DTYPES.toArray(String[]::new)),
                         Importance.MEDIUM, LOGITS_DTYPE_DOC)
@@ -114,8 +122,9 @@ public final class TeacherConfig extends KdConfig {
     }
 
     /**
-     * @throws ConfigException on an invalid value, or when {@value #BATCH_MAX_WAIT_MS_CONFIG} is set above 0 while
-     *                         {@value #BATCH_MAX_SIZE_CONFIG} is 1 (a one-input batch never waits)
+     * @throws ConfigException on an invalid value, when {@value #BATCH_MAX_WAIT_MS_CONFIG} is set above 0 while
+     *                         {@value #BATCH_MAX_SIZE_CONFIG} is 1 (a one-input batch never waits), or when
+     *                         {@value #TRANSACTION_MAX_INPUTS_CONFIG} is below {@value #BATCH_MAX_SIZE_CONFIG}
      */
     public TeacherConfig(Map<?, ?> props) {
         super(configDef(), props);
@@ -125,6 +134,14 @@ public final class TeacherConfig extends KdConfig {
                     + BATCH_MAX_SIZE_CONFIG + " > 1 (a batch of one never waits); set " + BATCH_MAX_WAIT_MS_CONFIG
                     + "=0 or raise " + BATCH_MAX_SIZE_CONFIG);
         }
+        if (getInt(TRANSACTION_MAX_INPUTS_CONFIG) < getInt(BATCH_MAX_SIZE_CONFIG)) {
+            throw new ConfigException(TRANSACTION_MAX_INPUTS_CONFIG + "=" + getInt(TRANSACTION_MAX_INPUTS_CONFIG)
+                    + " must be at least " + BATCH_MAX_SIZE_CONFIG + "=" + getInt(BATCH_MAX_SIZE_CONFIG));
+        }
+    }
+
+    public int transactionMaxInputs() {
+        return getInt(TRANSACTION_MAX_INPUTS_CONFIG);
     }
 
     public String model() {

@@ -128,7 +128,7 @@ public final class TeacherService implements AutoCloseable {
     private Worker newWorker(int i, Topics topics, OutputOptions options, BatchingPolicy policy, String prefix,
             Map<String, Object> serde) {
         Map<String, Object> consumerOverrides = new HashMap<>();
-        consumerOverrides.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, policy.maxSize());
+        consumerOverrides.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.transactionMaxInputs());
         consumerOverrides.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerOverrides.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerOverrides.put(ConsumerConfig.CLIENT_ID_CONFIG, prefix + "-" + i + "-consumer");

@@ -55,6 +55,15 @@ class TeacherConfigTest {
     }
 
     @Test
+    void shouldNameBothKeysWhenATransactionCannotHoldOneBatch() {
+        assertThatThrownBy(() -> new TeacherConfig(Map.of(TeacherConfig.BATCH_MAX_SIZE_CONFIG, "256",
+                TeacherConfig.TRANSACTION_MAX_INPUTS_CONFIG, "128")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(TeacherConfig.BATCH_MAX_SIZE_CONFIG)
+                .hasMessageContaining(TeacherConfig.TRANSACTION_MAX_INPUTS_CONFIG);
+    }
+
+    @Test
     void shouldRejectInvalidValuesNamingTheKey() {
         assertThatThrownBy(() -> new TeacherConfig(Map.of(TeacherConfig.DEVICE_CONFIG, "tpu")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining(TeacherConfig.DEVICE_CONFIG);
