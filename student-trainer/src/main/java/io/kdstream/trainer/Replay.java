@@ -6,6 +6,8 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.schemas.serde.KdAvroSerdes;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.Ledger;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -26,8 +28,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Re-trains a finished run from its {@link RunManifest}: the same training settings, seed and offset ranges, in a
- * fresh run directory, then compares the final model's sha256 with the manifest's. On CPU with the same thread count
+ * Re-trains a finished run from its {@link RunManifest}: the same training settings, seed and offset ranges (for an
+ * online run, the same per-step offset segments from its ledger), in a fresh run directory, then compares the final model's sha256 with the manifest's. On CPU with the same thread count
  * the two match bit for bit.
  */
 public final class Replay {
@@ -77,12 +79,17 @@ public final class Replay {
                 props.put(k, v);
             }
         });
+        List<List<Batch.Segment>> ledger = null;
+        if (manifest.getLedgerPath() != null) {
+            ledger = Ledger.read(Path.of(manifest.getLedgerPath()));
+            props.put(TrainerConfig.FOLLOW_CONFIG, "false");
+        }
         props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, runDir.toString());
         props.put(TrainerConfig.RUN_ID_CONFIG, manifest.getRunId() + "-replay-" + System.currentTimeMillis());
         TrainerConfig config = new TrainerConfig(props);
         LOGGER.info("Replaying run {} ({} ranges, seed {}) into {}", manifest.getRunId(), manifest.getRanges().size(),
                 manifest.getSeed(), runDir);
-        try (Trainer trainer = Trainer.builder().setConfig(config).optRanges(manifest.getRanges()).build()) {
+        try (Trainer trainer = Trainer.builder().setConfig(config).optRanges(manifest.getRanges()).optLedger(ledger).build()) {
             return new Outcome(manifest, trainer.run());
         }
     }

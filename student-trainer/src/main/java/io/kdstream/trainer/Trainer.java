@@ -21,7 +21,11 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
 import io.kdstream.trainer.internals.Checkpoint;
+import io.kdstream.trainer.internals.BatchSource;
 import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.FollowReader;
+import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -69,8 +73,11 @@ public final class Trainer implements AutoCloseable {
     public static final String MODEL_DIR = "model";
     private static final int EVAL_BATCH = 500;
 
+    public static final String LEDGER_FILE = "ledger.tsv";
+
     private final TrainerConfig config;
     private final List<PartitionRange> rangesOverride;
+    private final List<List<Batch.Segment>> ledgerOverride;
     private volatile boolean stopRequested;
 
     /** Time spent per part of the loop, summed over the run (nanoseconds). */
@@ -97,19 +104,24 @@ public final class Trainer implements AutoCloseable {
                          long failedSteps, long deadLetters, Double accuracy, RunManifest manifest, Timings timings) {
     }
 
-    private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride) {
+    private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride, List<List<Batch.Segment>> ledgerOverride) {
         this.config = config;
         this.rangesOverride = rangesOverride;
+        this.ledgerOverride = ledgerOverride;
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Builds a {@link Trainer}: {@code setConfig} is required; {@code optRanges} replays fixed offset ranges. */
+    /**
+     * Builds a {@link Trainer}: {@code setConfig} is required; {@code optRanges} replays fixed offset ranges;
+     * {@code optLedger} replays the per-step offset segments of an online run.
+     */
     public static final class Builder {
         private TrainerConfig config;
         private List<PartitionRange> ranges;
+        private List<List<Batch.Segment>> ledger;
 
         private Builder() {
         }
@@ -124,12 +136,21 @@ public final class Trainer implements AutoCloseable {
             return this;
         }
 
+        public Builder optLedger(List<List<Batch.Segment>> ledger) {
+            this.ledger = ledger == null ? null : List.copyOf(ledger);
+            return this;
+        }
+
         public Trainer build() {
             Objects.requireNonNull(config, "config is required (setConfig)");
             if (ranges != null && ranges.isEmpty()) {
                 throw new IllegalArgumentException("optRanges needs at least one range");
             }
-            return new Trainer(config, ranges);
+            if (ledger != null && (ranges == null || config.follow())) {
+                throw new IllegalArgumentException("optLedger replays an online run: it needs optRanges and "
+                        + TrainerConfig.FOLLOW_CONFIG + "=false");
+            }
+            return new Trainer(config, ranges, ledger);
         }
     }
 
@@ -170,7 +191,7 @@ public final class Trainer implements AutoCloseable {
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture)) {
             List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
-                    .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic));
+                    .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic, config.follow()));
             long startedAtMs = checkpoint.map(Checkpoint::startedAtMs).orElse(System.currentTimeMillis());
             RunManifest.Builder manifest = RunManifest.newBuilder()
                     .setRunId(runId)
@@ -208,6 +229,11 @@ public final class Trainer implements AutoCloseable {
                         config.teacherStream() ? "stream" : "none", describe(ranges));
             }
 
+            Path ledgerFile = dir.resolve(LEDGER_FILE).toAbsolutePath();
+            if (config.follow()) {
+                Ledger.truncate(ledgerFile, step);
+                manifest.setLedgerPath(ledgerFile.toString());
+            }
             TeacherOutputDecoder decoder = new TeacherOutputDecoder(
                     KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
                     architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0);
@@ -222,11 +248,8 @@ public final class Trainer implements AutoCloseable {
             boolean completed = false;
             Double accuracy = null;
             long loopStart = System.nanoTime();
-            try (BatchReader reader = new BatchReader(
-                    () -> KafkaClients.consumer(config, config.group(), Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)),
-                    ranges, cursor, config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
-                    architecture.inputSize(), architecture.numClasses(), decoder,
-                    (record, cause) -> dlq.publish(producer, record, cause), config.prefetchBatches())) {
+            try (BatchSource reader = source(ranges, cursor, decoder, (record, cause) -> dlq.publish(producer, record, cause));
+                 Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
                 reader.start();
                 while (true) {
@@ -235,13 +258,19 @@ public final class Trainer implements AutoCloseable {
                         break;
                     }
                     if (stopRequested) {
+                        completed = config.follow();
                         break;
                     }
                     long w0 = System.nanoTime();
-                    Batch batch = reader.take();
+                    Batch batch = reader.poll(200);
                     waitNanos += System.nanoTime() - w0;
+                    if (batch == BatchSource.TIMEOUT) {
+                        continue;
+                    }
                     if (batch == null) {
-                        cursor = reader.endCursor();
+                        if (reader.endCursor() != null) {
+                            cursor = reader.endCursor();
+                        }
                         completed = true;
                         break;
                     }
@@ -274,10 +303,16 @@ public final class Trainer implements AutoCloseable {
                     send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
                     publishNanos += System.nanoTime() - p0;
                     cursor = batch.after();
+                    if (ledger != null) {
+                        ledger.write(step, batch.segments());
+                    }
                     if (decoder.teacherSha256() != null && teacherSha == null) {
                         teacherSha = decoder.teacherSha256();
                     }
                     if (step % config.checkpointInterval() == 0) {
+                        if (ledger != null) {
+                            ledger.sync();
+                        }
                         writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha,
                                 ranges, cursor);
                         reader.requestCommit(cursor.blockStart());
@@ -301,6 +336,14 @@ public final class Trainer implements AutoCloseable {
             Path modelDir = dir.resolve(MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             String sha = saved.metadata().parametersSha256();
+            if (config.follow()) {
+                List<PartitionRange> trained = new ArrayList<>();
+                for (PartitionRange r : ranges) {
+                    long end = cursor.blockStart().getOrDefault(r.getPartition(), r.getStartOffset());
+                    trained.add(new PartitionRange(r.getTopic(), r.getPartition(), r.getStartOffset(), end));
+                }
+                manifest.setRanges(trained);
+            }
             RunManifest done = manifest.setStatus(RunStatus.FINISHED)
                     .setTeacherSha256(config.teacherStream() ? teacherSha : null)
                     .setFinalModelSha256(sha)
@@ -318,6 +361,26 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    private BatchSource source(List<PartitionRange> ranges, Cursor cursor, TeacherOutputDecoder decoder,
+                               BatchReader.DeadLetters deadLetters) {
+        Architecture architecture = ModelZoo.get(config.student());
+        String topic = ranges.get(0).getTopic();
+        if (ledgerOverride != null) {
+            return new LedgerReader(() -> KafkaClients.consumer(config, null, Map.of()), topic, ledgerOverride,
+                    architecture.inputSize(), architecture.numClasses(), decoder, config.prefetchBatches());
+        }
+        if (config.follow()) {
+            return new FollowReader(
+                    () -> KafkaClients.consumer(config, config.group(), Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)),
+                    topic, cursor.blockStart(), config.batchSize(), config.followMaxWaitMs(), architecture.inputSize(),
+                    architecture.numClasses(), decoder, deadLetters, config.prefetchBatches());
+        }
+        return new BatchReader(
+                () -> KafkaClients.consumer(config, config.group(), Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)),
+                ranges, cursor, config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
+                architecture.inputSize(), architecture.numClasses(), decoder, deadLetters, config.prefetchBatches());
+    }
+
     private void writeCheckpoint(Path dir, TrainingCore core, String runId, String trainingSha, long step, long samples,
                                  long failedSteps, long startedAtMs, String teacherSha, List<PartitionRange> ranges, Cursor cursor) {
         Map<String, long[]> shapes = new HashMap<>();
@@ -328,7 +391,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The current offset range of every partition of {@code topic} (end offsets as read_committed sees them). */
-    private List<PartitionRange> snapshot(String topic) {
+    private List<PartitionRange> snapshot(String topic, boolean follow) {
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
@@ -343,7 +406,7 @@ public final class Trainer implements AutoCloseable {
             for (TopicPartition tp : tps) {
                 ranges.add(new PartitionRange(topic, tp.partition(), begin.get(tp), end.get(tp)));
             }
-            if (ranges.stream().allMatch(r -> r.getEndOffset() <= r.getStartOffset())) {
+            if (!follow && ranges.stream().allMatch(r -> r.getEndOffset() <= r.getStartOffset())) {
                 throw new KdException("Topic " + topic + " holds no committed records to train on.");
             }
             return ranges;

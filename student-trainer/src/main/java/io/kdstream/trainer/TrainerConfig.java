@@ -78,6 +78,14 @@ public final class TrainerConfig extends KdConfig {
     public static final String FAILURES_WINDOW_CONFIG = "trainer.failures.window.steps";
     private static final String FAILURES_WINDOW_DOC = "Length in steps of the failure window.";
 
+    public static final String FOLLOW_CONFIG = "trainer.follow";
+    private static final String FOLLOW_DOC = "Online run: follow the topic from its beginning (or the checkpoint) and keep training "
+            + "on new teacher outputs until stopped. Batches are cut in arrival order and each step's offset segments are "
+            + "kept in a ledger (ledger.tsv in the run directory) that replay follows. Needs trainer.epochs=1.";
+    public static final String FOLLOW_MAX_WAIT_CONFIG = "trainer.follow.max.wait.ms";
+    private static final String FOLLOW_MAX_WAIT_DOC = "Online runs: how long a partly filled batch waits for more records "
+            + "before it is trained as it is.";
+
     public static final String KD_TEMPERATURE_CONFIG = "kd.temperature";
     private static final String KD_TEMPERATURE_DOC = "Softmax temperature T of the KD term (scaled by T²), as a schedule "
             + "(a plain number is a constant). With CTKD it is the anchor and initial value.";
@@ -143,6 +151,8 @@ public final class TrainerConfig extends KdConfig {
             .define(EVAL_MAX_SAMPLES_CONFIG, Type.INT, 10_000, Range.atLeast(0), Importance.LOW, EVAL_MAX_SAMPLES_DOC)
             .define(FAILURES_MAX_CONFIG, Type.INT, 10, Range.atLeast(0), Importance.MEDIUM, FAILURES_MAX_DOC)
             .define(FAILURES_WINDOW_CONFIG, Type.INT, 100, Range.atLeast(1), Importance.MEDIUM, FAILURES_WINDOW_DOC)
+            .define(FOLLOW_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, FOLLOW_DOC)
+            .define(FOLLOW_MAX_WAIT_CONFIG, Type.LONG, 1000L, Range.atLeast(1), Importance.LOW, FOLLOW_MAX_WAIT_DOC)
             .define(KD_TEMPERATURE_CONFIG, Type.STRING, "4", scheduleValidator(), Importance.HIGH, KD_TEMPERATURE_DOC)
             .define(KD_ALPHA_CONFIG, Type.STRING, "0.7", scheduleValidator(), Importance.HIGH, KD_ALPHA_DOC)
             .define(KD_LOSS_CONFIG, Type.STRING, "hinton", ValidString.in("hinton", "lskd", "dkd", "binary"), Importance.HIGH, KD_LOSS_DOC)
@@ -173,6 +183,10 @@ public final class TrainerConfig extends KdConfig {
         if (shuffleBuffer() % batchSize() != 0) {
             throw new ConfigException(SHUFFLE_BUFFER_CONFIG + " (" + shuffleBuffer() + ") must be a multiple of "
                     + BATCH_SIZE_CONFIG + " (" + batchSize() + ")");
+        }
+        if (follow() && epochs() != 1) {
+            throw new ConfigException(FOLLOW_CONFIG + "=true trains on each record once as it arrives, so "
+                    + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
         }
         if (!teacherStream() && (ctkdEnabled() || featureWeight() > 0)) {
             throw new ConfigException(TEACHER_CONFIG + "=none trains on labels alone, so " + CTKD_ENABLED_CONFIG + " and "
@@ -218,6 +232,14 @@ public final class TrainerConfig extends KdConfig {
 
     public int epochs() {
         return getInt(EPOCHS_CONFIG);
+    }
+
+    public boolean follow() {
+        return getBoolean(FOLLOW_CONFIG);
+    }
+
+    public long followMaxWaitMs() {
+        return getLong(FOLLOW_MAX_WAIT_CONFIG);
     }
 
     public long seed() {

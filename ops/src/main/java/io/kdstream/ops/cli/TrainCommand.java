@@ -59,6 +59,10 @@ public final class TrainCommand implements Callable<Integer> {
         @Option(names = "--checkpoint-dir", description = "Run directory: checkpoint, final model and manifest.")
         String checkpointDir;
 
+        @Option(names = "--follow", description = "Online run: keep training on new teacher outputs until stopped "
+                + "(Ctrl-C), keeping a per-step ledger for replay.")
+        boolean follow;
+
         @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
                 description = "Any trainer.* or kd.* setting, e.g. -s kd.temperature=linear:1:4:1000 (repeatable).")
         Map<String, String> settings = new LinkedHashMap<>();
@@ -72,6 +76,9 @@ public final class TrainCommand implements Callable<Integer> {
             put(props, TrainerConfig.SEED_CONFIG, seed);
             put(props, TrainerConfig.GROUP_CONFIG, group);
             put(props, TrainerConfig.CHECKPOINT_DIR_CONFIG, checkpointDir);
+            if (follow) {
+                props.put(TrainerConfig.FOLLOW_CONFIG, "true");
+            }
             return props;
         }
 
@@ -113,6 +120,7 @@ public final class TrainCommand implements Callable<Integer> {
                 result.accuracy() == null ? "" : String.format(Locale.ROOT, ", test accuracy: %.4f", result.accuracy()));
         out.println("run-id: " + result.runId());
         if (!result.completed()) {
+            // a bounded run stopped early: its checkpoint resumes it
             out.println("stopped before the end; run the same command again to resume from the checkpoint in "
                     + config.checkpointDir());
             out.flush();

@@ -18,8 +18,35 @@ import java.util.List;
  * @param first       the first record of the batch (for dead-lettering a failed step)
  * @param failures    records dead-lettered by the reader since the previous batch
  * @param decodeNanos time spent decoding this batch's records
+ * @param segments    for online runs, the (partition, start, end) offset ranges the batch was cut from, in batch
+ *                    order (the step's ledger entry); null for bounded runs
  */
 public record Batch(int epoch, int size, float[] inputs, int[] labels, float[] logits, List<float[]> features,
                     Cursor after, java.util.Map<Integer, Long> positions, ConsumerRecord<byte[], byte[]> first,
-                    int failures, long decodeNanos) {
+                    int failures, long decodeNanos, java.util.List<Segment> segments) {
+
+    /** A half-open offset range {@code [start, end)} of one partition. */
+    public record Segment(int partition, long start, long end) {
+        public Segment {
+            if (partition < 0 || start < 0 || end <= start) {
+                throw new IllegalArgumentException("invalid segment " + partition + ":" + start + "-" + end);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return partition + ":" + start + "-" + end;
+        }
+
+        /** Parses {@link #toString()}. */
+        public static Segment parse(String s) {
+            int colon = s.indexOf(':');
+            int dash = s.indexOf('-', colon);
+            if (colon <= 0 || dash <= colon) {
+                throw new IllegalArgumentException("segment must be PARTITION:START-END, got '" + s + "'");
+            }
+            return new Segment(Integer.parseInt(s.substring(0, colon)), Long.parseLong(s.substring(colon + 1, dash)),
+                    Long.parseLong(s.substring(dash + 1)));
+        }
+    }
 }

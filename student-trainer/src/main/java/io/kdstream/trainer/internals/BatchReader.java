@@ -35,7 +35,7 @@ import java.util.function.Supplier;
  * generator seeded by (seed, epoch, block), and batches are cut from each permuted block. A {@link Cursor} names any
  * point of the sequence so a restarted run continues exactly where its checkpoint left off.
  */
-public final class BatchReader implements AutoCloseable {
+public final class BatchReader implements BatchSource {
     private static final Logger LOGGER = LoggerFactory.getLogger(BatchReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int PAUSE_ABOVE = 4096;
@@ -48,7 +48,7 @@ public final class BatchReader implements AutoCloseable {
     }
 
     private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
-            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0);
+            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
 
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final String topic;
@@ -102,13 +102,17 @@ public final class BatchReader implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
+    @Override
     public void start() {
         thread.start();
     }
 
-    /** The next batch, or null once the ranges are exhausted for all epochs. */
-    public Batch take() throws InterruptedException {
-        Batch b = queue.take();
+    @Override
+    public Batch poll(long timeoutMs) throws InterruptedException {
+        Batch b = queue.poll(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (b == null) {
+            return TIMEOUT;
+        }
         if (b == END) {
             queue.put(END);
             if (failure != null) {
@@ -120,11 +124,13 @@ public final class BatchReader implements AutoCloseable {
     }
 
     /** The cursor after the last batch of the last epoch (valid after {@link #take()} returned null). */
+    @Override
     public Cursor endCursor() {
         return endMarker == null ? null : endMarker.after();
     }
 
     /** Asks the reader to commit these next offsets to the consumer group (informational; best effort). */
+    @Override
     public void requestCommit(Map<Integer, Long> positions) {
         pendingCommit.set(Map.copyOf(positions));
     }
@@ -146,7 +152,8 @@ public final class BatchReader implements AutoCloseable {
     private final Map<Integer, ArrayDeque<ConsumerRecord<byte[], byte[]>>> buffered = new HashMap<>();
 
     private void run() {
-        try (Consumer<byte[], byte[]> c = consumerFactory.get()) {
+        Consumer<byte[], byte[]> c = consumerFactory.get();
+        try {
             consumer = c;
             List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
             consumer.assign(tps);
@@ -155,7 +162,7 @@ public final class BatchReader implements AutoCloseable {
                 readEpoch(epoch, start);
             }
             endMarker = new Batch(-1, 0, new float[0], new int[0], null, null,
-                    new Cursor(epochs, 0, ends, 0, 0), Map.of(), null, failuresSinceBatch, 0);
+                    new Cursor(epochs, 0, ends, 0, 0), Map.of(), null, failuresSinceBatch, 0, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable t) {
@@ -164,6 +171,12 @@ public final class BatchReader implements AutoCloseable {
                 LOGGER.error("Teacher-output reader failed: {}", t.toString());
             }
         } finally {
+            Thread.interrupted(); // an interrupted thread cannot close the consumer cleanly
+            try {
+                c.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(java.time.Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                LOGGER.debug("Closing the consumer failed: {}", e.toString());
+            }
             try {
                 if (!closed) {
                     queue.put(END);
@@ -322,38 +335,8 @@ public final class BatchReader implements AutoCloseable {
     }
 
     private Batch batch(int epoch, List<Example> examples, Cursor after, Map<Integer, Long> positions, long decodeNanos) {
-        int n = examples.size();
-        float[] inputs = new float[n * inputSize];
-        int[] labels = new int[n];
-        boolean withLogits = examples.get(0).logits() != null;
-        float[] logits = withLogits ? new float[n * classes] : null;
-        float[][] firstFeatures = examples.get(0).features();
-        List<float[]> features = null;
-        if (firstFeatures != null) {
-            features = new ArrayList<>(firstFeatures.length);
-            for (float[] f : firstFeatures) {
-                features.add(new float[n * f.length]);
-            }
-        }
-        ConsumerRecord<byte[], byte[]> first = null;
-        for (int i = 0; i < n; i++) {
-            Example e = examples.get(i);
-            System.arraycopy(e.input(), 0, inputs, i * inputSize, inputSize);
-            labels[i] = e.label();
-            if (withLogits) {
-                System.arraycopy(e.logits(), 0, logits, i * classes, classes);
-            }
-            if (features != null) {
-                for (int f = 0; f < features.size(); f++) {
-                    float[] src = e.features()[f];
-                    System.arraycopy(src, 0, features.get(f), i * src.length, src.length);
-                }
-            }
-        }
-        Example head = examples.get(0);
-        first = new ConsumerRecord<>(topic, head.partition(), head.offset(), null, null);
         int failures = failuresSinceBatch;
         failuresSinceBatch = 0;
-        return new Batch(epoch, n, inputs, labels, logits, features, after, new TreeMap<>(positions), first, failures, decodeNanos);
+        return BatchAssembler.assemble(topic, epoch, examples, inputSize, classes, after, positions, failures, decodeNanos, null);
     }
 }

@@ -19,6 +19,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
@@ -60,6 +61,7 @@ public final class TrainingCore implements AutoCloseable {
     }
 
     public TrainingCore(TrainerConfig config, Architecture architecture) {
+        noGrad();
         this.config = config;
         this.architecture = architecture;
         this.manager = NDManager.newBaseManager();
@@ -138,6 +140,7 @@ public final class TrainingCore implements AutoCloseable {
      * the student's declared features by stride.
      */
     public void ensureFeatureKd(List<FeatureDescriptor> teacherFeatures) {
+        noGrad();
         if (featureKd != null || teacherFeatures == null || config.featureWeight() <= 0) {
             return;
         }
@@ -164,6 +167,7 @@ public final class TrainingCore implements AutoCloseable {
         double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
         double lr = learningRate.valueAt(stepIndex);
         int n = batch.size();
+        noGrad();
         try (NDManager scope = manager.newSubManager()) {
             long t0 = System.nanoTime();
             NDArray x = scope.create(batch.inputs(), new Shape(n).addAll(inputShape));
@@ -244,6 +248,19 @@ public final class TrainingCore implements AutoCloseable {
         }
     }
 
+    /**
+     * PyTorch keeps gradient recording per thread, on by default; the engine turns it off only on the thread that
+     * loaded it. In-place parameter updates on a thread where it is on would be recorded (and refused for leaf
+     * arrays), so every entry point turns it off on the calling thread; the gradient collector turns it on for the
+     * forward and backward pass and restores it.
+     */
+    private static void noGrad() {
+        Engine.getInstance(); // loads the native library before the first native call
+        if (JniUtils.isGradMode()) {
+            JniUtils.setGradMode(false);
+        }
+    }
+
     private static Shape shapeOf(FeatureDescriptor d) {
         long[] dims = new long[d.shape().size()];
         for (int i = 0; i < dims.length; i++) {
@@ -254,6 +271,7 @@ public final class TrainingCore implements AutoCloseable {
 
     /** Top-1 predictions and summed cross-entropy over {@code n} inputs, evaluated in inference mode. */
     public double[] evaluate(float[] inputs, int[] labels, int batchSize) {
+        noGrad();
         int n = labels.length;
         int size = Math.toIntExact(inputShape.size());
         long correct = 0;
@@ -293,6 +311,7 @@ public final class TrainingCore implements AutoCloseable {
 
     /** Restores a {@link #snapshot}; adapters are restored when they are created. */
     public void restore(Map<String, float[]> arrays, Map<String, long[]> shapes, long optimizerUpdates) {
+        noGrad();
         Map<String, float[]> state = new LinkedHashMap<>();
         Map<String, long[]> stateShapes = new HashMap<>();
         Map<String, float[]> adapters = new HashMap<>();

@@ -44,7 +44,7 @@ class TrainingCoreTest {
         if (poison) {
             java.util.Arrays.fill(inputs, 3e38f);
         }
-        return new Batch(0, N, inputs, labels, logits, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0);
+        return new Batch(0, N, inputs, labels, logits, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0, null);
     }
 
     private static Map<String, float[]> params(TrainingCore core) {

@@ -1,0 +1,104 @@
+package io.kdstream.it;
+
+import io.kdstream.avro.RunManifest;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.TestRegistry;
+import io.kdstream.trainer.Replay;
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.TrainerConfig;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** An online run trains on teacher outputs as they arrive, keeps a per-step ledger, and replays from it bit for bit. */
+class TrainerFollowIT {
+
+    private static KafkaTestCluster kafka;
+    private static TestRegistry registry;
+
+    @BeforeAll
+    static void start() {
+        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
+        kafka = KafkaTestCluster.start();
+        registry = TestRegistry.start(kafka.bootstrapServers());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (registry != null) {
+            registry.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    void shouldTrainOnRecordsAsTheyArriveAndReplayTheLedger(@TempDir Path dir) throws Exception {
+        // Given 200 teacher outputs and an online trainer following the topic
+        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "follow", dir);
+        props.put(TrainerConfig.FOLLOW_CONFIG, "true");
+        props.put(TrainerConfig.EPOCHS_CONFIG, "1");
+        props.put(TrainerConfig.FOLLOW_MAX_WAIT_CONFIG, "300");
+        props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
+        props.put(TrainerConfig.CHECKPOINT_INTERVAL_CONFIG, "3");
+        TrainerIT.Fixtures.createTopics(props);
+        TrainerIT.Fixtures.produce(props, 0, 200, TrainerIT.Fixtures::valid);
+        Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build();
+        CompletableFuture<Trainer.Result> running = CompletableFuture.supplyAsync(trainer::run);
+
+        // When more records arrive while it runs, and it is stopped once they are trained on
+        Thread.sleep(2_000);
+        TrainerIT.Fixtures.produce(props, 200, 350, TrainerIT.Fixtures::valid);
+        Path ledgerFile = dir.resolve("run").resolve(Trainer.LEDGER_FILE);
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (ledgerSamples(ledgerFile) < 350 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(200);
+        }
+        trainer.stop();
+        Trainer.Result result = running.get(60, TimeUnit.SECONDS);
+
+        // Then every record was trained on exactly once, and the ledger names each step's offsets
+        assertThat(result.completed()).isTrue();
+        assertThat(result.samples()).isEqualTo(350);
+        RunManifest manifest = result.manifest();
+        assertThat(manifest.getLedgerPath()).isEqualTo(ledgerFile.toAbsolutePath().toString());
+        assertThat(manifest.getRanges()).allSatisfy(r -> assertThat(r.getEndOffset()).isEqualTo(175));
+        assertThat(Files.readAllLines(ledgerFile)).hasSize((int) result.steps());
+
+        // ... and replaying the ledger reproduces the model
+        Replay.Outcome outcome = Replay.run(manifest, Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                "schema.registry.url", registry.url()), dir.resolve("replay"));
+        assertThat(outcome.result().samples()).isEqualTo(350);
+        assertThat(outcome.matches()).isTrue();
+    }
+
+    /** Records covered by the ledger so far (every fixture record is valid, so offsets count samples). */
+    private static long ledgerSamples(Path ledger) throws Exception {
+        if (!Files.exists(ledger)) {
+            return 0;
+        }
+        long n = 0;
+        List<String> lines = Files.readAllLines(ledger);
+        for (String line : lines) {
+            for (String seg : line.substring(line.indexOf('\t') + 1).split(",")) {
+                String range = seg.substring(seg.indexOf(':') + 1);
+                n += Long.parseLong(range.substring(range.indexOf('-') + 1)) - Long.parseLong(range.substring(0, range.indexOf('-')));
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,172 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.core.KdException;
+import io.kdstream.core.kafka.FailureDisposition;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.function.Supplier;
+
+/**
+ * Replays an online run: for every ledger entry, reads exactly the offset segments of that step, in order, and cuts
+ * them into the same batch (bad records inside a segment are skipped, as they were in the run).
+ */
+public final class LedgerReader implements BatchSource {
+    private static final Logger LOGGER = LoggerFactory.getLogger(LedgerReader.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+    private static final long SEGMENT_TIMEOUT_MS = 60_000;
+    private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
+            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
+
+    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
+    private final String topic;
+    private final List<List<Batch.Segment>> ledger;
+    private final int inputSize;
+    private final int classes;
+    private final TeacherOutputDecoder decoder;
+    private final BlockingQueue<Batch> queue;
+    private final Thread thread;
+    private volatile Throwable failure;
+    private volatile boolean closed;
+
+    public LedgerReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, String topic, List<List<Batch.Segment>> ledger,
+                        int inputSize, int classes, TeacherOutputDecoder decoder, int prefetchBatches) {
+        this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
+        this.topic = topic;
+        this.ledger = List.copyOf(ledger);
+        this.inputSize = inputSize;
+        this.classes = classes;
+        this.decoder = decoder;
+        this.queue = new ArrayBlockingQueue<>(prefetchBatches);
+        this.thread = new Thread(this::run, "kd-trainer-ledger");
+        this.thread.setDaemon(true);
+    }
+
+    @Override
+    public void start() {
+        thread.start();
+    }
+
+    @Override
+    public Batch poll(long timeoutMs) throws InterruptedException {
+        Batch b = queue.poll(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (b == null) {
+            return TIMEOUT;
+        }
+        if (b == END) {
+            queue.put(END);
+            if (failure != null) {
+                throw new KdException("Replaying the ledger failed: " + failure.getMessage(), failure);
+            }
+            return null;
+        }
+        return b;
+    }
+
+    @Override
+    public Cursor endCursor() {
+        return null;
+    }
+
+    @Override
+    public void requestCommit(Map<Integer, Long> positions) {
+        // a replay commits nothing
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run() {
+        Consumer<byte[], byte[]> consumer = consumerFactory.get();
+        try {
+            Map<Integer, Long> positions = new TreeMap<>();
+            long step = 0;
+            for (List<Batch.Segment> entry : ledger) {
+                if (closed) {
+                    return;
+                }
+                List<Example> examples = new ArrayList<>();
+                int failures = 0;
+                for (Batch.Segment s : entry) {
+                    for (ConsumerRecord<byte[], byte[]> r : read(consumer, s)) {
+                        try {
+                            examples.add(decoder.decode(r));
+                        } catch (RuntimeException e) {
+                            if (FailureDisposition.of(e) != FailureDisposition.DEAD_LETTER) {
+                                throw e;
+                            }
+                            failures++;
+                        }
+                    }
+                    positions.put(s.partition(), s.end());
+                }
+                step++;
+                if (examples.isEmpty()) {
+                    throw new KdException("Ledger step " + step + " " + entry + " holds no valid record");
+                }
+                queue.put(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, new Cursor(0, step, positions, 0, 0),
+                        positions, failures, 0, entry));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            if (!closed) {
+                failure = t;
+                LOGGER.error("Ledger replay failed: {}", t.toString());
+            }
+        } finally {
+            Thread.interrupted(); // an interrupted thread cannot close the consumer cleanly
+            try {
+                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(java.time.Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                LOGGER.debug("Closing the consumer failed: {}", e.toString());
+            }
+            if (!closed) {
+                try {
+                    queue.put(END);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private List<ConsumerRecord<byte[], byte[]>> read(Consumer<byte[], byte[]> consumer, Batch.Segment s) {
+        TopicPartition tp = new TopicPartition(topic, s.partition());
+        consumer.assign(List.of(tp));
+        consumer.seek(tp, s.start());
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + SEGMENT_TIMEOUT_MS;
+        while (consumer.position(tp) < s.end()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new KdException("Timed out reading " + topic + " " + s + " for the ledger replay");
+            }
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+                if (r.offset() >= s.start() && r.offset() < s.end()) {
+                    out.add(r);
+                }
+            }
+        }
+        return out;
+    }
+}
