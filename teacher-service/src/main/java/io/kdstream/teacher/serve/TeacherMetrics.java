@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.DoubleAdder;
 
 /**
  * Counters of a running teacher-service, shared by its workers: inputs, outputs, dead letters per kind, batches and
- * their fill, committed transactions and aborts, and a window of recent per-input latencies (from poll to commit)
+ * their fill, committed transactions and aborts, and a window of recent per-input latencies (from the poll that
+ * returned the input to the commit of its transaction)
  * for percentiles. Thread-safe.
  */
 public final class TeacherMetrics {

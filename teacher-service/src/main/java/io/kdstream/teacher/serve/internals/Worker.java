@@ -67,6 +67,8 @@ public final class Worker implements Runnable {
     private final AutoCloseable deserializer;
 
     private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
+    /** {@link System#nanoTime()} when each pending input was polled, parallel to {@link #pending}. */
+    private final List<Long> arrivals = new ArrayList<>();
     private long oldestArrivalNs;
     private volatile boolean running = true;
     private volatile boolean killed;
@@ -126,11 +128,13 @@ public final class Worker implements Runnable {
                 } catch (WakeupException e) {
                     continue;
                 }
+                long polledNs = System.nanoTime();
                 for (ConsumerRecord<byte[], byte[]> r : records) {
                     if (pending.isEmpty()) {
-                        oldestArrivalNs = System.nanoTime();
+                        oldestArrivalNs = polledNs;
                     }
                     pending.add(r);
+                    arrivals.add(polledNs);
                 }
                 if (policy.shouldFlush(pending.size(), oldestArrivalNs, System.nanoTime())) {
                     flush();
@@ -151,10 +155,11 @@ public final class Worker implements Runnable {
 
     private void flush() {
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending);
+        long[] polledAt = arrivals.stream().mapToLong(Long::longValue).toArray();
         pending.clear();
-        long started = System.nanoTime();
+        arrivals.clear();
         try {
-            commitTransaction(batch, started);
+            commitTransaction(batch, polledAt);
         } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
                 | UnsupportedVersionException | AuthorizationException | AuthenticationException e) {
             throw new KdException("Worker " + index + " cannot go on: " + e.getMessage()
@@ -172,7 +177,7 @@ public final class Worker implements Runnable {
         }
     }
 
-    private void commitTransaction(List<ConsumerRecord<byte[], byte[]>> batch, long started) {
+    private void commitTransaction(List<ConsumerRecord<byte[], byte[]>> batch, long[] polledAt) {
         BatchTransformer.Result result = transformer.transform(batch);
         producer.beginTransaction();
         for (BatchTransformer.Produced p : result.outputs()) {
@@ -196,7 +201,9 @@ public final class Worker implements Runnable {
         producer.commitTransaction();
         long done = System.nanoTime();
         long[] latencies = new long[batch.size()];
-        java.util.Arrays.fill(latencies, done - started);
+        for (int i = 0; i < latencies.length; i++) {
+            latencies[i] = done - polledAt[i];
+        }
         int[] sizes = result.batchSizes();
         double[] fills = new double[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
@@ -236,6 +243,7 @@ public final class Worker implements Runnable {
             first.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
         }
         pending.clear();
+        arrivals.clear();
         Set<TopicPartition> assigned = consumer.assignment();
         first.forEach((tp, offset) -> {
             if (assigned.contains(tp)) {
@@ -296,7 +304,16 @@ public final class Worker implements Runnable {
 
         private void drop(Collection<TopicPartition> partitions) {
             Set<TopicPartition> gone = new HashSet<>(partitions);
-            pending.removeIf(r -> gone.contains(new TopicPartition(r.topic(), r.partition())));
+            for (int i = pending.size() - 1; i >= 0; i--) {
+                ConsumerRecord<byte[], byte[]> r = pending.get(i);
+                if (gone.contains(new TopicPartition(r.topic(), r.partition()))) {
+                    pending.remove(i);
+                    arrivals.remove(i);
+                }
+            }
+            if (!pending.isEmpty()) {
+                oldestArrivalNs = arrivals.get(0);
+            }
         }
     }
 
