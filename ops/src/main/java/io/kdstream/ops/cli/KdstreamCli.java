@@ -36,6 +36,7 @@ import java.util.concurrent.ExecutionException;
             TrainCommand.class,
             ReplayCommand.class,
             MonitorCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class KdstreamCli {
