@@ -216,7 +216,7 @@ public final class TeacherTrainer {
         private FashionMnist train;
         private FashionMnist test;
         private Architecture architecture = ModelZoo.teacherCnn();
-        private int epochs = 8;
+        private int epochs = 10;
         private long seed = 42;
         private int batchSize = 128;
         private float learningRate = 1e-3f;

@@ -1,0 +1,65 @@
+package io.kdstream.ops.cli;
+
+import io.kdstream.core.model.ModelMetadata;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TeacherCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine cli = KdstreamCli.newCommandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    @Test
+    void shouldTrainSaveAsLatestAndValidateAgainstTheFloor() {
+        Path store = tmp.resolve("models");
+
+        int trained = run("teacher", "train", "--epochs", "1", "--limit", "600", "--batch-size", "50",
+                "--store", store.toString());
+
+        assertThat(trained).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("epoch 1/1", "test acc", "Saved fmnist-cnn-teacher");
+        Path latest = ModelStore.open(store).latest().orElseThrow();
+        SavedModel saved = ModelStore.read(latest);
+        ModelMetadata meta = saved.metadata();
+        assertThat(meta.testAccuracy()).isPresent();
+        assertThat(meta.training()).hasValueSatisfying(t -> assertThat(t.dataset()).isEqualTo("fashion-mnist/train[0:600]"));
+
+        int refused = run("teacher", "validate", "--store", store.toString(), "--min-accuracy", "0.99");
+        assertThat(refused).isEqualTo(TeacherCommand.EXIT_BELOW_FLOOR);
+        assertThat(err.toString()).contains("Refused", "below the floor 99.00%");
+
+        int accepted = run("teacher", "validate", "--model", latest.toString(), "--min-accuracy", "0.3");
+        assertThat(accepted).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("floor 30.00%");
+    }
+
+    @Test
+    void shouldFailWithAMessageWhenTheStoreIsEmpty() {
+        int code = run("teacher", "validate", "--store", tmp.resolve("empty").toString());
+        assertThat(code).isEqualTo(KdstreamCli.EXIT_FAILURE);
+        assertThat(err.toString()).contains("kdstream teacher train");
+        assertThat(Files.exists(tmp.resolve("empty").resolve("latest"))).isFalse();
+    }
+}
