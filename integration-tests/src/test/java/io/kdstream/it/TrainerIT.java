@@ -139,6 +139,43 @@ class TrainerIT {
                 .contains(FailureKind.DESERIALIZATION, FailureKind.NON_FINITE, FailureKind.SHAPE);
     }
 
+    @Test
+    void shouldSkipNonFiniteStepsAndStopOnceTheFailureBudgetIsSpent(@TempDir Path dir) throws Exception {
+        // Given teacher outputs whose inputs are finite but so large that every loss overflows
+        Map<String, Object> props = Fixtures.props(kafka, registry, "nan", dir);
+        props.put(TrainerConfig.FAILURES_MAX_CONFIG, "2");
+        props.put(TrainerConfig.FAILURES_WINDOW_CONFIG, "10");
+        props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
+        Fixtures.createTopics(props);
+        Fixtures.produce(props, 0, 200, i -> {
+            TeacherOutput t = Fixtures.valid(i);
+            float[] huge = new float[784];
+            java.util.Arrays.fill(huge, 3e38f);
+            t.setInput(TensorCodec.fromFloats(huge, DType.FLOAT32, 1, 28, 28));
+            return t;
+        });
+
+        // When the trainer runs, Then it stops at the third failed step with an error naming the budget
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(trainer::run)
+                    .isInstanceOf(io.kdstream.core.KdException.class)
+                    .hasMessageContaining("3 failed steps within the last 10 steps")
+                    .hasMessageContaining(TrainerConfig.FAILURES_MAX_CONFIG);
+        }
+        // ... after dead-lettering each skipped step as NON_FINITE with its batch's first record and publishing it
+        KdConfig config = new KdConfig(props);
+        List<FailureEvent> dead = Fixtures.readAll(config, config.topics().dlq(), FailureEvent.class);
+        assertThat(dead).hasSize(3).allSatisfy(e -> {
+            assertThat(e.getKind()).isEqualTo(FailureKind.NON_FINITE);
+            assertThat(e.getSource().getTopic()).isEqualTo("nan.teacher-outputs");
+            assertThat(e.getMessage()).contains("non-finite loss");
+        });
+        List<TrainingStep> steps = Fixtures.readAll(config, config.topics().metrics(), TrainingStep.class);
+        assertThat(steps).hasSize(3).allSatisfy(s -> assertThat(Double.isFinite(s.getTotalLoss())).isFalse());
+        assertThat(Fixtures.readAll(config, config.topics().runs(), RunManifest.class)).extracting(RunManifest::getStatus)
+                .containsExactly(RunStatus.STARTED, RunStatus.FAILED);
+    }
+
     /** Test data and helpers shared by the trainer and replay ITs. */
     static final class Fixtures {
         static final String TEACHER_SHA = "ab".repeat(32);

@@ -248,6 +248,7 @@ public final class Trainer implements AutoCloseable {
             boolean completed = false;
             Double accuracy = null;
             long loopStart = System.nanoTime();
+            String failureReason = null;
             try (BatchSource reader = source(ranges, cursor, decoder, (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
@@ -290,7 +291,7 @@ public final class Trainer implements AutoCloseable {
                         LOGGER.warn("Run {}: {}", runId, reason);
                         dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),
                                 Map.of("runId", runId, "step", Long.toString(step)), null);
-                        budget.recordFailure(step, reason);
+                        failureReason = reason;
                     }
                     TrainingStep record = TrainingStep.newBuilder()
                             .setRunId(runId).setTrainerId(config.trainerId()).setGroup(config.group())
@@ -302,6 +303,18 @@ public final class Trainer implements AutoCloseable {
                             .build();
                     send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
                     publishNanos += System.nanoTime() - p0;
+                    if (failureReason != null) {
+                        String reason = failureReason;
+                        failureReason = null;
+                        try {
+                            budget.recordFailure(step, reason);
+                        } catch (KdException e) {
+                            RunManifest failed = manifest.setStatus(RunStatus.FAILED).setEndedAtMs(Instant.now()).build();
+                            send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), failed));
+                            producer.flush();
+                            throw e;
+                        }
+                    }
                     cursor = batch.after();
                     if (ledger != null) {
                         ledger.write(step, batch.segments());
