@@ -10,7 +10,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoBatchifyTranslator;
 import ai.djl.translate.TranslatorContext;
 
-import java.nio.FloatBuffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,6 +28,8 @@ public final class BatchTranslator implements NoBatchifyTranslator<BatchTranslat
     private final long[] inputShape;
     private final int inputSize;
     private final int expectedFeatures;
+    /** Reused for every batch of the owning predictor (one thread): a heap buffer would cost a fresh direct copy each time. */
+    private ByteBuffer staging;
 
     /**
      * @param expectedFeatures feature outputs the model must return after the logits; -1 to accept any number
@@ -42,7 +45,14 @@ public final class BatchTranslator implements NoBatchifyTranslator<BatchTranslat
         long[] shape = new long[inputShape.length + 1];
         shape[0] = input.n();
         System.arraycopy(inputShape, 0, shape, 1, inputShape.length);
-        NDArray x = ctx.getNDManager().create(FloatBuffer.wrap(input.data(), 0, input.n() * inputSize), new Shape(shape));
+        int count = input.n() * inputSize;
+        if (staging == null || staging.capacity() < count * Float.BYTES) {
+            staging = ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.nativeOrder());
+        }
+        staging.clear();
+        staging.asFloatBuffer().put(input.data(), 0, count);
+        staging.limit(count * Float.BYTES);
+        NDArray x = ctx.getNDManager().create(staging, new Shape(shape), DataType.FLOAT32);
         return new NDList(x);
     }
 
