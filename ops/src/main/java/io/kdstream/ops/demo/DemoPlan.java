@@ -53,9 +53,9 @@ public record DemoPlan(String name, int trainImages, int teacherTrainImages, int
                 Duration.ofMillis(1_000), Duration.ofMillis(500), Duration.ofMillis(500));
     }
 
-    /** The headline run: the whole training split, a four-epoch teacher, three student epochs. */
+    /** The headline run: the whole training split, a three-epoch teacher, three student epochs. */
     public static DemoPlan full() {
-        return new DemoPlan("full", 60_000, 60_000, 4, 10_000, 3, 64, 100, 10_000, 2, 10, 42,
+        return new DemoPlan("full", 60_000, 60_000, 3, 10_000, 3, 64, 100, 10_000, 2, 10, 42,
                 Duration.ofSeconds(5), Duration.ofMillis(2_500), Duration.ofSeconds(1));
     }
 

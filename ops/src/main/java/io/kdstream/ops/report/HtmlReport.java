@@ -71,9 +71,15 @@ public final class HtmlReport {
         for (Map.Entry<String, List<TrainingStep>> e : byTrainer.entrySet()) {
             List<TrainingStep> steps = e.getValue();
             LineChart.Builder chart = LineChart.builder().setId("loss-" + index++)
-                    .setTitle("Loss per step: " + e.getKey()).optAxisLabels("step", "loss")
-                    .addSeries(series("total", steps, TrainingStep::getTotalLoss))
-                    .addSeries(series("task (cross-entropy)", steps, TrainingStep::getTaskLoss));
+                    .setTitle("Loss per step: " + e.getKey()).optAxisLabels("step", "loss");
+            boolean taskOnly = steps.stream().allMatch(s -> s.getTotalLoss() == s.getTaskLoss()
+                    || Double.isNaN(s.getTotalLoss()) && Double.isNaN(s.getTaskLoss()));
+            if (taskOnly) {
+                chart.addSeries(series("total = task (cross-entropy)", steps, TrainingStep::getTotalLoss));
+            } else {
+                chart.addSeries(series("total", steps, TrainingStep::getTotalLoss))
+                        .addSeries(series("task (cross-entropy)", steps, TrainingStep::getTaskLoss));
+            }
             if (steps.stream().anyMatch(s -> s.getKdLoss() != 0)) {
                 chart.addSeries(series("KD", steps, TrainingStep::getKdLoss));
             }

@@ -44,7 +44,7 @@ class HtmlReportTest {
 
         Map<String, Document> charts = charts(html);
         assertThat(charts).containsKeys("loss-0", "loss-1", "task-loss", "loss-ratio-chart", "accuracy", "dlq");
-        Element baseline = seriesNamed(charts.get("loss-0"), "total");
+        Element baseline = seriesNamed(charts.get("loss-0"), "total = task (cross-entropy)");
         Element kd = seriesNamed(charts.get("loss-1"), "total");
         assertThat(baseline.getAttribute("data-points")).isEqualTo("120");
         // one step of the distilling trainer had a NaN loss: counted, not drawn

@@ -1,0 +1,108 @@
+package io.kdstream.it;
+
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.ops.cli.ProgressBar;
+import io.kdstream.ops.demo.DemoPlan;
+import io.kdstream.ops.demo.DemoResult;
+import io.kdstream.ops.demo.DemoRunner;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code kdstream demo --quick} end to end on an in-process local stack: every phase runs, the summary figures come
+ * from the topics, and the report shows what the pipeline published. The teacher is cached under
+ * {@code target/demo-it-models}, so a rerun skips its training.
+ */
+class DemoQuickIT {
+
+    @TempDir
+    static Path dir;
+    private static DemoRunner runner;
+    private static DemoResult result;
+    private static final StringWriter CONSOLE = new StringWriter();
+
+    @BeforeAll
+    static void runQuickDemo() {
+        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
+        // Given a fresh data directory and a teacher cache kept between builds
+        runner = DemoRunner.builder()
+                .setPlan(DemoPlan.quick())
+                .setDataDir(dir.resolve("data"))
+                .setReportFile(dir.resolve("report.html"))
+                .optModelStore(ModelStore.open(Path.of("target", "demo-it-models").toAbsolutePath()))
+                .optConsole(new PrintWriter(CONSOLE, true))
+                .optProgress(new PrintStream(PrintStream.nullOutputStream(), true, StandardCharsets.UTF_8), ProgressBar.Mode.NONE)
+                .build();
+        // When the quick demo runs
+        result = runner.run();
+        runner.close();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (runner != null) {
+            runner.close();
+        }
+    }
+
+    @Test
+    void shouldRunEveryPhaseAndTrainBothStudentsOverTheWholeTopic() {
+        assertThat(result.phaseSeconds()).containsOnlyKeys("stack", "topics", "ingest", "teacher", "serve", "students",
+                "read back", "report");
+        assertThat(CONSOLE.toString()).contains("[8/8] writing the report");
+        DemoPlan plan = DemoPlan.quick();
+        assertThat(result.teacherServed()).isEqualTo(plan.trainImages() + plan.badRecords());
+        assertThat(result.students()).hasSize(2);
+        for (DemoResult.StudentSummary s : result.students()) {
+            assertThat(s.steps()).as("steps of %s", s.role()).isEqualTo(plan.studentSteps());
+            assertThat(s.accuracy()).as("accuracy of %s", s.role()).isBetween(0.5, 1.0);
+            assertThat(s.modelSha256()).matches("[0-9a-f]{64}");
+            assertThat(s.samplesPerSecond()).isPositive();
+        }
+        assertThat(result.teacher().accuracy()).isBetween(0.5, 1.0);
+    }
+
+    @Test
+    void shouldDeadLetterEveryInjectedMalformedInput() {
+        assertThat(result.deadLetterTotal()).isEqualTo(DemoPlan.quick().badRecords());
+        assertThat(result.deadLetters()).containsKeys("teacher-service / DESERIALIZATION", "teacher-service / SHAPE");
+    }
+
+    @Test
+    void shouldBuildTheReportFromThePublishedRecords() throws Exception {
+        String html = Files.readString(result.report());
+
+        assertThat(result.data().steps()).hasSize((int) (2 * DemoPlan.quick().studentSteps()));
+        assertThat(result.data().monitors()).as("monitor windows on kd.monitors").isNotEmpty();
+        assertThat(result.data().runs()).extracting(r -> r.getRunId())
+                .contains(result.students().get(0).runId(), result.students().get(1).runId());
+        assertThat(html).contains(result.distilled().orElseThrow().runId()).contains("kdstream replay --run");
+        DemoReportIT.assertChartsWithData(html, List.of("loss-0", "loss-1", "task-loss", "loss-ratio-chart", "accuracy",
+                "dlq"));
+    }
+
+    @Test
+    void shouldRenderTheReportInHeadlessChromium() throws Exception {
+        assumeTrue(Files.isExecutable(DemoReportIT.CHROMIUM), "chromium is not installed");
+
+        var shot = DemoReportIT.screenshot(result.report(), dir.resolve("demo.png"), dir.resolve("profile"));
+
+        assertThat(DemoReportIT.nonWhiteFraction(shot)).isGreaterThan(0.03);
+        assertThat(DemoReportIT.colouredPixels(shot)).isGreaterThan(2_000);
+    }
+}
