@@ -37,6 +37,7 @@ import java.util.concurrent.ExecutionException;
             ReplayCommand.class,
             MonitorCommand.class,
             DemoCommand.class,
+            ConfigCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class KdstreamCli {
