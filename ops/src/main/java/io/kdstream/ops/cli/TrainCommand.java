@@ -21,9 +21,10 @@ import java.util.concurrent.TimeUnit;
 
 /** {@code kdstream train}: distil a student from the teacher-outputs topic (the work lives in student-trainer). */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a student on the teacher outputs: a bounded run over the offsets present at the start. "
-                + "Ends by printing 'run-id: <id>' and 'model-sha256: <hex>'. Started again on the same "
-                + "--checkpoint-dir, it resumes from the last checkpoint.",
+        description = "Train a student on the teacher outputs: a bounded run over the offsets present at the start, or "
+                + "with --follow an online run until stopped. Ends by printing 'run-id: <id>' and 'model-sha256: <hex>'. "
+                + "Started again on the same --checkpoint-dir, it resumes from the last checkpoint. For bit-for-bit "
+                + "replays run with one intra-op thread: KDSTREAM_OPTS=-Dai.djl.pytorch.num_threads=1.",
         subcommands = {TrainCommand.Benchmark.class})
 public final class TrainCommand implements Callable<Integer> {
 
