@@ -81,7 +81,8 @@ class TrainerCrashIT {
         props.put(TrainerConfig.RUN_ID_CONFIG, "crash-run");
         Path file = dir.resolve("crash.properties");
         writeProperties(props, file);
-        long killAt = 4 + new Random().nextInt((int) totalSteps - 8);
+        // a random step in the first half, so the process cannot finish between the step being seen and the kill
+        long killAt = 4 + new Random().nextInt((int) totalSteps / 2 - 4);
         Process first = launch(file, dir.resolve("first.log"));
         long seen = waitForStep(new KdConfig(props), "crash-run", killAt, first);
         first.destroyForcibly();
