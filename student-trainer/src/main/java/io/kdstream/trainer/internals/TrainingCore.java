@@ -334,6 +334,11 @@ public final class TrainingCore implements AutoCloseable {
         optimizer.restore(state, stateShapes, optimizerUpdates);
     }
 
+    /** Arrays alive in the run's manager and its sub-managers (a leak check: flat from step to step). */
+    int liveArrays() {
+        return manager.getManagedArrays().size();
+    }
+
     @Override
     public void close() {
         manager.close();

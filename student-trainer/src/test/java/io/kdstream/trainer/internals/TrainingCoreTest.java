@@ -91,6 +91,20 @@ class TrainingCoreTest {
     }
 
     @Test
+    void shouldKeepNoArraysAliveBetweenSteps() {
+        TrainerConfig cfg = config(Map.of(TrainerConfig.CTKD_ENABLED_CONFIG, true));
+        try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp())) {
+            core.step(batch(0, false), 0, null);
+            int afterFirst = core.liveArrays();
+            for (int s = 1; s < 25; s++) {
+                core.step(batch(s, false), s, null);
+            }
+            core.evaluate(batch(99, false).inputs(), batch(99, false).labels(), 4);
+            assertThat(core.liveArrays()).isEqualTo(afterFirst);
+        }
+    }
+
+    @Test
     void shouldSkipANonFiniteStepWithoutTouchingParameters() {
         try (TrainingCore core = new TrainingCore(config(Map.of()), ModelZoo.studentMlp())) {
             Map<String, float[]> before = params(core);
