@@ -6,6 +6,8 @@ import io.kdstream.ops.demo.DemoPlan;
 import io.kdstream.ops.demo.DemoResult;
 import io.kdstream.ops.demo.DemoRunner;
 import io.kdstream.ops.demo.SummaryTable;
+import io.kdstream.ops.observe.Observability;
+import io.kdstream.ops.observe.ObservabilityServer;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,6 +57,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Model store of the cached teacher (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
     Path store;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics at "
+            + "http://127.0.0.1:PORT/metrics and liveness/readiness at /health while the demo runs; 0 picks a free port.")
+    Integer metricsPort;
+
     @Option(names = "--progress", defaultValue = "auto", paramLabel = "auto|bar|plain|none",
             description = "How to show progress on stderr (default: ${DEFAULT-VALUE}).")
     String progress;
@@ -85,7 +91,9 @@ public final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ProgressBar.Mode mode = IngestCommand.progressMode(progress);
         Path dir = dataDir != null ? dataDir : defaultDataDir(System.getenv("KDSTREAM_HOME"), System.getProperty("user.home"));
+        Observability observability = metricsPort == null ? null : Observability.forService("kdstream-demo");
         DemoRunner runner = DemoRunner.builder()
+                .optObservability(observability)
                 .setPlan(quick ? DemoPlan.quick() : DemoPlan.full())
                 .setDataDir(dir)
                 .setReportFile(report)
@@ -107,7 +115,17 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }, "kdstream-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        ObservabilityServer server = null;
         try {
+            if (observability != null) {
+                ObservabilityServer.Builder b = ObservabilityServer.builder().setObservability(observability)
+                        .setPort(metricsPort);
+                runner.healthChecks().forEach(b::addCheck);
+                server = b.build().start();
+                out.printf("metrics: http://127.0.0.1:%d/metrics, health: http://127.0.0.1:%d/health%n", server.port(),
+                        server.port());
+                out.flush();
+            }
             DemoResult result = runner.run();
             runner.close();
             out.print(SummaryTable.render(result));
@@ -119,6 +137,12 @@ public final class DemoCommand implements Callable<Integer> {
             return EXIT_STOPPED;
         } finally {
             runner.close();
+            if (server != null) {
+                server.close();
+            }
+            if (observability != null) {
+                observability.close();
+            }
             finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

@@ -116,6 +116,9 @@ public final class DemoRunner implements AutoCloseable {
     private final Deque<Named> resources = new ArrayDeque<>();
     private final Map<String, Double> phaseSeconds = new LinkedHashMap<>();
     private final List<Trainer> trainers = new ArrayList<>();
+    private final io.kdstream.ops.observe.Observability observability;
+    private volatile TeacherService runningTeacher;
+    private volatile MonitorApp runningMonitors;
     private volatile boolean stopRequested;
     private int phase;
     private long phaseStart;
@@ -141,6 +144,7 @@ public final class DemoRunner implements AutoCloseable {
         this.console = b.console;
         this.progressOut = b.progressOut;
         this.progressMode = b.progressMode;
+        this.observability = b.observability;
     }
 
     public static Builder builder() {
@@ -206,6 +210,10 @@ public final class DemoRunner implements AutoCloseable {
         MonitorConfig monitorConfig = new MonitorConfig(monitorProps);
         MonitorApp monitors = MonitorApp.start(monitorConfig);
         open("monitors", monitors);
+        runningMonitors = monitors;
+        if (observability != null) {
+            observability.bind(monitors.streams());
+        }
 
         // 3. ingest
         begin("publishing Fashion-MNIST to " + topics.inputs());
@@ -249,6 +257,10 @@ public final class DemoRunner implements AutoCloseable {
         teacherProps.put(TeacherConfig.METRICS_INTERVAL_MS_CONFIG, 0L);
         TeacherService service = TeacherService.builder().setConfig(new TeacherConfig(teacherProps)).setTeacher(teacher).build();
         open("teacher-service", service);
+        runningTeacher = service;
+        if (observability != null) {
+            new io.kdstream.ops.observe.TeacherMeters(service.metrics()).bindTo(observability.registry());
+        }
         long serveStart = System.nanoTime();
         service.start();
         long expected = published + plan.badRecords();
@@ -525,10 +537,32 @@ public final class DemoRunner implements AutoCloseable {
                 }
                 futures.put(c.runId(), pool.submit(trainer::run));
             }
-            while (futures.values().stream().anyMatch(f -> !f.isDone())) {
-                int n = tail.poll(Duration.ofMillis(250)).count();
-                if (n > 0) {
-                    bar.step(n);
+            io.kdstream.ops.observe.TrainingStepMeters meters = null;
+            KdAvroSerde<TrainingStep> stepSerde = null;
+            if (observability != null) {
+                observability.bind(tail);
+                meters = new io.kdstream.ops.observe.TrainingStepMeters(observability.registry());
+                stepSerde = KdAvroSerdes.value(TrainingStep.class, config.serdeProperties());
+            }
+            try {
+                while (futures.values().stream().anyMatch(f -> !f.isDone())) {
+                    var records = tail.poll(Duration.ofMillis(250));
+                    if (!records.isEmpty()) {
+                        bar.step(records.count());
+                    }
+                    if (meters != null) {
+                        for (var r : records) {
+                            try {
+                                meters.record(stepSerde.deserializer().deserialize(r.topic(), r.value()));
+                            } catch (RuntimeException e) {
+                                LOGGER.debug("Step record at offset {} not decodable for metrics: {}", r.offset(), e.toString());
+                            }
+                        }
+                    }
+                }
+            } finally {
+                if (stepSerde != null) {
+                    stepSerde.close();
                 }
             }
         }
@@ -620,6 +654,19 @@ public final class DemoRunner implements AutoCloseable {
     /** The commands that re-train the distilled student from its manifest on this data directory. */
     String replayCommand(String runId) {
         return "kdstream up --data-dir " + dataDir + "  # then, in another terminal: kdstream replay --run " + runId;
+    }
+
+    /** Readiness of the demo's services, for the health endpoint: down until they have started, and after they stop. */
+    public List<io.kdstream.ops.observe.HealthCheck> healthChecks() {
+        return List.of(
+                new io.kdstream.ops.observe.HealthCheck("teacher-service", () -> {
+                    TeacherService t = runningTeacher;
+                    return t != null && t.isRunning();
+                }),
+                new io.kdstream.ops.observe.HealthCheck("monitors", () -> {
+                    MonitorApp m = runningMonitors;
+                    return m != null && m.streams().state().isRunningOrRebalancing();
+                }));
     }
 
     // ------------------------------------------------------------------ helpers
@@ -714,8 +761,15 @@ public final class DemoRunner implements AutoCloseable {
         private PrintWriter console = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         private PrintStream progressOut = System.err;
         private ProgressBar.Mode progressMode = ProgressBar.Mode.auto();
+        private io.kdstream.ops.observe.Observability observability;
 
         private Builder() {
+        }
+
+        /** Metrics registry to bind the teacher, monitor, trainer-step and Kafka client meters to. */
+        public Builder optObservability(io.kdstream.ops.observe.Observability o) {
+            this.observability = o;
+            return this;
         }
 
         public Builder setPlan(DemoPlan p) {
