@@ -87,6 +87,12 @@ public final class Replay {
         props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, runDir.toString());
         props.put(TrainerConfig.RUN_ID_CONFIG, manifest.getRunId() + "-replay-" + System.currentTimeMillis());
         TrainerConfig config = new TrainerConfig(props);
+        String recorded = manifest.getConfig().get(Trainer.RUNTIME_THREADS_KEY);
+        if (recorded != null && !recorded.equals(Trainer.runtimeThreads())) {
+            LOGGER.warn("Run {} trained with ai.djl.pytorch.num_threads={}, this replay runs with {}: CPU results can differ "
+                    + "bitwise with another thread count (set -Dai.djl.pytorch.num_threads={})", manifest.getRunId(), recorded,
+                    Trainer.runtimeThreads(), recorded);
+        }
         LOGGER.info("Replaying run {} ({} ranges, seed {}) into {}", manifest.getRunId(), manifest.getRanges().size(),
                 manifest.getSeed(), runDir);
         try (Trainer trainer = Trainer.builder().setConfig(config).optRanges(manifest.getRanges()).optLedger(ledger).build()) {

@@ -74,6 +74,8 @@ public final class Trainer implements AutoCloseable {
     private static final int EVAL_BATCH = 500;
 
     public static final String LEDGER_FILE = "ledger.tsv";
+    /** Manifest entry recording the engine's intra-op thread setting: CPU results are bitwise stable for a fixed count. */
+    public static final String RUNTIME_THREADS_KEY = "runtime.pytorch.num_threads";
 
     private final TrainerConfig config;
     private final List<PartitionRange> rangesOverride;
@@ -159,6 +161,11 @@ public final class Trainer implements AutoCloseable {
         stopRequested = true;
     }
 
+    /** The intra-op thread setting of this process ({@code ai.djl.pytorch.num_threads}), or {@code default}. */
+    public static String runtimeThreads() {
+        return System.getProperty("ai.djl.pytorch.num_threads", "default");
+    }
+
     /** The code version recorded in manifests. */
     public static String codeVersion() {
         String v = Trainer.class.getPackage().getImplementationVersion();
@@ -170,7 +177,8 @@ public final class Trainer implements AutoCloseable {
         long runStart = System.nanoTime();
         Architecture architecture = ModelZoo.get(config.student());
         Path dir = config.checkpointDir();
-        Map<String, String> redacted = config.redacted();
+        Map<String, String> redacted = new TreeMap<>(config.redacted());
+        redacted.put(RUNTIME_THREADS_KEY, runtimeThreads());
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
         Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
         if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
