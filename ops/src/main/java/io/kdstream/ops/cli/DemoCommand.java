@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the whole job in one process: a local Kafka stack, Fashion-MNIST published to kd.inputs, the "
                 + "teacher trained (or reused from the model store) and served, a distilled student and a labels-only "
-                + "baseline trained side by side on the teacher outputs, the monitors watching. Ends with a summary and "
+                + "baseline trained on the same teacher outputs (two consumer groups), the monitors watching. Ends with a summary and "
                 + "a self-contained HTML report built from the records on the topics.",
             "Ctrl-C stops everything cleanly."})
 public final class DemoCommand implements Callable<Integer> {
