@@ -82,9 +82,12 @@ public final class Trainer implements AutoCloseable {
     private final List<List<Batch.Segment>> ledgerOverride;
     private volatile boolean stopRequested;
 
-    /** Time spent per part of the loop, summed over the run (nanoseconds). */
+    /**
+     * Time spent per part of the loop, summed over the run (nanoseconds); {@code firstBatchNanos} is the wait for the
+     * first batch (connecting, first fetch, first shuffle block), included in {@code loopNanos}.
+     */
     public record Timings(long decodeNanos, long waitNanos, long forwardBackwardNanos, long optimizerNanos, long publishNanos,
-                          long loopNanos, long totalNanos) {
+                          long firstBatchNanos, long loopNanos, long totalNanos) {
     }
 
     /**
@@ -257,6 +260,7 @@ public final class Trainer implements AutoCloseable {
             Double accuracy = null;
             long loopStart = System.nanoTime();
             String failureReason = null;
+            long firstBatchNanos = -1;
             try (BatchSource reader = source(ranges, cursor, decoder, (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
@@ -284,6 +288,9 @@ public final class Trainer implements AutoCloseable {
                         break;
                     }
                     decodeNanos += batch.decodeNanos();
+                    if (firstBatchNanos < 0) {
+                        firstBatchNanos = System.nanoTime() - loopStart;
+                    }
                     core.ensureFeatureKd(decoder.teacherFeatures());
                     TrainingCore.StepOutcome o = core.step(batch, step, decoder.teacherFeatures());
                     step++;
@@ -346,7 +353,7 @@ public final class Trainer implements AutoCloseable {
             long loopNanos = System.nanoTime() - loopStart;
             writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha, ranges, cursor);
             long deadLetters = dlq.count();
-            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, loopNanos,
+            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, firstBatchNanos, loopNanos,
                     System.nanoTime() - runStart);
             if (!completed) {
                 LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);

@@ -58,10 +58,11 @@ public final class TrainerBenchmark {
                     kafka-fed:  %.0f samples/s
                     memory-fed: %.0f samples/s
                     ratio (kafka / memory): %.3f
+                    first batch after %.0f ms (start-up, excluded from the rate)
                     per step (ms): decode %.3f (reader thread, overlapped), wait for batch %.3f, forward+backward %.3f, \
                     optimizer %.3f, publish %.3f, loop total %.3f""",
                     student, batchSize, steps, kafkaSamplesPerSecond, memorySamplesPerSecond, ratio(),
-                    timings.decodeNanos() / perStep, timings.waitNanos() / perStep, timings.forwardBackwardNanos() / perStep,
+                    timings.firstBatchNanos() / 1e6, timings.decodeNanos() / perStep, timings.waitNanos() / perStep, timings.forwardBackwardNanos() / perStep,
                     timings.optimizerNanos() / perStep, timings.publishNanos() / perStep, timings.loopNanos() / perStep);
         }
     }
@@ -94,7 +95,8 @@ public final class TrainerBenchmark {
         try (Trainer trainer = Trainer.builder().setConfig(config).build()) {
             kafka = trainer.run();
         }
-        double kafkaRate = kafka.samples() / (kafka.timings().loopNanos() / 1e9);
+        // steady state: from the arrival of the first batch (connecting and the first fetch are start-up)
+        double kafkaRate = kafka.samples() / ((kafka.timings().loopNanos() - Math.max(0, kafka.timings().firstBatchNanos())) / 1e9);
 
         List<Batch> batches = readBatches(config, architecture, kafka.manifest() == null ? null : kafka.manifest().getRanges(),
                 kafka.steps());
