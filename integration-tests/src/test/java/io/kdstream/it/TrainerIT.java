@@ -210,10 +210,22 @@ class TrainerIT {
             return p;
         }
 
-        static void createTopics(Map<String, Object> props) {
+        static void createTopics(Map<String, Object> props) throws Exception {
             KdConfig config = new KdConfig(props);
             try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
                 admin.ensureTopics(TopicAdmin.catalog(config));
+            }
+            // Producing before every partition has a leader makes idempotent producers retry for a long time.
+            try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config)) {
+                long deadline = System.currentTimeMillis() + 30_000;
+                while (true) {
+                    boolean ready = admin.describeTopics(config.topics().all()).allTopicNames().get().values().stream()
+                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                    if (ready || System.currentTimeMillis() > deadline) {
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
             }
         }
 
