@@ -80,8 +80,13 @@ public final class DemoCommand implements Callable<Integer> {
         if (verbose) {
             return;
         }
-        for (String name : List.of("io.kdstream", "org.apache.kafka", "kafka", "ai.djl")) {
+        for (String name : List.of("io.kdstream", "org.apache.kafka", "ai.djl")) {
             System.setProperty("org.slf4j.simpleLogger.log." + name, "error");
+        }
+        // the embedded broker's and controller's own logs (slow events on a loaded machine, fenced producers)
+        for (String name : List.of("kafka", "org.apache.kafka.controller", "org.apache.kafka.server",
+                "org.apache.kafka.storage", "org.apache.kafka.raft")) {
+            System.setProperty("org.slf4j.simpleLogger.log." + name, "off");
         }
     }
 

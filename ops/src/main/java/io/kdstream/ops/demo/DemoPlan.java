@@ -56,7 +56,7 @@ public record DemoPlan(String name, int trainImages, int teacherTrainImages, int
     /** The headline run: the whole training split, a three-epoch teacher, three student epochs. */
     public static DemoPlan full() {
         return new DemoPlan("full", 60_000, 60_000, 3, 10_000, 3, 64, 100, 10_000, 2, 10, 42,
-                Duration.ofSeconds(5), Duration.ofMillis(2_500), Duration.ofSeconds(1));
+                Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(1));
     }
 
     /** Steps of one student over the whole run. */

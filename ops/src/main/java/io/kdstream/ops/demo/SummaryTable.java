@@ -60,7 +60,7 @@ public final class SummaryTable {
             sb.append(String.format(Locale.ROOT, "  student sha256:  %s (run %s)%n",
                     d.modelSha256() == null ? "n/a" : d.modelSha256(), d.runId()));
             sb.append(String.format(Locale.ROOT, "  report:          %s%n", r.report()));
-            sb.append("  reproduce the distilled student bit for bit:\n");
+            sb.append("  re-train the distilled student from its manifest and compare the model sha256:\n");
             sb.append(String.format(Locale.ROOT, "    kdstream up --data-dir %s%n", r.dataDir()));
             sb.append(String.format(Locale.ROOT, "    kdstream replay --run %s      # in another terminal%n", d.runId()));
         });
