@@ -13,6 +13,7 @@ import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.ops.admin.TopicAdmin;
@@ -24,7 +25,6 @@ import io.kdstream.trainer.TrainerConfig;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -270,17 +270,19 @@ class TrainerIT {
             KdConfig config = new KdConfig(props);
             Serializer<TeacherOutput> serializer = KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).serializer();
             String topic = config.topics().teacherOutputs();
-            try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "fixture", Map.of())) {
-                int partitions = producer.partitionsFor(topic).size();
-                for (int i = from; i < to; i++) {
-                    TeacherOutput t = records.apply(i);
-                    byte[] value = GARBAGE.equals(t.getInputId())
-                            ? ("not avro " + i).getBytes(StandardCharsets.UTF_8)
-                            : serializer.serialize(topic, t);
-                    producer.send(new ProducerRecord<>(topic, i % partitions, t.getInputId().getBytes(StandardCharsets.UTF_8), value));
-                }
-                producer.flush();
+            int partitions;
+            try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+                partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).size();
             }
+            List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(to - from);
+            for (int i = from; i < to; i++) {
+                TeacherOutput t = records.apply(i);
+                byte[] value = GARBAGE.equals(t.getInputId())
+                        ? ("not avro " + i).getBytes(StandardCharsets.UTF_8)
+                        : serializer.serialize(topic, t);
+                out.add(new ProducerRecord<>(topic, i % partitions, t.getInputId().getBytes(StandardCharsets.UTF_8), value));
+            }
+            ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "fixture", Map.of()), out);
         }
 
         /** Every record of {@code topic}, decoded, partition by partition in offset order. */
