@@ -81,6 +81,8 @@ class FuzzedInputIT {
     private static final int UNLABELLED_INPUTS = 100;
     private static final int VALID_OUTPUTS = 800;
     private static final String PREFIX = "fuzz";
+    /** Record limit of the consuming stages; the fuzzer writes {@link Mutation#OVERSIZED_RECORD}s above it. */
+    private static final int MAX_RECORD_BYTES = 32 * 1024;
 
     private static KafkaTestCluster kafka;
     private static TestRegistry registry;
@@ -116,6 +118,8 @@ class FuzzedInputIT {
         NAN_INPUT(FailureKind.NON_FINITE),
         INFINITE_INPUT(FailureKind.NON_FINITE),
         HUGE_CLAIMED_SHAPE(FailureKind.SHAPE),
+        /** A record above the stages' {@code kdstream.avro.max.record.bytes}: its dead letter must still fit. */
+        OVERSIZED_RECORD(FailureKind.OVERSIZED),
         // teacher outputs only
         NAN_LOGITS(FailureKind.NON_FINITE),
         WRONG_CLASS_COUNT(FailureKind.SHAPE),
@@ -131,7 +135,7 @@ class FuzzedInputIT {
 
         static final List<Mutation> FOR_INPUTS = List.of(RANDOM_BYTES, WRONG_MAGIC_BYTE, UNKNOWN_SCHEMA_ID, TRUNCATED_AVRO,
                 HOSTILE_LENGTH_PREFIX, EMPTY_VALUE, TOMBSTONE, WRONG_RECORD_TYPE, WRONG_DTYPE, WRONG_SHAPE, NAN_INPUT,
-                INFINITE_INPUT, HUGE_CLAIMED_SHAPE);
+                INFINITE_INPUT, HUGE_CLAIMED_SHAPE, OVERSIZED_RECORD);
         static final List<Mutation> FOR_OUTPUTS = List.of(values());
     }
 
@@ -186,6 +190,7 @@ class FuzzedInputIT {
         Map<String, FailureKind> teacherDead = new HashMap<>();
         Map<String, FailureKind> trainerDead = new HashMap<>();
         int duplicates = 0;
+        int oversized = 0;
         for (ConsumerRecord<byte[], byte[]> r : readAll(config, config.topics().dlq())) {
             FailureEvent e = failures.deserialize(config.topics().dlq(), r.value());
             String key = new String(r.key(), StandardCharsets.UTF_8);
@@ -194,7 +199,16 @@ class FuzzedInputIT {
                 duplicates++;
             }
             assertThat(e.getSource()).as("dead letter of " + key + " names its source").isNotNull();
+            if (e.getKind() == FailureKind.OVERSIZED) {
+                oversized++;
+                assertThat(e.getOriginalValue()).as("oversized original of " + key + " left out").isNull();
+                assertThat(Integer.parseInt(e.getAttributes().get("originalValueBytes"))).isGreaterThan(MAX_RECORD_BYTES);
+                assertThat(e.getAttributes().get("originalValueSha256")).matches("[0-9a-f]{64}");
+            } else if (r.value().length < MAX_RECORD_BYTES / 2) {
+                assertThat(e.getAttributes()).as("small dead letter of " + key + " keeps its bytes").doesNotContainKey("originalValueOmitted");
+            }
         }
+        assertThat(oversized).as("oversized records dead-lettered").isPositive();
         assertThat(duplicates).as("records dead-lettered twice by the same stage").isZero();
         assertThat(teacherDead).isEqualTo(expected.teacherDead);
         assertThat(trainerDead).isEqualTo(expected.trainerDead);
@@ -244,6 +258,7 @@ class FuzzedInputIT {
         p.put(TrainerConfig.SHUFFLE_BUFFER_CONFIG, "256");
         p.put(TrainerConfig.CHECKPOINT_INTERVAL_CONFIG, "20");
         p.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
+        p.put(KdSerdeConfig.MAX_RECORD_BYTES_CONFIG, Integer.toString(MAX_RECORD_BYTES));
         return p;
     }
 
@@ -303,6 +318,7 @@ class FuzzedInputIT {
             // the producing side writes inconsistent tensors too; only the consuming stages check them
             Map<String, Object> serde = new HashMap<>(config.serdeProperties());
             serde.put(KdSerdeConfig.VALIDATE_TENSORS_CONFIG, false);
+            serde.put(KdSerdeConfig.MAX_RECORD_BYTES_CONFIG, 16 * MAX_RECORD_BYTES);
             this.inputs = KdAvroSerdes.value(InputRecord.class, serde).serializer();
             this.outputs = KdAvroSerdes.value(TeacherOutput.class, serde).serializer();
             this.inputsTopic = config.topics().inputs();
@@ -378,6 +394,7 @@ class FuzzedInputIT {
                 case NAN_INPUT -> inputs.serialize(inputsTopic, input(key, floats(Float.NaN), 1));
                 case INFINITE_INPUT -> inputs.serialize(inputsTopic, input(key, floats(Float.NEGATIVE_INFINITY), 1));
                 case HUGE_CLAIMED_SHAPE -> inputs.serialize(inputsTopic, input(key, hugeShape(), 1));
+                case OVERSIZED_RECORD -> inputs.serialize(inputsTopic, input(key, oversized(), 1));
                 default -> wireMutation(m, inputs.serialize(inputsTopic, input(key, image(), rng.nextInt(10))));
             };
         }
@@ -393,6 +410,7 @@ class FuzzedInputIT {
                 case NAN_INPUT -> t.setInput(floats(Float.NaN));
                 case INFINITE_INPUT -> t.setInput(floats(Float.POSITIVE_INFINITY));
                 case HUGE_CLAIMED_SHAPE -> t.setInput(hugeShape());
+                case OVERSIZED_RECORD -> t.setInput(oversized());
                 case NAN_LOGITS -> {
                     float[] logits = logits();
                     logits[rng.nextInt(logits.length)] = rng.nextBoolean() ? Float.NaN : Float.POSITIVE_INFINITY;
@@ -454,6 +472,16 @@ class FuzzedInputIT {
                 }
                 default -> throw new IllegalArgumentException("not a wire mutation: " + m);
             }
+        }
+
+        /** A float tensor whose bytes alone exceed the stages' record limit. */
+        private Tensor oversized() {
+            int n = MAX_RECORD_BYTES / 4 + 1_000 + rng.nextInt(2_000);
+            float[] f = new float[n];
+            for (int i = 0; i < n; i++) {
+                f[i] = rng.nextFloat();
+            }
+            return TensorCodec.fromFloats(f, DType.FLOAT32, n);
         }
 
         private Tensor image() {

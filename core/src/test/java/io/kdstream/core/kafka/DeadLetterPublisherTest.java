@@ -66,6 +66,70 @@ class DeadLetterPublisherTest {
     }
 
     @Test
+    void shouldLeaveOutOriginalBytesThatWouldMakeTheDeadLetterExceedTheSerializerLimit() {
+        // Given a serializer that refuses payloads over 10,000 bytes and a bad record of 50,000 bytes
+        KdAvroSerde<FailureEvent> small = KdAvroSerdes.value(FailureEvent.class,
+                Map.of("schema.registry.url", "mock://" + SCOPE, "kdstream.avro.max.record.bytes", 10_000));
+        DeadLetterPublisher limited = new DeadLetterPublisher("teacher-service", "kd.dlq", small.serializer(), clock);
+        byte[] value = new byte[50_000];
+        value[7] = 9;
+        ConsumerRecord<byte[], byte[]> source = new ConsumerRecord<>("kd.inputs", 0, 5L, new byte[] {'k'}, value);
+
+        // When it is dead-lettered
+        limited.publish(producer, source, new InvalidTensorException(InvalidTensorException.Reason.OVERSIZED, "pixels", "too big"));
+
+        // Then the event is sent without the bytes, saying how long they were and what they hashed to
+        FailureEvent event = small.deserializer().deserialize("kd.dlq", producer.history().get(0).value());
+        assertThat(event.getKind()).isEqualTo(FailureKind.OVERSIZED);
+        assertThat(event.getOriginalValue()).isNull();
+        assertThat(event.getSource().getOffset()).isEqualTo(5L);
+        assertThat(event.getAttributes())
+                .containsEntry("originalValueOmitted", "true")
+                .containsEntry("originalValueBytes", "50000")
+                .containsEntry("originalValueSha256", Sha.hex(value));
+        assertThat(event.getAttributes().get("omittedBecause")).contains("10000");
+        assertThat(limited.count()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldKeepDeadLettersUnderTheEventSizeCapAndSmallOnesWhole() {
+        // Given a publisher capping events at 4,096 bytes
+        DeadLetterPublisher capped = new DeadLetterPublisher("student-trainer", "kd.dlq", serde.serializer(), clock, 4_096);
+        byte[] big = new byte[8_000];
+        byte[] tiny = {1, 2, 3};
+
+        // When a large and a small bad record are dead-lettered
+        capped.publish(producer, new ConsumerRecord<>("kd.teacher-outputs", 1, 1L, new byte[] {'a'}, big), new UnknownMagicByteException("x"));
+        capped.publish(producer, new ConsumerRecord<>("kd.teacher-outputs", 1, 2L, new byte[] {'b'}, tiny), new UnknownMagicByteException("y"));
+
+        // Then the large one fits under the cap without its bytes; the small one keeps them
+        assertThat(producer.history().get(0).value().length).isLessThanOrEqualTo(4_096);
+        FailureEvent first = serde.deserializer().deserialize("kd.dlq", producer.history().get(0).value());
+        assertThat(first.getOriginalValue()).isNull();
+        assertThat(first.getAttributes()).containsEntry("originalValueBytes", "8000");
+        FailureEvent second = serde.deserializer().deserialize("kd.dlq", producer.history().get(1).value());
+        assertThat(bytes(second.getOriginalValue())).isEqualTo(tiny);
+        assertThat(second.getAttributes()).doesNotContainKey("originalValueOmitted");
+        assertThatThrownBy(() -> new DeadLetterPublisher("c", "t", serde.serializer(), clock, 100))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxEventBytes");
+    }
+
+    /** An independent sha256 for the assertions. */
+    private static final class Sha {
+        static String hex(byte[] b) {
+            try {
+                StringBuilder sb = new StringBuilder();
+                for (byte x : java.security.MessageDigest.getInstance("SHA-256").digest(b)) {
+                    sb.append(String.format("%02x", x));
+                }
+                return sb.toString();
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
     void shouldClassifyTensorAndBadRecordFailures() {
         InvalidTensorException shape = null;
         try {
