@@ -6,6 +6,7 @@ import io.kdstream.avro.AlertState;
 import io.kdstream.avro.AlertType;
 import io.kdstream.avro.MonitorEvent;
 import io.kdstream.avro.MonitorKind;
+import io.kdstream.avro.TrainingStep;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -162,6 +163,29 @@ class LossRatioMonitorTest {
                     org.assertj.core.groups.Tuple.tuple(AlertType.LOSS_RATIO_BELOW_BAND, AlertState.FIRING));
             assertThat(alerts.get(0).getObservedValue()).isEqualTo(0.0);
             assertThat(alerts.get(0).getThreshold()).isEqualTo(0.5);
+        }
+    }
+
+    @Test
+    void shouldGiveALabelsOnlyBaselineNoRatioAndNoBandAlert() {
+        try (MonitorHarness h = new MonitorHarness(tumbling().optConsecutiveWindows(2).build(), stateDir)) {
+            // Given a baseline trainer: alpha 0 and no KD loss in every step, over five windows
+            for (int k = 0; k < 5; k++) {
+                for (int i = 1; i <= 3; i++) {
+                    TrainingStep s = step("run-b", "baseline", k * 10L + i, k * W + i * 1000, 0.5, 0.0, 0.5);
+                    s.setAlpha(0.0);
+                    h.pipe(s);
+                }
+            }
+
+            // Then its windows carry the losses but no ratio, and no band alert is raised
+            List<MonitorEvent> events = h.monitors.readValuesToList();
+            assertThat(events).isNotEmpty();
+            assertThat(events).allSatisfy(e -> {
+                assertThat(e.getLossRatio()).isNull();
+                assertThat(e.getMeanTotalLoss()).isEqualTo(0.5);
+            });
+            assertThat(h.alerts.readValuesToList()).isEmpty();
         }
     }
 

@@ -22,17 +22,26 @@ import java.nio.ByteBuffer;
  * @param sumXY      sum of (step - refStep) * total loss
  * @param minStep    smallest step seen (Long.MAX_VALUE when empty)
  * @param maxStep    largest step seen (Long.MIN_VALUE when empty)
+ * @param distilling finite steps that distil (alpha above 0 or a non-zero KD loss); a window without any, such as a
+ *                   labels-only baseline's, has no loss ratio, so it neither breaches nor resolves the band
  */
 public record LossAccumulator(long records, long nonFinite, long finite, double sumTask, double sumKd,
                               double sumFeature, double sumTotal, long refStep, double sumX, double sumXX,
-                              double sumXY, long minStep, long maxStep) {
+                              double sumXY, long minStep, long maxStep, long distilling) {
 
-    private static final byte VERSION = 1;
-    private static final int SIZE = 1 + 8 * 13;
+    private static final byte VERSION_1 = 1;
+    private static final int SIZE_1 = 1 + 8 * 13;
+    private static final byte VERSION = 2;
+    private static final int SIZE = 1 + 8 * 14;
 
     /** The aggregate of no steps. */
     public static LossAccumulator empty() {
-        return new LossAccumulator(0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, Long.MAX_VALUE, Long.MIN_VALUE);
+        return new LossAccumulator(0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, Long.MAX_VALUE, Long.MIN_VALUE, 0);
+    }
+
+    /** Whether the step distils: a positive alpha or a non-zero KD loss (a labels-only step has neither). */
+    public static boolean isDistilling(TrainingStep step) {
+        return step.getAlpha() > 0.0 || step.getKdLoss() != 0.0;
     }
 
     /** Whether every loss of the step is finite. */
@@ -48,19 +57,19 @@ public record LossAccumulator(long records, long nonFinite, long finite, double 
         long max = Math.max(maxStep, s);
         if (!isFinite(step)) {
             return new LossAccumulator(records + 1, nonFinite + 1, finite, sumTask, sumKd, sumFeature, sumTotal,
-                    refStep, sumX, sumXX, sumXY, min, max);
+                    refStep, sumX, sumXX, sumXY, min, max, distilling);
         }
         long ref = finite == 0 ? s : refStep;
         double x = (double) (s - ref);
         double y = step.getTotalLoss();
         return new LossAccumulator(records + 1, nonFinite, finite + 1, sumTask + step.getTaskLoss(),
                 sumKd + step.getKdLoss(), sumFeature + step.getFeatureLoss(), sumTotal + y, ref, sumX + x,
-                sumXX + x * x, sumXY + x * y, min, max);
+                sumXX + x * x, sumXY + x * y, min, max, distilling + (isDistilling(step) ? 1 : 0));
     }
 
-    /** sum(KD) / sum(task), or null without finite steps or with a zero task-loss sum. */
+    /** sum(KD) / sum(task), or null without finite distilling steps or with a zero task-loss sum. */
     public Double ratio() {
-        if (finite == 0 || sumTask == 0.0) {
+        if (finite == 0 || distilling == 0 || sumTask == 0.0) {
             return null;
         }
         double r = sumKd / sumTask;
@@ -100,14 +109,19 @@ public record LossAccumulator(long records, long nonFinite, long finite, double 
     public byte[] toBytes() {
         return ByteBuffer.allocate(SIZE).put(VERSION).putLong(records).putLong(nonFinite).putLong(finite)
                 .putDouble(sumTask).putDouble(sumKd).putDouble(sumFeature).putDouble(sumTotal).putLong(refStep)
-                .putDouble(sumX).putDouble(sumXX).putDouble(sumXY).putLong(minStep).putLong(maxStep).array();
+                .putDouble(sumX).putDouble(sumXX).putDouble(sumXY).putLong(minStep).putLong(maxStep).putLong(distilling).array();
     }
 
-    /** Reads {@link #toBytes()}. */
+    /** Reads {@link #toBytes()}; a version-1 value (no distilling count) counts every finite step as distilling. */
     public static LossAccumulator fromBytes(byte[] bytes) {
-        ByteBuffer b = StateBytes.check(bytes, SIZE, VERSION, "LossAccumulator");
-        return new LossAccumulator(b.getLong(), b.getLong(), b.getLong(), b.getDouble(), b.getDouble(),
+        boolean v1 = bytes != null && bytes.length == SIZE_1 && bytes[0] == VERSION_1;
+        ByteBuffer b = v1 ? StateBytes.check(bytes, SIZE_1, VERSION_1, "LossAccumulator")
+                : StateBytes.check(bytes, SIZE, VERSION, "LossAccumulator");
+        long records = b.getLong();
+        long nonFinite = b.getLong();
+        long finite = b.getLong();
+        return new LossAccumulator(records, nonFinite, finite, b.getDouble(), b.getDouble(),
                 b.getDouble(), b.getDouble(), b.getLong(), b.getDouble(), b.getDouble(), b.getDouble(), b.getLong(),
-                b.getLong());
+                b.getLong(), v1 ? finite : b.getLong());
     }
 }

@@ -39,6 +39,18 @@ class StateAndKeysTest {
     }
 
     @Test
+    void shouldReadVersionOneLossStateCountingEveryFiniteStepAsDistilling() {
+        // the version-1 layout: version byte, then 13 eight-byte fields (no distilling count)
+        java.nio.ByteBuffer v1 = java.nio.ByteBuffer.allocate(1 + 8 * 13).put((byte) 1)
+                .putLong(2).putLong(0).putLong(2).putDouble(1.0).putDouble(0.5).putDouble(0.0).putDouble(1.5)
+                .putLong(3).putDouble(2.0).putDouble(4.0).putDouble(1.5).putLong(3).putLong(5);
+        LossAccumulator acc = LossAccumulator.fromBytes(v1.array());
+        assertThat(acc.distilling()).isEqualTo(2);
+        assertThat(acc.ratio()).isEqualTo(0.5);
+        assertThat(LossAccumulator.fromBytes(acc.toBytes())).isEqualTo(acc);
+    }
+
+    @Test
     void shouldRefuseCorruptState() {
         assertThatThrownBy(() -> LossAccumulator.fromBytes(new byte[] {1, 2, 3}))
                 .isInstanceOf(SerializationException.class);
