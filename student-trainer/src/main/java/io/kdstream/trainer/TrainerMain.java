@@ -22,6 +22,7 @@ public final class TrainerMain {
             System.err.println("usage: TrainerMain <properties file>");
             System.exit(2);
         }
+        io.kdstream.core.djl.EngineThreads.pin();
         Map<String, Object> props = new HashMap<>(KdConfigLoader.readProperties(Path.of(args[0])));
         TrainerConfig config = new TrainerConfig(props);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);

@@ -52,6 +52,7 @@ public final class KdstreamCli {
     boolean verbose;
 
     public static void main(String[] args) {
+        io.kdstream.core.djl.EngineThreads.pin();
         configureLogging(isVerbose(args));
         System.exit(newCommandLine().execute(args));
     }

@@ -23,8 +23,9 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a student on the teacher outputs: a bounded run over the offsets present at the start, or "
                 + "with --follow an online run until stopped. Ends by printing 'run-id: <id>' and 'model-sha256: <hex>'. "
-                + "Started again on the same --checkpoint-dir, it resumes from the last checkpoint. For bit-for-bit "
-                + "replays run with one intra-op thread: KDSTREAM_OPTS=-Dai.djl.pytorch.num_threads=1.",
+                + "Started again on the same --checkpoint-dir, it resumes from the last checkpoint. The intra-op thread count "
+                + "is pinned (to the processor count unless -Dai.djl.pytorch.num_threads is set) and recorded in the "
+                + "manifest; replay with the same count, e.g. KDSTREAM_OPTS=-Dai.djl.pytorch.num_threads=1 for both.",
         subcommands = {TrainCommand.Benchmark.class})
 public final class TrainCommand implements Callable<Integer> {
 
