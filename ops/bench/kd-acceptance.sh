@@ -41,6 +41,7 @@ CONN=(--bootstrap-server "127.0.0.1:$PORT" --schema-registry-url "http://127.0.0
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 log "work dir $WORK; student $STUDENT, $EPOCHS epochs, seeds $SEEDS, lr $LR"
+"$K" --version >/dev/null   # builds the launcher once, before processes start in parallel
 "$K" up --data-dir "$WORK/stack" --port "$PORT" --registry-port "$REGISTRY_PORT" >"$WORK/up.log" 2>&1 &
 UP=$!
 SERVE=""
