@@ -27,12 +27,14 @@ class TeacherPredictorSoakTest {
                 predictor.predict(batch, 64);
             }
             long before = offHeapResidentKb();
-            // each batch allocates ~0.2 MB of input and ~0.3 MB of outputs natively: a leak would add > 1 GB here
+            // each batch allocates ~0.2 MB of input and ~0.3 MB of outputs natively: a leak would add > 1.4 GB
+            // here. The bound leaves room for what RSS minus the committed heap cannot separate (heap pages touched
+            // for the first time, malloc arena growth, JIT code), which reached 131 MiB on a 2-core CI machine.
             for (int i = 0; i < 3_000; i++) {
                 predictor.predict(batch, 64);
             }
             long grownKb = offHeapResidentKb() - before;
-            assertThat(grownKb).as("off-heap resident memory growth in KiB").isLessThan(100 * 1024);
+            assertThat(grownKb).as("off-heap resident memory growth in KiB").isLessThan(512 * 1024);
         }
     }
 
