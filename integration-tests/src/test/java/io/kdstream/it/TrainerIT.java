@@ -282,7 +282,7 @@ class TrainerIT {
                         : serializer.serialize(topic, t);
                 out.add(new ProducerRecord<>(topic, i % partitions, t.getInputId().getBytes(StandardCharsets.UTF_8), value));
             }
-            ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "fixture", Map.of()), out);
+            ConfirmedSends.sendAll(config, "fixture", out);
         }
 
         /** Every record of {@code topic}, decoded, partition by partition in offset order. */
