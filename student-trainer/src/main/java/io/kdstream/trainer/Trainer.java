@@ -301,7 +301,8 @@ public final class Trainer implements AutoCloseable {
                         samples += batch.size();
                     } else {
                         failedSteps++;
-                        String reason = "non-finite loss at step " + step + " (total " + o.totalLoss() + ", task " + o.taskLoss()
+                        String what = Double.isFinite(o.totalLoss()) ? "non-finite gradient" : "non-finite loss";
+                        String reason = what + " at step " + step + " (total " + o.totalLoss() + ", task " + o.taskLoss()
                                 + ", kd " + o.kdLoss() + "); batch of " + batch.size() + " skipped";
                         LOGGER.warn("Run {}: {}", runId, reason);
                         dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),

@@ -73,7 +73,7 @@ public final class TrainerConfig extends KdConfig {
     public static final String EVAL_MAX_SAMPLES_CONFIG = "trainer.eval.max.samples";
     private static final String EVAL_MAX_SAMPLES_DOC = "Test examples evaluated (the first N; 0 disables evaluation).";
     public static final String FAILURES_MAX_CONFIG = "trainer.failures.max.per.window";
-    private static final String FAILURES_MAX_DOC = "Most failed steps (non-finite loss) tolerated within one window; one more "
+    private static final String FAILURES_MAX_DOC = "Most failed steps (non-finite loss or gradient) tolerated within one window; one more "
             + "stops training with an error.";
     public static final String FAILURES_WINDOW_CONFIG = "trainer.failures.window.steps";
     private static final String FAILURES_WINDOW_DOC = "Length in steps of the failure window.";

@@ -161,7 +161,10 @@ public final class TrainingCore implements AutoCloseable {
         }
     }
 
-    /** One step; a non-finite loss is reported with {@code applied == false} and changes nothing. */
+    /**
+     * One step; a non-finite loss, or a finite loss with a non-finite gradient, is reported with {@code applied == false}
+     * and changes nothing.
+     */
     public StepOutcome step(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
         double t = temperatureSchedule.valueAt(stepIndex);
         double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
@@ -236,6 +239,14 @@ public final class TrainingCore implements AutoCloseable {
                 g.attach(scope);
                 grads.put(e.getKey(), g);
             }
+            if (!allFinite(grads.values())) {
+                // a finite loss can still back-propagate to an infinite or NaN gradient; applying it would poison every
+                // parameter for the rest of the run, so the batch is skipped like one with a non-finite loss
+                for (NDArray g : grads.values()) {
+                    g.subi(g);
+                }
+                return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
+            }
             optimizer.step(trainables, grads, lr, scope);
             if (temperature != null) {
                 temperature.project();
@@ -246,6 +257,17 @@ public final class TrainingCore implements AutoCloseable {
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
         }
+    }
+
+    static boolean allFinite(Iterable<NDArray> arrays) {
+        for (NDArray a : arrays) {
+            try (NDArray bad = a.isNaN().logicalOr(a.isInfinite()); NDArray any = bad.any()) {
+                if (any.getBoolean()) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /**

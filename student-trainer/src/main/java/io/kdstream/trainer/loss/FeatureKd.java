@@ -38,7 +38,12 @@ public final class FeatureKd {
         }
     }
 
-    private static final float NORM_EPS = 1e-6f;
+    /**
+     * Added under the square root of a squared norm, never after it: the derivative of sqrt at 0 is infinite, so a
+     * feature vector that is exactly zero (an adapter output of all-zero ReLU features) would otherwise turn the whole
+     * gradient into NaN and the student's parameters with it. With it, a zero vector normalises to zero.
+     */
+    private static final float NORM_EPS_SQUARED = 1e-8f;
 
     private final List<FeaturePair> pairs;
     private final Map<String, NDArray> adapters;
@@ -156,14 +161,14 @@ public final class FeatureKd {
             return a.sub(b).square().mean();
         }
         NDArray dot = a.mul(b).sum(new int[] {1});
-        NDArray na = a.square().sum(new int[] {1}).sqrt();
-        NDArray nb = b.square().sum(new int[] {1}).sqrt();
-        NDArray cos = dot.div(na.mul(nb).add(NORM_EPS));
+        NDArray na = a.square().sum(new int[] {1}).add(NORM_EPS_SQUARED).sqrt();
+        NDArray nb = b.square().sum(new int[] {1}).add(NORM_EPS_SQUARED).sqrt();
+        NDArray cos = dot.div(na.mul(nb));
         return cos.neg().add(1f).mean();
     }
 
     static NDArray l2Normalize(NDArray x) {
-        return x.div(x.square().sum(new int[] {1}, true).sqrt().add(NORM_EPS));
+        return x.div(x.square().sum(new int[] {1}, true).add(NORM_EPS_SQUARED).sqrt());
     }
 
     private static NDArray require(Map<String, NDArray> maps, String name, String side) {

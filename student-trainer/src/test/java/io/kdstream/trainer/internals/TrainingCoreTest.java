@@ -146,4 +146,14 @@ class TrainingCoreTest {
         Files.write(dir.resolve(Checkpoint.FILE), bytes);
         assertThatThrownBy(() -> Checkpoint.read(dir)).hasMessageContaining("Corrupted checkpoint").hasMessageContaining("sha256");
     }
+
+    @Test
+    void shouldTellAFiniteGradientFromANanOrInfiniteOne() {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            ai.djl.ndarray.NDArray fine = m.create(new float[] {1, -2, 3e30f});
+            assertThat(TrainingCore.allFinite(List.of(fine, m.create(new float[] {0})))).isTrue();
+            assertThat(TrainingCore.allFinite(List.of(fine, m.create(new float[] {1, Float.NaN})))).isFalse();
+            assertThat(TrainingCore.allFinite(List.of(m.create(new float[] {Float.NEGATIVE_INFINITY}), fine))).isFalse();
+        }
+    }
 }

@@ -122,4 +122,32 @@ class FeatureKdTest {
         assertThat(kd.adapters().get("s->t").getGradient().abs().sum().getFloat()).isPositive();
         assertThat(t.getGradient().abs().sum().getFloat()).isZero();
     }
+
+    @Test
+    void shouldKeepGradientsFiniteWhenAStudentFeatureVectorIsExactlyZero() {
+        // all-zero student features (e.g. a dead ReLU layer) once turned the gradient into NaN through sqrt'(0)
+        FeaturePair pair = new FeaturePair(new FeatureDescriptor("s", 0, List.of(3)), new FeatureDescriptor("t", 0, List.of(3)));
+        for (FeatureKd.Distance distance : FeatureKd.Distance.values()) {
+            for (boolean normalize : new boolean[] {true, false}) {
+                FeatureKd kd = FeatureKd.create(manager, List.of(pair), distance, normalize, 3);
+                NDArray s = manager.create(new float[] {0, 0, 0, 1, 2, 3}, new Shape(2, 3));
+                s.setRequiresGradient(true);
+                NDArray t = manager.create(new float[] {1, -1, 2, 0.5f, 0.5f, 0.5f}, new Shape(2, 3));
+                float loss;
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray l = kd.loss(Map.of("s", s), Map.of("t", t));
+                    loss = l.getFloat();
+                    gc.backward(l);
+                }
+                String what = distance + (normalize ? " normalised" : "");
+                assertThat(Float.isFinite(loss)).as(what + " loss").isTrue();
+                for (float g : kd.adapters().get("s->t").getGradient().toFloatArray()) {
+                    assertThat(Float.isFinite(g)).as(what + " adapter gradient").isTrue();
+                }
+                for (float g : s.getGradient().toFloatArray()) {
+                    assertThat(Float.isFinite(g)).as(what + " student gradient").isTrue();
+                }
+            }
+        }
+    }
 }
