@@ -86,8 +86,13 @@ for seed in $SEEDS; do
     t0=$(date +%s)
     # shellcheck disable=SC2086
     out="$("$K" train "${COMMON[@]}" ${VARIANTS[$v]} --seed "$seed" --group "acc-$v-$seed" --checkpoint-dir "$dir" \
-           "${CONN[@]}" 2>"$WORK/train-$v-$seed.log")"
+           "${CONN[@]}" 2>"$WORK/train-$v-$seed.log")" || true
     acc="$(sed -n 's/.*test accuracy: *\([0-9.]*\).*/\1/p' <<<"$out" | tail -1)"
+    if [[ -z "$acc" ]]; then
+      # a run that stops (e.g. its failure budget is spent) is a result too: reported, not averaged, never hidden
+      acc=failed
+      log "$v seed $seed failed: $(grep -m1 '^error:' "$WORK/train-$v-$seed.log" || tail -1 "$WORK/train-$v-$seed.log")"
+    fi
     run="$(sed -n 's/^run-id: *//p' <<<"$out")"
     sha="$(sed -n 's/^model-sha256: *//p' <<<"$out")"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$seed" "$acc" "$run" "$sha" "$(( $(date +%s) - t0 ))" >>"$WORK/results.tsv"
@@ -100,16 +105,24 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 teacher = float(sys.argv[2]) * 100
 acc = {}
+failed = [r for r in rows if r["accuracy"] == "failed"]
 for r in rows:
-    acc.setdefault(r["variant"], []).append(float(r["accuracy"]) * 100)
+    if r["accuracy"] != "failed":
+        acc.setdefault(r["variant"], []).append(float(r["accuracy"]) * 100)
 base = statistics.mean(acc["labels"])
 print(f"| student (mean ± sd over {len(acc['labels'])} seeds) | test accuracy % | vs labels-only (pp) | gap recovered |")
 print("| --- | --- | --- | --- |")
 print(f"| teacher | {teacher:.2f} | | |")
 for v in ("labels", "kd", "kd+feature"):
+    if v not in acc:
+        print(f"| {v} | every run failed | | |")
+        continue
     m = statistics.mean(acc[v]); sd = statistics.stdev(acc[v]) if len(acc[v]) > 1 else 0.0
     extra = "" if v == "labels" else f"{m - base:+.2f} | {(m - base) / (teacher - base) * 100:.0f}%"
     print(f"| {v} | {m:.2f} ± {sd:.2f} | {extra} |" if extra else f"| {v} | {m:.2f} ± {sd:.2f} | | |")
 print()
-print("per seed:", "; ".join(f"{r['variant']} seed {r['seed']}: {float(r['accuracy']) * 100:.2f}" for r in rows))
+print("per seed:", "; ".join(f"{r['variant']} seed {r['seed']}: "
+      + ("failed" if r["accuracy"] == "failed" else f"{float(r['accuracy']) * 100:.2f}") for r in rows))
+if failed:
+    print(f"{len(failed)} run(s) failed and are not in the means: see train-<variant>-<seed>.log")
 PY
