@@ -253,11 +253,16 @@ public final class TrainerConfig extends KdConfig {
         }
     }
 
+    private boolean isDefault(String key) {
+        return java.util.Objects.equals(get(key), CONFIG.configKeys().get(key).defaultValue);
+    }
+
     /** Cross-field rules of the EMA teacher and the label fraction. */
     private void validateEma() {
         if (!teacherEma()) {
             for (String key : EMA_KEYS) {
-                if (!key.equals(LABEL_FRACTION_CONFIG) && originals().containsKey(key)) {
+                // a key at its default is harmless (manifests, and so replays, carry every key with its value)
+                if (!key.equals(LABEL_FRACTION_CONFIG) && !isDefault(key)) {
                     throw new ConfigException(key + " applies to the EMA teacher only, but " + TEACHER_CONFIG + "="
                             + getString(TEACHER_CONFIG) + "; set " + TEACHER_CONFIG + "=ema or stream+ema, or drop " + key);
                 }
@@ -512,7 +517,7 @@ public final class TrainerConfig extends KdConfig {
         for (String key : List.copyOf(CONFIG.names())) {
             if ((key.startsWith("trainer.") || (key.startsWith("kd.") && !key.startsWith("kd.topic"))) && !NON_TRAINING_KEYS.contains(key)) {
                 Object v = get(key);
-                if (EMA_KEYS.contains(key) && java.util.Objects.equals(v, CONFIG.configKeys().get(key).defaultValue)) {
+                if (EMA_KEYS.contains(key) && isDefault(key)) {
                     continue;
                 }
                 out.put(key, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));

@@ -63,6 +63,12 @@ class TrainerConfigTest {
     }
 
     @Test
+    void shouldAcceptEmaKeysAtTheirDefaultsWithoutAnEmaTeacherAsAReplayedManifestCarriesThem() {
+        Map<String, String> everyKey = new TrainerConfig(Map.of()).redacted();
+        assertThat(new TrainerConfig(everyKey).teacherEma()).isFalse();
+    }
+
+    @Test
     void shouldRejectOutOfRangeEmaValues() {
         assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 1.0)))
                 .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.EMA_DECAY_CONFIG);
