@@ -62,6 +62,11 @@ class EmaBenchIT {
     private static final int TEACHER_EPOCHS = Integer.getInteger("kd.ema.bench.teacher.epochs", 3);
     private static final long[] SEEDS = {1, 2, 3};
     private static final String TEACHER_SHA = "be".repeat(32);
+    /**
+     * Extra EMA-teacher rows, {@code name:key=value,key=value;name:...} (e.g. {@code no-aug:trainer.augment.noise.std=0,
+     * trainer.augment.shift.pixels=0}), each run like the default EMA row with these settings on top.
+     */
+    private static final String VARIANTS = System.getProperty("kd.ema.bench.variants", "");
 
     @Test
     void shouldCompareLabelsOnlyEmaTeacherAndStreamKd(@TempDir Path dir) throws Exception {
@@ -91,6 +96,20 @@ class EmaBenchIT {
             modes.put("labels only", "none");
             modes.put("EMA teacher", "ema");
             modes.put("stream KD", "stream");
+            Map<String, Map<String, String>> extra = new LinkedHashMap<>();
+            for (String variant : VARIANTS.split(";")) {
+                if (variant.isBlank()) {
+                    continue;
+                }
+                String[] parts = variant.split(":", 2);
+                Map<String, String> settings = new LinkedHashMap<>();
+                for (String kv : parts[1].split(",")) {
+                    String[] pair = kv.split("=", 2);
+                    settings.put(pair[0].trim(), pair[1].trim());
+                }
+                modes.put("EMA " + parts[0].trim() + " (" + parts[1].trim() + ")", "ema");
+                extra.put("EMA " + parts[0].trim() + " (" + parts[1].trim() + ")", settings);
+            }
             StringBuilder table = new StringBuilder();
             table.append(String.format(Locale.ROOT, "Fashion-MNIST, MLP student, %d training images x %d epochs, test set of 10000, "
                     + "seeds %s; CNN teacher (stream KD) %.4f after %d epochs on the same %d images with all labels (%.0f s)%n%n",
@@ -103,7 +122,7 @@ class EmaBenchIT {
                     double[] acc = new double[SEEDS.length];
                     double[] emaAcc = new double[SEEDS.length];
                     for (int s = 0; s < SEEDS.length; s++) {
-                        String runId = "bench-" + mode.getValue() + "-" + fraction + "-" + SEEDS[s];
+                        String runId = "bench-" + Integer.toHexString(mode.getKey().hashCode()) + "-" + fraction + "-" + SEEDS[s];
                         Map<String, Object> props = new LinkedHashMap<>(base);
                         props.put(TrainerConfig.TEACHER_CONFIG, mode.getValue());
                         props.put(TrainerConfig.SEED_CONFIG, Long.toString(SEEDS[s]));
@@ -113,6 +132,7 @@ class EmaBenchIT {
                         if (mode.getValue().equals("ema")) {
                             props.put(TrainerConfig.CONSISTENCY_RAMPUP_CONFIG, Long.toString(TRAIN / 64));
                         }
+                        props.putAll(extra.getOrDefault(mode.getKey(), Map.of()));
                         Trainer.Result r;
                         try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build()) {
                             r = trainer.run();

@@ -84,6 +84,8 @@ class EmaTrainerIT {
         p.put(TrainerConfig.TEACHER_CONFIG, "ema");
         p.put(TrainerConfig.EMA_DECAY_CONFIG, "0.95");
         p.put(TrainerConfig.LABEL_FRACTION_CONFIG, "0.5");
+        // both perturbations on, so resume and replay cover the shifted views too
+        p.put(TrainerConfig.AUGMENT_SHIFT_CONFIG, "2");
         return p;
     }
 
