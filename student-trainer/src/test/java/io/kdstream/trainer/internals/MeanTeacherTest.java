@@ -27,6 +27,11 @@ class MeanTeacherTest {
 
     /** A batch whose even examples are labelled and odd ones unlabelled. */
     private static Batch batch(long seed) {
+        return batch(seed, false);
+    }
+
+    /** As above; with {@code teacherLogits} also stream-teacher logits favouring a fixed class per example. */
+    private static Batch batch(long seed, boolean teacherLogits) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] inputs = new float[N * 784];
         int[] labels = new int[N];
@@ -36,7 +41,14 @@ class MeanTeacherTest {
                 inputs[i * 784 + k] = (float) r.nextDouble();
             }
         }
-        return new Batch(0, N, inputs, labels, null, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0, null);
+        float[] logits = null;
+        if (teacherLogits) {
+            logits = new float[N * 10];
+            for (int i = 0; i < N; i++) {
+                logits[i * 10 + i % 10] = 5f;
+            }
+        }
+        return new Batch(0, N, inputs, labels, logits, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0, null);
     }
 
     private static Map<String, float[]> only(Map<String, float[]> all, String prefix) {
@@ -146,6 +158,42 @@ class MeanTeacherTest {
             // before any step the teacher is the student: full agreement
             assertThat(r[1]).isEqualTo(1.0);
             assertThat(r[0]).isBetween(0.0, 1.0);
+        }
+    }
+
+    @Test
+    void shouldAddTheWeightedConsistencyTermToTheStreamKdMixWithBothTeachers() {
+        // unperturbed views and no warm-up: at step 0 the teacher is the student (zero consistency, zero gradient up to
+        // rounding), so both runs take the same first step; at step 1 the lagging teacher adds a positive consistency term
+        TrainerConfig cfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream+ema", TrainerConfig.CONSISTENCY_WEIGHT_CONFIG, 0.3,
+                TrainerConfig.AUGMENT_NOISE_STD_CONFIG, 0.0, TrainerConfig.EMA_WARMUP_CONFIG, false));
+        try (TrainingCore both = new TrainingCore(cfg, ModelZoo.studentMlp());
+             TrainingCore streamOnly = new TrainingCore(config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream")), ModelZoo.studentMlp())) {
+            TrainingCore.StepOutcome first = both.step(batch(0, true), 0, null);
+            assertThat(first.kdLoss()).isCloseTo(streamOnly.step(batch(0, true), 0, null).kdLoss(), within(1e-5));
+            TrainingCore.StepOutcome o = both.step(batch(1, true), 1, null);
+            TrainingCore.StepOutcome s = streamOnly.step(batch(1, true), 1, null);
+            assertThat(o.taskLoss()).isCloseTo(s.taskLoss(), within(1e-5));
+            // alpha stays the stream KD weight; kdLoss is KD plus the (unweighted) consistency term
+            assertThat(o.alpha()).isEqualTo(0.7);
+            assertThat(o.kdLoss()).isGreaterThan(s.kdLoss());
+            double consistency = o.kdLoss() - s.kdLoss();
+            assertThat(consistency).isGreaterThan(1e-4);
+            assertThat(o.totalLoss()).isCloseTo(0.3 * o.taskLoss() + 0.7 * s.kdLoss() + 0.3 * consistency, within(1e-4));
+        }
+    }
+
+    @Test
+    void shouldKeepTheLiveArrayCountFlatAcrossEmaStepsAndEvaluations() {
+        try (TrainingCore core = new TrainingCore(config(Map.of(TrainerConfig.AUGMENT_SHIFT_CONFIG, 2)), ModelZoo.studentMlp())) {
+            core.step(batch(0), 0, null);
+            int afterFirst = core.liveArrays();
+            for (int s = 1; s < 25; s++) {
+                core.step(batch(s), s, null);
+            }
+            core.evaluate(batch(99).inputs(), new int[N], 3);
+            core.evaluateEma(batch(99).inputs(), new int[N], 3);
+            assertThat(core.liveArrays()).isEqualTo(afterFirst);
         }
     }
 }
