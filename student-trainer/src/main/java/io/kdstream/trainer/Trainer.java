@@ -3,6 +3,7 @@ package io.kdstream.trainer;
 import io.kdstream.avro.EvalResult;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
+import io.kdstream.avro.InputRecord;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
@@ -24,8 +25,11 @@ import io.kdstream.trainer.internals.Checkpoint;
 import io.kdstream.trainer.internals.BatchSource;
 import io.kdstream.trainer.internals.Cursor;
 import io.kdstream.trainer.internals.FollowReader;
+import io.kdstream.trainer.internals.InputRecordDecoder;
+import io.kdstream.trainer.internals.LabelSelection;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.LedgerReader;
+import io.kdstream.trainer.internals.RecordDecoder;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -197,7 +201,8 @@ public final class Trainer implements AutoCloseable {
         Serializer<RunManifest> manifestSerializer = KdAvroSerdes.value(RunManifest.class, serde).serializer();
         Serializer<FailureEvent> failureSerializer = KdAvroSerdes.value(FailureEvent.class, serde).serializer();
         DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, config.topics().dlq(), failureSerializer);
-        String topic = config.topics().teacherOutputs();
+        // with the EMA teacher alone there are no teacher outputs to read: the run reads the inputs themselves
+        String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture)) {
@@ -237,7 +242,7 @@ public final class Trainer implements AutoCloseable {
                 cursor = Cursor.startOf(0, starts);
                 send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), manifest.build()));
                 LOGGER.info("Starting run {}: student={} teacher={} ranges={}", runId, architecture.name(),
-                        config.teacherStream() ? "stream" : "none", describe(ranges));
+                        config.getString(TrainerConfig.TEACHER_CONFIG), describe(ranges));
             }
 
             Path ledgerFile = dir.resolve(LEDGER_FILE).toAbsolutePath();
@@ -247,7 +252,12 @@ public final class Trainer implements AutoCloseable {
             }
             TeacherOutputDecoder decoder = new TeacherOutputDecoder(
                     KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
-                    architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0);
+                    architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0,
+                    new LabelSelection(config.labelFraction(), config.seed()));
+            RecordDecoder recordDecoder = config.readsInputs()
+                    ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, serde).deserializer(), architecture.inputSize(),
+                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()))
+                    : decoder;
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
             Evaluation evaluation = new Evaluation(config, core);
@@ -261,7 +271,7 @@ public final class Trainer implements AutoCloseable {
             long loopStart = System.nanoTime();
             String failureReason = null;
             long firstBatchNanos = -1;
-            try (BatchSource reader = source(ranges, cursor, decoder, (record, cause) -> dlq.publish(producer, record, cause));
+            try (BatchSource reader = source(ranges, cursor, recordDecoder, (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
                 reader.start();
@@ -390,7 +400,7 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    private BatchSource source(List<PartitionRange> ranges, Cursor cursor, TeacherOutputDecoder decoder,
+    private BatchSource source(List<PartitionRange> ranges, Cursor cursor, RecordDecoder decoder,
                                BatchReader.DeadLetters deadLetters) {
         Architecture architecture = ModelZoo.get(config.student());
         String topic = ranges.get(0).getTopic();
@@ -481,11 +491,19 @@ public final class Trainer implements AutoCloseable {
                 return null;
             }
             double[] r = core.evaluate(inputs, labels, EVAL_BATCH);
+            double[] ema = core.evaluateEma(inputs, labels, EVAL_BATCH);
+            // with the EMA teacher alone it is the run's teacher: its accuracy and agreement fill the teacher fields
+            boolean emaIsTeacher = ema != null && !config.teacherStream();
             EvalResult result = EvalResult.newBuilder()
                     .setRunId(runId).setTrainerId(config.trainerId()).setStep(step).setTimestampMs(Instant.now())
                     .setDataset("fashion-mnist/test").setSamples(labels.length).setStudentAccuracy(r[0])
-                    .setTeacherAccuracy(null).setAgreement(null).setLoss(r[1])
+                    .setTeacherAccuracy(emaIsTeacher ? ema[0] : null).setAgreement(emaIsTeacher ? ema[1] : null).setLoss(r[1])
+                    .setEmaTeacherAccuracy(ema == null ? null : ema[0])
                     .build();
+            if (ema != null) {
+                LOGGER.info("Run {} step {}: EMA teacher accuracy {}, student agreement {}", runId, step,
+                        String.format(java.util.Locale.ROOT, "%.4f", ema[0]), String.format(java.util.Locale.ROOT, "%.4f", ema[1]));
+            }
             send(producer, config.topics().eval(), runId, serializer.serialize(config.topics().eval(), result));
             LOGGER.info("Run {} step {}: student accuracy {} on {} test examples (loss {})", runId, step,
                     String.format(java.util.Locale.ROOT, "%.4f", r[0]), labels.length,

@@ -1,6 +1,7 @@
 package io.kdstream.trainer;
 
 import io.kdstream.avro.PartitionRange;
+import io.kdstream.avro.InputRecord;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
@@ -10,6 +11,9 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
 import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.InputRecordDecoder;
+import io.kdstream.trainer.internals.LabelSelection;
+import io.kdstream.trainer.internals.RecordDecoder;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -121,9 +125,13 @@ public final class TrainerBenchmark {
         List<PartitionRange> r = ranges != null ? ranges : snapshot(config);
         Map<Integer, Long> starts = new TreeMap<>();
         r.forEach(x -> starts.put(x.getPartition(), x.getStartOffset()));
-        TeacherOutputDecoder decoder = new TeacherOutputDecoder(
-                KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer(), architecture.inputSize(),
-                architecture.numClasses(), config.teacherStream(), false);
+        LabelSelection labels = new LabelSelection(config.labelFraction(), config.seed());
+        // the same decoding as the run: InputRecords for the EMA teacher alone, teacher outputs otherwise
+        RecordDecoder decoder = config.readsInputs()
+                ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(),
+                        architecture.inputSize(), architecture.numClasses(), labels)
+                : new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer(),
+                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels);
         List<Batch> out = new ArrayList<>();
         try (BatchReader reader = new BatchReader(
                 () -> KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), r,
@@ -145,7 +153,7 @@ public final class TrainerBenchmark {
     }
 
     private static List<PartitionRange> snapshot(TrainerConfig config) {
-        String topic = config.topics().teacherOutputs();
+        String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
         try (var consumer = KafkaClients.consumer(config, null, Map.of())) {
             var tps = consumer.partitionsFor(topic).stream()
                     .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();

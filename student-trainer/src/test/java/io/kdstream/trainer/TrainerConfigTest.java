@@ -38,4 +38,70 @@ class TrainerConfigTest {
         assertThat(TrainerConfig.canonicalSha256(a.trainingSettings())).isNotEqualTo(TrainerConfig.canonicalSha256(c.trainingSettings()));
         assertThat(a.trainingSettings()).containsKey(TrainerConfig.KD_TEMPERATURE_CONFIG).doesNotContainKey(TrainerConfig.CHECKPOINT_DIR_CONFIG);
     }
+
+    @Test
+    void shouldAcceptTheEmaTeacherModesWithTheirKeys() {
+        TrainerConfig ema = new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 0.999,
+                TrainerConfig.LABEL_FRACTION_CONFIG, 0.1));
+        assertThat(ema.teacherEma()).isTrue();
+        assertThat(ema.teacherStream()).isFalse();
+        assertThat(ema.readsInputs()).isTrue();
+        TrainerConfig both = new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "stream+ema"));
+        assertThat(both.teacherEma()).isTrue();
+        assertThat(both.teacherStream()).isTrue();
+        assertThat(both.readsInputs()).isFalse();
+    }
+
+    @Test
+    void shouldRejectEmaKeysWithoutAnEmaTeacherNamingBothKeys() {
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.EMA_DECAY_CONFIG, 0.9)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(TrainerConfig.EMA_DECAY_CONFIG).hasMessageContaining(TrainerConfig.TEACHER_CONFIG + "=stream");
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "none",
+                TrainerConfig.AUGMENT_NOISE_STD_CONFIG, 0.2)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.AUGMENT_NOISE_STD_CONFIG);
+    }
+
+    @Test
+    void shouldAcceptEmaKeysAtTheirDefaultsWithoutAnEmaTeacherAsAReplayedManifestCarriesThem() {
+        Map<String, String> everyKey = new TrainerConfig(Map.of()).redacted();
+        assertThat(new TrainerConfig(everyKey).teacherEma()).isFalse();
+    }
+
+    @Test
+    void shouldRejectOutOfRangeEmaValues() {
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 1.0)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.EMA_DECAY_CONFIG);
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema",
+                TrainerConfig.CONSISTENCY_WEIGHT_CONFIG, 1.5)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.CONSISTENCY_WEIGHT_CONFIG);
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "bogus")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.TEACHER_CONFIG);
+    }
+
+    @Test
+    void shouldRejectALabelFractionThatLeavesNothingToLearn() {
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.LABEL_FRACTION_CONFIG, 0.0)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(TrainerConfig.LABEL_FRACTION_CONFIG).hasMessageContaining(TrainerConfig.TEACHER_CONFIG);
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "none", TrainerConfig.LABEL_FRACTION_CONFIG, 0.0)))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.LABEL_FRACTION_CONFIG);
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.KD_LOSS_CONFIG, "dkd", TrainerConfig.LABEL_FRACTION_CONFIG, 0.5)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(TrainerConfig.LABEL_FRACTION_CONFIG).hasMessageContaining(TrainerConfig.KD_LOSS_CONFIG);
+        // pure distillation from the stream teacher needs no labels
+        assertThat(new TrainerConfig(Map.of(TrainerConfig.LABEL_FRACTION_CONFIG, 0.0)).labelFraction()).isZero();
+    }
+
+    @Test
+    void shouldLeaveEmaKeysAtTheirDefaultsOutOfTheTrainingHashSoOlderCheckpointsResume() {
+        TrainerConfig plain = new TrainerConfig(Map.of());
+        assertThat(plain.trainingSettings()).doesNotContainKeys(TrainerConfig.EMA_DECAY_CONFIG, TrainerConfig.LABEL_FRACTION_CONFIG,
+                TrainerConfig.AUGMENT_SHIFT_CONFIG);
+        TrainerConfig ema = new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 0.9));
+        assertThat(ema.trainingSettings()).containsEntry(TrainerConfig.EMA_DECAY_CONFIG, "0.9")
+                .containsEntry(TrainerConfig.TEACHER_CONFIG, "ema");
+        TrainerConfig other = new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 0.95));
+        assertThat(TrainerConfig.canonicalSha256(ema.trainingSettings())).isNotEqualTo(TrainerConfig.canonicalSha256(other.trainingSettings()));
+    }
 }

@@ -46,7 +46,9 @@ public final class TrainCommand implements Callable<Integer> {
         @Option(names = "--student", description = "Student architecture (fmnist-mlp-student, fmnist-tinycnn-student).")
         String student;
 
-        @Option(names = "--teacher", description = "'stream' to distil from the teacher outputs, 'none' for labels only.")
+        @Option(names = "--teacher", description = "'stream' to distil from the teacher outputs, 'none' for labels only, "
+                + "'ema' for a mean teacher (EMA of the student; reads the inputs topic, no teacher-service), 'stream+ema' "
+                + "for both.")
         String teacher;
 
         @Option(names = "--epochs", description = "Passes over the snapshotted offset range.")

@@ -62,7 +62,7 @@ public final class BatchReader implements BatchSource {
     private final int blockSize;
     private final int inputSize;
     private final int classes;
-    private final TeacherOutputDecoder decoder;
+    private final RecordDecoder decoder;
     private final DeadLetters deadLetters;
     private final BlockingQueue<Batch> queue;
     private final AtomicReference<Map<Integer, Long>> pendingCommit = new AtomicReference<>();
@@ -73,7 +73,7 @@ public final class BatchReader implements BatchSource {
     private Batch endMarker;
 
     public BatchReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, List<PartitionRange> ranges, Cursor from, int epochs,
-                       long seed, int batchSize, int blockSize, int inputSize, int classes, TeacherOutputDecoder decoder,
+                       long seed, int batchSize, int blockSize, int inputSize, int classes, RecordDecoder decoder,
                        DeadLetters deadLetters, int prefetchBatches) {
         this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
         if (ranges.isEmpty()) {

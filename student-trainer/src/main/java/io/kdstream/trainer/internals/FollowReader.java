@@ -41,7 +41,7 @@ public final class FollowReader implements BatchSource {
     private final long maxWaitMs;
     private final int inputSize;
     private final int classes;
-    private final TeacherOutputDecoder decoder;
+    private final RecordDecoder decoder;
     private final BatchReader.DeadLetters deadLetters;
     private final BlockingQueue<Batch> queue;
     private final AtomicReference<Map<Integer, Long>> pendingCommit = new AtomicReference<>();
@@ -50,7 +50,7 @@ public final class FollowReader implements BatchSource {
     private volatile boolean closed;
 
     public FollowReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, String topic, Map<Integer, Long> start, int batchSize,
-                        long maxWaitMs, int inputSize, int classes, TeacherOutputDecoder decoder, BatchReader.DeadLetters deadLetters,
+                        long maxWaitMs, int inputSize, int classes, RecordDecoder decoder, BatchReader.DeadLetters deadLetters,
                         int prefetchBatches) {
         this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
         this.topic = Objects.requireNonNull(topic, "topic");

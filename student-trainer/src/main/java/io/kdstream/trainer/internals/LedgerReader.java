@@ -35,14 +35,14 @@ public final class LedgerReader implements BatchSource {
     private final List<List<Batch.Segment>> ledger;
     private final int inputSize;
     private final int classes;
-    private final TeacherOutputDecoder decoder;
+    private final RecordDecoder decoder;
     private final BlockingQueue<Batch> queue;
     private final Thread thread;
     private volatile Throwable failure;
     private volatile boolean closed;
 
     public LedgerReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, String topic, List<List<Batch.Segment>> ledger,
-                        int inputSize, int classes, TeacherOutputDecoder decoder, int prefetchBatches) {
+                        int inputSize, int classes, RecordDecoder decoder, int prefetchBatches) {
         this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
         this.topic = topic;
         this.ledger = List.copyOf(ledger);

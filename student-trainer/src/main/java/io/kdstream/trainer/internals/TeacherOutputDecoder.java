@@ -23,17 +23,25 @@ import java.util.Objects;
  * <p>Top-k logits are densified: the classes the teacher left out get the smallest logit it kept, an upper bound of
  * their true values.
  */
-public final class TeacherOutputDecoder {
+public final class TeacherOutputDecoder implements RecordDecoder {
     private final Deserializer<TeacherOutput> deserializer;
     private final int inputSize;
     private final int classes;
     private final boolean withTeacher;
     private final boolean withFeatures;
+    private final LabelSelection labels;
     private volatile List<FeatureDescriptor> teacherFeatures;
     private volatile String teacherSha256;
 
     public TeacherOutputDecoder(Deserializer<TeacherOutput> deserializer, int inputSize, int classes, boolean withTeacher,
                                 boolean withFeatures) {
+        this(deserializer, inputSize, classes, withTeacher, withFeatures, LabelSelection.ALL);
+    }
+
+    /** As above; records whose label {@code labels} drops train as unlabelled (label {@code -1}). */
+    public TeacherOutputDecoder(Deserializer<TeacherOutput> deserializer, int inputSize, int classes, boolean withTeacher,
+                                boolean withFeatures, LabelSelection labels) {
+        this.labels = Objects.requireNonNull(labels, "labels");
         this.deserializer = Objects.requireNonNull(deserializer, "deserializer");
         this.inputSize = inputSize;
         this.classes = classes;
@@ -51,6 +59,7 @@ public final class TeacherOutputDecoder {
         return teacherSha256;
     }
 
+    @Override
     public Example decode(ConsumerRecord<byte[], byte[]> record) {
         if (record.value() == null) {
             throw new BadRecordException(FailureKind.DESERIALIZATION, "record has no value");
@@ -74,7 +83,8 @@ public final class TeacherOutputDecoder {
         if (teacherSha256 == null && out.getTeacher() != null) {
             teacherSha256 = out.getTeacher().getSha256();
         }
-        return new Example(record.partition(), record.offset(), input, label, logits, features);
+        int used = labels.keeps(String.valueOf(out.getInputId())) ? label : InputRecordDecoder.UNLABELLED;
+        return new Example(record.partition(), record.offset(), input, used, logits, features);
     }
 
     private float[] logits(Logits logits) {

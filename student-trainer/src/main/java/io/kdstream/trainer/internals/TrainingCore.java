@@ -52,6 +52,8 @@ public final class TrainingCore implements AutoCloseable {
     private final KlDirection direction;
     private final Shape inputShape;
     private FeatureKd featureKd;
+    /** The EMA teacher, or null; its arrays are kept apart from {@link #trainables}. */
+    private final MeanTeacher meanTeacher;
     private Map<String, float[]> pendingAdapterValues = Map.of();
 
     /** What one step did. */
@@ -87,6 +89,7 @@ public final class TrainingCore implements AutoCloseable {
         } else {
             temperature = null;
         }
+        this.meanTeacher = config.teacherEma() ? new MeanTeacher(manager, architecture, block, config) : null;
     }
 
     /** Deterministic He-uniform weights and zero biases from {@code seed}, independent of the engine's generator. */
@@ -168,13 +171,20 @@ public final class TrainingCore implements AutoCloseable {
     public StepOutcome step(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
         double t = temperatureSchedule.valueAt(stepIndex);
         double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
+        double consistencyWeight = meanTeacher != null ? meanTeacher.weightAt(stepIndex) : 0.0;
+        if (meanTeacher != null && !config.teacherStream()) {
+            alpha = consistencyWeight;
+        }
         double lr = learningRate.valueAt(stepIndex);
         int n = batch.size();
         noGrad();
         try (NDManager scope = manager.newSubManager()) {
             long t0 = System.nanoTime();
-            NDArray x = scope.create(batch.inputs(), new Shape(n).addAll(inputShape));
-            NDArray y = scope.create(batch.labels());
+            NDArray emaLogits = meanTeacher == null ? null : meanTeacher.teacherLogits(scope, batch.inputs(), n, stepIndex);
+            float[] inputs = meanTeacher == null ? batch.inputs() : meanTeacher.studentView(batch.inputs(), n, stepIndex);
+            NDArray x = scope.create(inputs, new Shape(n).addAll(inputShape));
+            NDArray mask = labelMask(scope, batch.labels());
+            NDArray y = scope.create(mask == null ? batch.labels() : labelsOrZero(batch.labels()));
             double task;
             double kd = 0;
             double feat = 0;
@@ -184,7 +194,7 @@ public final class TrainingCore implements AutoCloseable {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDList out = block.forward(new ParameterStore(scope, false), new NDList(x), true);
                 NDArray logits = out.get(0);
-                NDArray taskLoss = Losses.crossEntropy(logits, y);
+                NDArray taskLoss = mask == null ? Losses.crossEntropy(logits, y) : Losses.crossEntropy(logits, y, mask);
                 NDArray totalLoss = taskLoss;
                 NDArray kdLoss = null;
                 NDArray featureLoss = null;
@@ -218,6 +228,16 @@ public final class TrainingCore implements AutoCloseable {
                         if (reg != null) {
                             totalLoss = totalLoss.add(reg);
                         }
+                    }
+                }
+                if (meanTeacher != null) {
+                    NDArray consistency = meanTeacher.loss(logits, emaLogits);
+                    if (config.teacherStream()) {
+                        totalLoss = totalLoss.add(consistency.mul((float) consistencyWeight));
+                        kdLoss = kdLoss.add(consistency);
+                    } else {
+                        totalLoss = Losses.mix(taskLoss, consistency, consistencyWeight);
+                        kdLoss = consistency;
                     }
                 }
                 task = taskLoss.getFloat();
@@ -254,6 +274,9 @@ public final class TrainingCore implements AutoCloseable {
             for (NDArray g : grads.values()) {
                 g.subi(g);
             }
+            if (meanTeacher != null) {
+                meanTeacher.update(block, stepIndex);
+            }
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
         }
@@ -268,6 +291,36 @@ public final class TrainingCore implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /** A 1/0 mask of the labelled examples, or null when every example has a label. */
+    private static NDArray labelMask(NDManager scope, int[] labels) {
+        float[] mask = null;
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0) {
+                if (mask == null) {
+                    mask = new float[labels.length];
+                    java.util.Arrays.fill(mask, 1f);
+                }
+                mask[i] = 0f;
+            }
+        }
+        return mask == null ? null : scope.create(mask);
+    }
+
+    /** The labels with every unlabelled entry (negative) replaced by class 0, which the mask then ignores. */
+    private static int[] labelsOrZero(int[] labels) {
+        int[] out = labels.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.max(0, out[i]);
+        }
+        return out;
+    }
+
+    /** EMA-teacher accuracy and its top-1 agreement with the student, or null without an EMA teacher. */
+    public double[] evaluateEma(float[] inputs, int[] labels, int batchSize) {
+        noGrad();
+        return meanTeacher == null ? null : meanTeacher.evaluate(inputs, labels, batchSize, block);
     }
 
     /**
@@ -328,6 +381,9 @@ public final class TrainingCore implements AutoCloseable {
             out.put(k, v.toFloatArray());
             shapesOut.put(k, v.getShape().getShape());
         });
+        if (meanTeacher != null) {
+            meanTeacher.snapshot(out, shapesOut);
+        }
         return out;
     }
 
@@ -343,6 +399,11 @@ public final class TrainingCore implements AutoCloseable {
                 stateShapes.put(k, shapes.get(k));
             } else if (k.startsWith("adapter:")) {
                 adapters.put(k, v);
+            } else if (k.startsWith(MeanTeacher.PREFIX)) {
+                if (meanTeacher == null) {
+                    throw new io.kdstream.core.KdException("Checkpoint array " + k + " belongs to an EMA teacher, which "
+                            + TrainerConfig.TEACHER_CONFIG + "=" + config.getString(TrainerConfig.TEACHER_CONFIG) + " does not have");
+                }
             } else {
                 NDArray target = trainables.get(k);
                 if (target == null || target.size() != v.length) {
@@ -353,6 +414,9 @@ public final class TrainingCore implements AutoCloseable {
             }
         });
         pendingAdapterValues = adapters;
+        if (meanTeacher != null) {
+            meanTeacher.restore(arrays);
+        }
         optimizer.restore(state, stateShapes, optimizerUpdates);
     }
 

@@ -29,6 +29,19 @@ public final class Losses {
     }
 
     /**
+     * Hard-label cross-entropy over the labelled examples only: {@code Σ_i m_i·(-log softmax(z_i)[y_i]) / max(1, Σ m)},
+     * where {@code mask} holds 1 for a labelled example and 0 for an unlabelled one (whose entry of {@code labels} may
+     * be any valid class index). Zero, with a zero gradient, when no example is labelled.
+     */
+    public static NDArray crossEntropy(NDArray logits, NDArray labels, NDArray mask) {
+        int classes = classes(logits);
+        NDArray logp = logits.logSoftmax(1);
+        NDArray perExample = logp.mul(labels.oneHot(classes)).sum(new int[] {1}).neg();
+        float count = Math.max(1f, mask.sum().getFloat());
+        return perExample.mul(mask).sum().div(count);
+    }
+
+    /**
      * Hinton's distillation term {@code T² · mean_i KL(p_t ‖ p_s)} (forward) or {@code T² · mean_i KL(p_s ‖ p_t)}
      * (reverse), with {@code p = softmax(z / T)}. The teacher side never receives a gradient.
      *
