@@ -168,7 +168,9 @@ final class GroupTrainer {
                     int generation = data.groupMetadata().generationId();
                     if (m.isPresent() && m.get().generation() == generation && generation > lastGeneration && !rebalanced
                             && m.get().members().contains(m.get().memberId())) {
-                        if (m.get().members().size() >= config.groupMinMembers()) {
+                        // the minimum holds for the start only: once the group made progress it goes on with fewer
+                        if (m.get().members().size() >= config.groupMinMembers() || lastGeneration >= 0
+                                || log.state().round() > 0) {
                             membership = m.get();
                         } else if (generation != waitingLogged) {
                             waitingLogged = generation;

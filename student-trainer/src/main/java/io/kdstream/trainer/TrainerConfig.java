@@ -100,8 +100,8 @@ public final class TrainerConfig extends KdConfig {
             + "other members of its generation; past it the member forces a rebalance and the group resumes from its last "
             + "completed round. Keep it above the time the slowest member needs for its local steps.";
     public static final String GROUP_MIN_MEMBERS_CONFIG = "trainer.group.min.members";
-    private static final String GROUP_MIN_MEMBERS_DOC = "Group training: members a generation needs before its members start "
-            + "training (a smaller generation waits for more to join).";
+    private static final String GROUP_MIN_MEMBERS_DOC = "Group training: members the group needs before it starts training "
+            + "(a smaller first generation waits for more to join); once the group has made progress it goes on with fewer.";
     public static final String GROUP_SYNC_CHUNK_BYTES_CONFIG = "trainer.group.sync.chunk.bytes";
     private static final String GROUP_SYNC_CHUNK_BYTES_DOC = "Group training: largest parameter chunk of one model-sync record; "
             + "keep it well under the broker's message.max.bytes.";

@@ -1,0 +1,236 @@
+package io.kdstream.it;
+
+import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.TestRegistry;
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.trainer.TrainerMain;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.Ledger;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Two trainer processes in one group split a 4-partition topic, average their parameters every K steps through the
+ * model-sync topic, hold the same parameters after every round, and together train every record exactly once, also
+ * when one of them is killed hard mid-round.
+ */
+class GroupTrainingIT {
+    private static final int PARTITIONS = 4;
+    private static final Pattern ROUND = Pattern.compile("generation (\\d+) round (\\d+): (\\d+) members.*parameters sha256 ([0-9a-f]{64})");
+
+    private static final List<Process> PROCESSES = new ArrayList<>();
+
+    private static KafkaTestCluster kafka;
+    private static TestRegistry registry;
+
+    @BeforeAll
+    static void start() {
+        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
+        kafka = KafkaTestCluster.start();
+        registry = TestRegistry.start(kafka.bootstrapServers());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        PROCESSES.forEach(Process::destroyForcibly);
+        if (registry != null) {
+            registry.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @AfterEach
+    void killLeftovers() throws InterruptedException {
+        for (Process p : PROCESSES) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        PROCESSES.clear();
+    }
+
+    private static Map<String, Object> groupProps(String prefix, Path dir) {
+        Map<String, Object> p = TrainerIT.Fixtures.props(kafka, registry, prefix, dir);
+        p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, String.valueOf(PARTITIONS));
+        p.put(TrainerConfig.GROUP_TRAINING_CONFIG, "true");
+        p.put(TrainerConfig.GROUP_SYNC_INTERVAL_CONFIG, "3");
+        p.put(TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG, "30000");
+        p.put(TrainerConfig.GROUP_SYNC_CHUNK_BYTES_CONFIG, "65536");
+        p.put(TrainerConfig.GROUP_MIN_MEMBERS_CONFIG, "2");
+        p.put(TrainerConfig.EPOCHS_CONFIG, "1");
+        p.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
+        p.put("session.timeout.ms", "6000");
+        p.put("heartbeat.interval.ms", "500");
+        return p;
+    }
+
+    @Test
+    void shouldTrainEveryRecordOnceWithIdenticalParametersAfterEachRound(@TempDir Path dir) throws Exception {
+        // Given 1600 teacher outputs on 4 partitions and two trainer processes in one group
+        Map<String, Object> base = groupProps("group", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        TrainerIT.Fixtures.produce(base, 0, 1600, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+
+        // When both run to the end of the range
+        Process pa = launch(a, dir.resolve("a.log"));
+        Process pb = launch(b, dir.resolve("b.log"));
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("member a finished").isTrue();
+        assertThat(pb.waitFor(60, TimeUnit.SECONDS)).as("member b finished").isTrue();
+        String logA = Files.readString(dir.resolve("a.log"));
+        String logB = Files.readString(dir.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(pb.exitValue()).as(logB).isZero();
+
+        // Then after every round both hold the same parameters, and so end with the same model
+        Map<Long, String> roundsA = rounds(logA);
+        Map<Long, String> roundsB = rounds(logB);
+        assertThat(roundsA.keySet()).as("rounds both took part in").containsAll(roundsB.keySet()).hasSizeGreaterThan(3);
+        roundsB.forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+        assertThat(modelSha(logA)).isNotNull().isEqualTo(modelSha(logB));
+
+        // ... and together they trained every record exactly once, each its own share
+        Map<Integer, Map<Long, Integer>> countsA = ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE));
+        Map<Integer, Map<Long, Integer>> countsB = ledgerCounts(dir.resolve("b").resolve(Trainer.LEDGER_FILE));
+        assertThat(countsA).isNotEmpty();
+        assertThat(countsB).isNotEmpty();
+        assertExactlyOnce(1600, countsA, countsB);
+    }
+
+    @Test
+    void shouldFinishWithEveryRecordTrainedOnceWhenAMemberIsKilledMidRound(@TempDir Path dir) throws Exception {
+        // Given 2400 teacher outputs and two trainer processes in one group
+        Map<String, Object> base = groupProps("groupkill", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        TrainerIT.Fixtures.produce(base, 0, 2400, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+        Process pa = launch(a, dir.resolve("a.log"));
+        Process pb = launch(b, dir.resolve("b.log"));
+
+        // When b is killed (SIGKILL) once it has completed two rounds, while it trains the third
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (rounds(Files.readString(dir.resolve("b.log"))).size() < 2) {
+            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
+            assertThat(pb.isAlive()).as(Files.readString(dir.resolve("b.log"))).isTrue();
+            Thread.sleep(20);
+        }
+        pb.destroyForcibly();
+        assertThat(pb.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        // Then the survivor takes over b's partitions and finishes the run
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("survivor finished").isTrue();
+        String logA = Files.readString(dir.resolve("a.log"));
+        String logB = Files.readString(dir.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(logB).doesNotContain("model-sha256:");
+        assertThat(logA).containsPattern("generation \\d+: member 1 of 1 .*partitions \\[0, 1, 2, 3\\]");
+        assertThat(modelSha(logA)).isNotNull();
+        Map<Long, String> roundsA = rounds(logA);
+        rounds(logB).forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+
+        // ... and every record counts exactly once: the killed member's ledger holds only its averaged rounds
+        Map<Integer, Map<Long, Integer>> countsA = ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE));
+        Map<Integer, Map<Long, Integer>> countsB = ledgerCounts(dir.resolve("b").resolve(Trainer.LEDGER_FILE));
+        assertThat(countsB).as("the killed member's averaged steps").isNotEmpty();
+        assertExactlyOnce(2400, countsA, countsB);
+    }
+
+    /** Every offset of every partition (the fixture spreads {@code records} round-robin) appears in exactly one step. */
+    @SafeVarargs
+    private static void assertExactlyOnce(int records, Map<Integer, Map<Long, Integer>>... ledgers) {
+        Map<Integer, Map<Long, Integer>> total = new TreeMap<>();
+        for (Map<Integer, Map<Long, Integer>> l : ledgers) {
+            l.forEach((p, offsets) -> offsets.forEach((o, n) -> total.computeIfAbsent(p, k -> new TreeMap<>()).merge(o, n, Integer::sum)));
+        }
+        assertThat(total.keySet()).containsExactly(0, 1, 2, 3);
+        for (int p = 0; p < PARTITIONS; p++) {
+            Map<Long, Integer> offsets = total.get(p);
+            assertThat(offsets).as("partition " + p + " offsets").hasSize(records / PARTITIONS);
+            for (long o = 0; o < records / PARTITIONS; o++) {
+                assertThat(offsets.get(o)).as("times offset " + p + ":" + o + " was trained").isEqualTo(1);
+            }
+        }
+    }
+
+    private static Map<Integer, Map<Long, Integer>> ledgerCounts(Path ledger) {
+        Map<Integer, Map<Long, Integer>> out = new TreeMap<>();
+        if (!Files.exists(ledger)) {
+            return out;
+        }
+        for (List<Batch.Segment> step : Ledger.read(ledger)) {
+            for (Batch.Segment s : step) {
+                for (long o = s.start(); o < s.end(); o++) {
+                    out.computeIfAbsent(s.partition(), k -> new TreeMap<>()).merge(o, 1, Integer::sum);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Parameter sha256 after each round a member completed, by round. */
+    private static Map<Long, String> rounds(String log) {
+        Map<Long, String> out = new TreeMap<>();
+        Matcher m = ROUND.matcher(log);
+        while (m.find()) {
+            out.put(Long.parseLong(m.group(2)), m.group(4));
+        }
+        return out;
+    }
+
+    private static String modelSha(String log) {
+        Matcher m = Pattern.compile("model-sha256: ([0-9a-f]{64})").matcher(log);
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static Path member(Map<String, Object> base, Path dir, String name) throws IOException {
+        Map<String, Object> props = new HashMap<>(base);
+        props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve(name).toString());
+        props.put(TrainerConfig.TRAINER_ID_CONFIG, name);
+        props.put(TrainerConfig.RUN_ID_CONFIG, "group-" + name);
+        Path file = dir.resolve(name + ".properties");
+        Properties p = new Properties();
+        props.forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            p.store(w, "group training member " + name);
+        }
+        return file;
+    }
+
+    private static Process launch(Path properties, Path log) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
+                "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+                TrainerMain.class.getName(), properties.toString()));
+        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        PROCESSES.add(process);
+        return process;
+    }
+}
