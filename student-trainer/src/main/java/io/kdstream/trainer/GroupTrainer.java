@@ -153,6 +153,7 @@ final class GroupTrainer {
             boolean completed = false;
             int rounds = 0;
             int lastGeneration = -1;
+            long trainStart = System.nanoTime();
             int waitingLogged = -1;
             outer:
             while (true) {
@@ -181,6 +182,9 @@ final class GroupTrainer {
                     }
                 }
                 int generation = membership.generation();
+                if (lastGeneration < 0) {
+                    trainStart = System.nanoTime();
+                }
                 lastGeneration = generation;
                 String me = membership.memberId();
                 List<String> members = membership.members();
@@ -353,6 +357,7 @@ final class GroupTrainer {
             }
             producer.flush();
             long loopNanos = System.nanoTime() - loopStart;
+            double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
             SyncLog.State state = log.state();
             Trainer.Timings timings = new Trainer.Timings(0, waitNanos, fbNanos, optNanos, 0, -1, loopNanos,
                     System.nanoTime() - runStart);
@@ -369,7 +374,9 @@ final class GroupTrainer {
             String sha = saved.metadata().parametersSha256();
             producer.flush();
             LOGGER.info("Group {} member run {} finished after round {} ({} rounds here): {} local steps, {} samples in the group "
-                    + "model, model sha256 {}", group, runId, state.round(), rounds, steps, state.samples(), sha);
+                    + "model, {} s training (from the first generation), model sha256 {}", group, runId, state.round(), rounds,
+                    steps, state.samples(), String.format(java.util.Locale.ROOT, "%.3f", trainSeconds),
+                    sha);
             return new Trainer.Result(runId, true, sha, modelDir, steps, state.samples(), failedSteps, dlq.count(), accuracy,
                     null, timings);
         } finally {
