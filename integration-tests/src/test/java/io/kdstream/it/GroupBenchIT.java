@@ -10,6 +10,7 @@ import io.kdstream.trainer.TrainerMain;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -36,8 +37,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * trainer group on the same topic (fan-out: independent experiments). Each member is a separate JVM with one
  * intra-op thread. Prints a table and writes it to {@code target/group-bench.md}; asserts only that the runs finished.
  */
+@EnabledIfSystemProperty(named = "kd.groupbench", matches = "true", disabledReason = "group benchmark: run with -Dkd.groupbench=true")
 class GroupBenchIT {
-    private static final int RECORDS = Integer.getInteger("kd.groupbench.records", 20_000);
+    private static final int RECORDS = Integer.getInteger("kd.groupbench.records", 60_000);
     private static final Pattern ACCURACY = Pattern.compile("student accuracy ([0-9.]+)");
     private static final Pattern FINISHED = Pattern.compile("(\\d+) samples in the group model, ([0-9.]+) s training");
 
@@ -46,7 +48,6 @@ class GroupBenchIT {
 
     @BeforeAll
     static void start() {
-        assumeTrue(Boolean.getBoolean("kd.groupbench"), "group benchmark is opt-in: -Dkd.groupbench=true");
         assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
         kafka = KafkaTestCluster.start();
         registry = TestRegistry.start(kafka.bootstrapServers());

@@ -32,6 +32,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.GroupProtocol;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
@@ -73,6 +74,8 @@ import java.util.function.BooleanSupplier;
 final class GroupTrainer {
     private static final Logger LOGGER = LoggerFactory.getLogger(GroupTrainer.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    /** Polls while a round waits: short, so a completed round is noticed within a few milliseconds. */
+    private static final Duration WAIT_POLL = Duration.ofMillis(5);
 
     private final TrainerConfig config;
     private final BooleanSupplier stopRequested;
@@ -194,11 +197,17 @@ final class GroupTrainer {
                 producer.flush();
                 long deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
                 while (!log.hasJoined(generation, me)) {
-                    readSync(sync, syncDeserializer, syncTopic, log);
+                    readSync(sync, syncDeserializer, syncTopic, log, POLL);
                     if (System.currentTimeMillis() > deadline) {
                         throw new KdException("Group " + group + ": the join marker of generation " + generation
                                 + " did not come back from " + syncTopic + " within " + TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG);
                     }
+                }
+                if (log.maxGeneration() > generation) {
+                    throw new KdException("Group " + group + ": the model-sync log " + syncTopic + " already holds generation "
+                            + log.maxGeneration() + " but the consumer group is at generation " + generation + "; the broker "
+                            + "forgot the consumer group of an earlier run under this id. Start the run under a new "
+                            + TrainerConfig.GROUP_CONFIG + ".");
                 }
                 SyncLog.State state = log.state();
                 core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
@@ -306,7 +315,7 @@ final class GroupTrainer {
                         if (stopRequested.getAsBoolean()) {
                             break outer;
                         }
-                        readSync(sync, syncDeserializer, syncTopic, log);
+                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL);
                         if (log.maxGeneration() > generation || rebalanced) {
                             LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
                             waitNanos += System.nanoTime() - w0;
@@ -314,7 +323,7 @@ final class GroupTrainer {
                             continue outer;
                         }
                         // keep taking part in the group (a rebalance is noticed here); fetched records wait in pending
-                        fetch(data, pending, ranges, decoder, dlq, producer);
+                        fetch(data, pending, ranges, decoder, dlq, producer, Duration.ZERO);
                         if (!forced && System.currentTimeMillis() > waitUntil) {
                             LOGGER.warn("Group {} generation {} round {}: not every member contributed within {} ms; forcing a "
                                     + "rebalance", group, generation, round, config.groupSyncTimeoutMs());
@@ -332,6 +341,15 @@ final class GroupTrainer {
                     ledger.sync();
                     uncommitted.clear();
                     rounds++;
+                    Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+                    for (TopicPartition tp : owned) {
+                        commit.put(tp, new OffsetAndMetadata(after.next().getOrDefault(tp.partition(), ranges.get(tp.partition())[0])));
+                    }
+                    data.commitAsync(commit, (offsets, e) -> {
+                        if (e != null) {
+                            LOGGER.debug("Committing the group's offsets failed (the model-sync log holds them): {}", e.toString());
+                        }
+                    });
                     byte[] avg = ModelSyncCodec.toBytes(after.parameters());
                     if (me.equals(members.get(0))) {
                         List<PartitionRange> all = new ArrayList<>();
@@ -428,7 +446,12 @@ final class GroupTrainer {
     /** One poll of the data consumer; records inside the range join {@code pending} (unless a rebalance started). */
     private void fetch(Consumer<byte[], byte[]> data, Deque<Item> pending, Map<Integer, long[]> ranges,
                        TeacherOutputDecoder decoder, DeadLetterPublisher dlq, Producer<byte[], byte[]> producer) {
-        var records = data.poll(POLL);
+        fetch(data, pending, ranges, decoder, dlq, producer, POLL);
+    }
+
+    private void fetch(Consumer<byte[], byte[]> data, Deque<Item> pending, Map<Integer, long[]> ranges,
+                       TeacherOutputDecoder decoder, DeadLetterPublisher dlq, Producer<byte[], byte[]> producer, Duration timeout) {
+        var records = data.poll(timeout);
         if (rebalanced) {
             pending.clear();
             return;
@@ -457,8 +480,9 @@ final class GroupTrainer {
         }
     }
 
-    private static void readSync(Consumer<byte[], byte[]> sync, Deserializer<ModelSync> deserializer, String topic, SyncLog log) {
-        for (ConsumerRecord<byte[], byte[]> r : sync.poll(POLL)) {
+    private static void readSync(Consumer<byte[], byte[]> sync, Deserializer<ModelSync> deserializer, String topic, SyncLog log,
+                                 Duration timeout) {
+        for (ConsumerRecord<byte[], byte[]> r : sync.poll(timeout)) {
             log.add(deserializer.deserialize(topic, r.value()));
         }
     }
