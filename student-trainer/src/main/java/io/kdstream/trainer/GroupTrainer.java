@@ -44,7 +44,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,7 +68,9 @@ import java.util.function.BooleanSupplier;
  * group's checkpoint: after a rebalance each member restores the latest completed round and seeks its partitions to
  * that round's offsets, so records trained after it (by a member that died, or by anyone in the abandoned round) are
  * trained again by their new owner and each record counts once in the final model. The ledger
- * ({@code ledger.tsv}) records a member's steps only once their round completed.
+ * ({@code ledger.tsv}) is the group's: every member appends, for each round it reads complete in the log, one line
+ * per member with the offset ranges that member's averaged contribution trained, so a member's file names every
+ * record in the group model exactly once, whoever trained it and whether or not that member is still alive.
  */
 final class GroupTrainer {
     private static final Logger LOGGER = LoggerFactory.getLogger(GroupTrainer.class);
@@ -123,14 +124,14 @@ final class GroupTrainer {
              TrainingCore core = new TrainingCore(config, architecture);
              Consumer<byte[], byte[]> data = KafkaClients.consumer(config, group, overrides);
              Consumer<byte[], byte[]> sync = KafkaClients.consumer(config, null, Map.of());
-             Ledger ledger = Ledger.append(dir.resolve(Trainer.LEDGER_FILE).toAbsolutePath())) {
+             Ledger ledger = freshLedger(dir.resolve(Trainer.LEDGER_FILE).toAbsolutePath())) {
             Map<String, float[]> initial = core.parameters();
             Map<Integer, long[]> ranges = snapshot(data, topic);
             TopicPartition syncTp = syncPartition(sync, syncTopic, group);
             sync.assign(List.of(syncTp));
             sync.seekToBeginning(List.of(syncTp));
             SyncLog log = new SyncLog(group);
-            long committedSteps = ledgerLines(dir.resolve(Trainer.LEDGER_FILE));
+            long[] ledgerLines = {0};
             data.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -197,7 +198,7 @@ final class GroupTrainer {
                 producer.flush();
                 long deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
                 while (!log.hasJoined(generation, me)) {
-                    readSync(sync, syncDeserializer, syncTopic, log, POLL);
+                    readSync(sync, syncDeserializer, syncTopic, log, POLL, ledger, ledgerLines);
                     if (System.currentTimeMillis() > deadline) {
                         throw new KdException("Group " + group + ": the join marker of generation " + generation
                                 + " did not come back from " + syncTopic + " within " + TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG);
@@ -228,7 +229,6 @@ final class GroupTrainer {
                 }
                 Deque<Item> pending = new ArrayDeque<>();
                 Map<Integer, Long> roundStart = new TreeMap<>(trainedNext);
-                List<List<Batch.Segment>> uncommitted = new ArrayList<>();
                 long round = state.round() + 1;
                 long localSamples = 0;
                 int localSteps = 0;
@@ -281,7 +281,6 @@ final class GroupTrainer {
                                     Map.of("runId", runId, "step", Long.toString(steps)), null);
                         }
                         localSteps++;
-                        uncommitted.add(segments(taken));
                         TrainingStep record = TrainingStep.newBuilder()
                                 .setRunId(runId).setTrainerId(config.trainerId()).setGroup(group)
                                 .setStep(steps).setEpoch(0).setTimestampMs(Instant.now())
@@ -315,7 +314,7 @@ final class GroupTrainer {
                         if (stopRequested.getAsBoolean()) {
                             break outer;
                         }
-                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL);
+                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL, ledger, ledgerLines);
                         if (log.maxGeneration() > generation || rebalanced) {
                             LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
                             waitNanos += System.nanoTime() - w0;
@@ -335,11 +334,6 @@ final class GroupTrainer {
                     // 4. the round completed: take the average, commit the ledger, checkpoint the group
                     SyncLog.State after = log.state();
                     core.loadParameters(unflatten(after.parameters(), initial));
-                    for (List<Batch.Segment> s : uncommitted) {
-                        ledger.write(++committedSteps, s);
-                    }
-                    ledger.sync();
-                    uncommitted.clear();
                     rounds++;
                     Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
                     for (TopicPartition tp : owned) {
@@ -481,10 +475,33 @@ final class GroupTrainer {
     }
 
     private static void readSync(Consumer<byte[], byte[]> sync, Deserializer<ModelSync> deserializer, String topic, SyncLog log,
-                                 Duration timeout) {
+                                 Duration timeout, Ledger ledger, long[] ledgerLines) {
         for (ConsumerRecord<byte[], byte[]> r : sync.poll(timeout)) {
             log.add(deserializer.deserialize(topic, r.value()));
         }
+        List<SyncLog.State> done = log.drainCompleted();
+        for (SyncLog.State round : done) {
+            for (Map.Entry<String, List<PartitionRange>> member : new TreeMap<>(round.trained()).entrySet()) {
+                List<Batch.Segment> segments = new ArrayList<>();
+                for (PartitionRange r : member.getValue()) {
+                    if (r.getEndOffset() > r.getStartOffset()) {
+                        segments.add(new Batch.Segment(r.getPartition(), r.getStartOffset(), r.getEndOffset()));
+                    }
+                }
+                if (!segments.isEmpty()) {
+                    ledger.write(++ledgerLines[0], segments);
+                }
+            }
+        }
+        if (!done.isEmpty()) {
+            ledger.sync();
+        }
+    }
+
+    /** The group ledger is rebuilt from the model-sync log by every start, so it starts empty. */
+    private static Ledger freshLedger(Path file) {
+        Ledger.truncate(file, 0);
+        return Ledger.append(file);
     }
 
     private void publish(Producer<byte[], byte[]> producer, Serializer<ModelSync> serializer, String topic, TopicPartition tp,
@@ -544,19 +561,6 @@ final class GroupTrainer {
         return sb.toString().trim();
     }
 
-    private static List<Batch.Segment> segments(List<Item> items) {
-        List<long[]> segs = new ArrayList<>();
-        for (Item it : items) {
-            long[] last = segs.isEmpty() ? null : segs.get(segs.size() - 1);
-            if (last != null && last[0] == it.partition()) {
-                last[2] = it.offset() + 1;
-            } else {
-                segs.add(new long[] {it.partition(), it.offset(), it.offset() + 1});
-            }
-        }
-        return segs.stream().map(s -> new Batch.Segment((int) s[0], s[1], s[2])).toList();
-    }
-
     private Batch assemble(List<Example> examples, Architecture architecture) {
         int n = examples.size();
         int inputSize = architecture.inputSize();
@@ -607,13 +611,6 @@ final class GroupTrainer {
             throw new KdException("The group's parameters (" + flat.length + " values) do not fit this student (" + at + ")");
         }
         return out;
-    }
-
-    private static long ledgerLines(Path file) {
-        if (!Files.exists(file)) {
-            return 0;
-        }
-        return Ledger.read(file).size();
     }
 
     private static void send(Producer<byte[], byte[]> producer, String topic, String key, byte[] value) {

@@ -49,6 +49,7 @@ public final class SyncLog {
     private final Map<Integer, List<String>> members = new HashMap<>();
     private final Map<Integer, Set<String>> joined = new HashMap<>();
     private final Map<Long, Map<String, ModelSyncCodec.Message>> contributions = new HashMap<>();
+    private final List<State> completed = new ArrayList<>();
     private int maxGeneration = -1;
     private State state = State.initial();
 
@@ -110,7 +111,15 @@ public final class SyncLog {
             samples += c.sampleCount();
         }
         state = new State(generation, round, ModelAverager.average(parts), next, samples, trained);
+        completed.add(state);
         contributions.keySet().removeIf(r -> r <= round);
+    }
+
+    /** The rounds completed since the previous call, in log order (each with what every member trained in it). */
+    public List<State> drainCompleted() {
+        List<State> out = List.copyOf(completed);
+        completed.clear();
+        return out;
     }
 
     public State state() {

@@ -41,6 +41,10 @@ class SyncLogTest {
         assertThat(log.state().parameters()).containsExactly(1f, 5f);
         assertThat(log.state().next()).containsEntry(0, 12L).containsEntry(1, 4L);
         assertThat(log.state().samples()).isEqualTo(4);
+        assertThat(log.drainCompleted()).singleElement().satisfies(r -> assertThat(r.trained())
+                .containsEntry("a", List.of(new PartitionRange("t", 0, 0L, 12L)))
+                .containsEntry("b", List.of(new PartitionRange("t", 1, 0L, 4L))));
+        assertThat(log.drainCompleted()).isEmpty();
     }
 
     @Test
