@@ -75,6 +75,8 @@ import java.util.function.BooleanSupplier;
 final class GroupTrainer {
     private static final Logger LOGGER = LoggerFactory.getLogger(GroupTrainer.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    /** Generations a member may be behind the model-sync log and catch up by forcing rebalances. */
+    private static final int MAX_GENERATION_GAP = 20;
     /** Polls while a round waits: short, so a completed round is noticed within a few milliseconds. */
     private static final Duration WAIT_POLL = Duration.ofMillis(5);
 
@@ -205,10 +207,19 @@ final class GroupTrainer {
                     }
                 }
                 if (log.maxGeneration() > generation) {
-                    throw new KdException("Group " + group + ": the model-sync log " + syncTopic + " already holds generation "
-                            + log.maxGeneration() + " but the consumer group is at generation " + generation + "; the broker "
-                            + "forgot the consumer group of an earlier run under this id. Start the run under a new "
-                            + TrainerConfig.GROUP_CONFIG + ".");
+                    // this member was dropped before it could join (a newer generation formed without it), or the broker
+                    // forgot the consumer group of an earlier run under this id and counts generations from 1 again
+                    if (log.maxGeneration() - generation > MAX_GENERATION_GAP) {
+                        throw new KdException("Group " + group + ": the model-sync log " + syncTopic + " already holds "
+                                + "generation " + log.maxGeneration() + " but the consumer group is at generation " + generation
+                                + "; the broker forgot the consumer group of an earlier run under this id. Start the run under "
+                                + "a new " + TrainerConfig.GROUP_CONFIG + ".");
+                    }
+                    LOGGER.warn("Group {}: generation {} is behind generation {} in the model-sync log; forcing a rebalance",
+                            group, generation, log.maxGeneration());
+                    data.enforceRebalance("generation behind the model-sync log");
+                    awaitRebalance(data, new ArrayDeque<>(), ranges, decoder, dlq, producer);
+                    continue outer;
                 }
                 SyncLog.State state = log.state();
                 core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
