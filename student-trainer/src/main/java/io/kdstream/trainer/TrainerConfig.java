@@ -146,8 +146,10 @@ public final class TrainerConfig extends KdConfig {
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
             RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
-            PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG, GROUP_SYNC_TIMEOUT_CONFIG,
-            GROUP_SYNC_CHUNK_BYTES_CONFIG, GROUP_MIN_MEMBERS_CONFIG);
+            PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG,
+            // group runs keep no local checkpoint; leaving their keys out keeps the hash of existing checkpoints
+            GROUP_TRAINING_CONFIG, GROUP_SYNC_INTERVAL_CONFIG, GROUP_SYNC_TIMEOUT_CONFIG, GROUP_SYNC_CHUNK_BYTES_CONFIG,
+            GROUP_MIN_MEMBERS_CONFIG);
 
     private static final ConfigDef CONFIG = baseConfigDef()
             .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, ValidString.in(ModelZoo.FMNIST_MLP_STUDENT,
