@@ -177,6 +177,54 @@ class GroupTrainingIT {
         assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
     }
 
+    @Test
+    void shouldLetAFrozenMemberRejoinWithoutCountingItsStaleRound(@TempDir Path dir) throws Exception {
+        // Given 4800 teacher outputs and two trainer processes in one group
+        Map<String, Object> base = groupProps("groupfreeze", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base);
+        TrainerIT.Fixtures.produce(base, 0, 4800, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+        Path logs = logs("groupfreeze");
+        Process pa = launch(a, logs.resolve("a.log"));
+        Process pb = launch(b, logs.resolve("b.log"));
+
+        // When b is frozen (SIGSTOP: no heartbeats, no progress) after two rounds until the group dropped it, then thawed
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (rounds(Files.readString(logs.resolve("b.log"))).size() < 2) {
+            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
+            assertThat(pb.isAlive()).as(Files.readString(logs.resolve("b.log"))).isTrue();
+            Thread.sleep(20);
+        }
+        signal("STOP", pb);
+        Pattern alone = Pattern.compile("generation \\d+: member 1 of 1 ");
+        while (!alone.matcher(Files.readString(logs.resolve("a.log"))).find()) {
+            assertThat(System.currentTimeMillis()).as("a went on alone").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        signal("CONT", pb);
+
+        // Then both finish with the same model, and the group ledger names every record exactly once
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("a finished").isTrue();
+        assertThat(pb.waitFor(60, TimeUnit.SECONDS)).as("b finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        String logB = Files.readString(logs.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(pb.exitValue()).as(logB).isZero();
+        assertThat(modelSha(logB)).isNotNull().isEqualTo(modelSha(logA));
+        Map<Long, String> roundsA = rounds(logA);
+        rounds(logB).forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+        Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
+        assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
+        assertThat(Files.readAllLines(dir.resolve("b").resolve(Trainer.LEDGER_FILE))).isEqualTo(Files.readAllLines(ledgerA));
+    }
+
+    private static void signal(String name, Process process) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -" + name).isTrue();
+    }
+
     /**
      * Every offset of every partition appears in exactly one ledger entry. The ends are read from the broker: the
      * fixture resends records whose acknowledgement timed out, so a busy broker can hold a few more than produced.
