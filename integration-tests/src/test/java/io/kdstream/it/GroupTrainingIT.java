@@ -10,6 +10,7 @@ import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.TrainerMain;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
@@ -218,6 +219,51 @@ class GroupTrainingIT {
         Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
         assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
         assertThat(Files.readAllLines(dir.resolve("b").resolve(Trainer.LEDGER_FILE))).isEqualTo(Files.readAllLines(ledgerA));
+    }
+
+    @Test
+    void shouldNotLetAStragglerBlockTheGroup(@TempDir Path dir) throws Exception {
+        // Given a trainer and a straggler: a member of the same consumer group that stays alive but never contributes
+        Map<String, Object> base = groupProps("groupslow", dir);
+        base.put(TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG, "2000");
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base);
+        TrainerIT.Fixtures.produce(base, 0, 1600, TrainerIT.Fixtures::valid);
+        KdConfig config = new KdConfig(base);
+        Map<String, Object> overrides = Map.of(
+                "group.protocol", "classic",
+                "partition.assignment.strategy", SortedRoundRobinAssignor.class.getName(),
+                "client.id", "straggler");
+        java.util.concurrent.atomic.AtomicBoolean leave = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread straggler = new Thread(() -> {
+            try (Consumer<byte[], byte[]> c = KafkaClients.consumer(config, base.get(TrainerConfig.GROUP_CONFIG).toString(), overrides)) {
+                c.subscribe(List.of(config.topics().teacherOutputs()));
+                while (!leave.get()) {
+                    c.poll(Duration.ofMillis(100)); // heartbeats and rebalances, no training, no contribution
+                }
+            }
+        }, "straggler");
+        straggler.start();
+        Path logs = logs("groupslow");
+
+        // When the trainer's rounds wait for it past trainer.group.sync.timeout.ms, and it finally leaves
+        Process pa = launch(member(base, dir, "a"), logs.resolve("a.log"));
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!Files.readString(logs.resolve("a.log")).contains("forcing a rebalance")) {
+            assertThat(System.currentTimeMillis()).as("the trainer gave up waiting").isLessThan(deadline);
+            assertThat(pa.isAlive()).as(Files.readString(logs.resolve("a.log"))).isTrue();
+            Thread.sleep(50);
+        }
+        Thread.sleep(3_000);
+        leave.set(true);
+        straggler.join(30_000);
+
+        // Then the trainer was never stuck: it went on alone and trained every record exactly once
+        assertThat(pa.waitFor(60, TimeUnit.SECONDS)).as("trainer finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(logA).contains("abandoned").containsPattern("generation \\d+: member 1 of 1 ");
+        assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
     }
 
     private static void signal(String name, Process process) throws Exception {
