@@ -159,6 +159,10 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException("optLedger replays an online run: it needs optRanges and "
                         + TrainerConfig.FOLLOW_CONFIG + "=false");
             }
+            if (config.groupTraining() && ranges != null) {
+                throw new IllegalArgumentException(TrainerConfig.GROUP_TRAINING_CONFIG + "=true trains the live group: "
+                        + "optRanges and optLedger (replay) need it off");
+            }
             return new Trainer(config, ranges, ledger);
         }
     }
@@ -181,6 +185,9 @@ public final class Trainer implements AutoCloseable {
 
     /** Trains (or resumes) the run in the configured checkpoint directory. */
     public Result run() {
+        if (config.groupTraining()) {
+            return new GroupTrainer(config, () -> stopRequested).run();
+        }
         long runStart = System.nanoTime();
         Architecture architecture = ModelZoo.get(config.student());
         Path dir = config.checkpointDir();
@@ -474,7 +481,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Evaluation on the first N examples of the Fashion-MNIST test split. */
-    private static final class Evaluation {
+    static final class Evaluation {
         private final TrainerConfig config;
         private final TrainingCore core;
         private float[] inputs;

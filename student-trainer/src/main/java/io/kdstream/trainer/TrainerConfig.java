@@ -115,6 +115,25 @@ public final class TrainerConfig extends KdConfig {
     private static final String LABEL_FRACTION_DOC = "Fraction of records whose label is used; the others train as unlabelled. "
             + "Whether a record keeps its label is a fixed function of its id and trainer.seed, so replays and resumed "
             + "runs choose the same records. Any teacher mode.";
+    public static final String GROUP_TRAINING_CONFIG = "trainer.group.training";
+    private static final String GROUP_TRAINING_DOC = "Group training: trainers started with the same trainer.group split the "
+            + "partitions of the topic (consumer-group assignment, sorted round-robin), train locally and every "
+            + "trainer.group.sync.interval.steps steps replace their weights with the sample-weighted average exchanged "
+            + "through the model-sync topic. Needs trainer.epochs=1, trainer.follow=false, kd.feature.weight=0, trainer.teacher=stream or none and "
+            + "trainer.max.steps=0.";
+    public static final String GROUP_SYNC_INTERVAL_CONFIG = "trainer.group.sync.interval.steps";
+    private static final String GROUP_SYNC_INTERVAL_DOC = "Group training: local steps of each member between two averaging "
+            + "rounds (K).";
+    public static final String GROUP_SYNC_TIMEOUT_CONFIG = "trainer.group.sync.timeout.ms";
+    private static final String GROUP_SYNC_TIMEOUT_DOC = "Group training: how long a member waits for the contributions of the "
+            + "other members of its generation; past it the member forces a rebalance and the group resumes from its last "
+            + "completed round. Keep it above the time the slowest member needs for its local steps.";
+    public static final String GROUP_MIN_MEMBERS_CONFIG = "trainer.group.min.members";
+    private static final String GROUP_MIN_MEMBERS_DOC = "Group training: members the group needs before it starts training "
+            + "(a smaller first generation waits for more to join); once the group has made progress it goes on with fewer.";
+    public static final String GROUP_SYNC_CHUNK_BYTES_CONFIG = "trainer.group.sync.chunk.bytes";
+    private static final String GROUP_SYNC_CHUNK_BYTES_DOC = "Group training: largest parameter chunk of one model-sync record; "
+            + "keep it well under the broker's message.max.bytes.";
 
     public static final String KD_TEMPERATURE_CONFIG = "kd.temperature";
     private static final String KD_TEMPERATURE_DOC = "Softmax temperature T of the KD term (scaled by T²), as a schedule "
@@ -156,7 +175,10 @@ public final class TrainerConfig extends KdConfig {
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
             RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
-            PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG);
+            PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG,
+            // group runs keep no local checkpoint; leaving their keys out keeps the hash of existing checkpoints
+            GROUP_TRAINING_CONFIG, GROUP_SYNC_INTERVAL_CONFIG, GROUP_SYNC_TIMEOUT_CONFIG, GROUP_SYNC_CHUNK_BYTES_CONFIG,
+            GROUP_MIN_MEMBERS_CONFIG);
 
     /**
      * Keys added with the EMA teacher: left out of the training hash while they hold their default, so checkpoints
@@ -201,6 +223,12 @@ public final class TrainerConfig extends KdConfig {
             .define(AUGMENT_NOISE_STD_CONFIG, Type.DOUBLE, 0.1, Range.between(0.0, 10.0), Importance.LOW, AUGMENT_NOISE_STD_DOC)
             .define(AUGMENT_SHIFT_CONFIG, Type.INT, 0, Range.between(0, 8), Importance.LOW, AUGMENT_SHIFT_DOC)
             .define(LABEL_FRACTION_CONFIG, Type.DOUBLE, 1.0, Range.between(0.0, 1.0), Importance.MEDIUM, LABEL_FRACTION_DOC)
+            .define(GROUP_TRAINING_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, GROUP_TRAINING_DOC)
+            .define(GROUP_SYNC_INTERVAL_CONFIG, Type.INT, 20, Range.atLeast(1), Importance.MEDIUM, GROUP_SYNC_INTERVAL_DOC)
+            .define(GROUP_SYNC_TIMEOUT_CONFIG, Type.LONG, 60_000L, Range.atLeast(100), Importance.MEDIUM, GROUP_SYNC_TIMEOUT_DOC)
+            .define(GROUP_MIN_MEMBERS_CONFIG, Type.INT, 1, Range.atLeast(1), Importance.LOW, GROUP_MIN_MEMBERS_DOC)
+            .define(GROUP_SYNC_CHUNK_BYTES_CONFIG, Type.INT, 256 * 1024, Range.between(1024, 16 << 20), Importance.LOW,
+                    GROUP_SYNC_CHUNK_BYTES_DOC)
             .define(KD_TEMPERATURE_CONFIG, Type.STRING, "4", scheduleValidator(), Importance.HIGH, KD_TEMPERATURE_DOC)
             .define(KD_ALPHA_CONFIG, Type.STRING, "0.7", scheduleValidator(), Importance.HIGH, KD_ALPHA_DOC)
             .define(KD_LOSS_CONFIG, Type.STRING, "hinton", ValidString.in("hinton", "lskd", "dkd", "binary"), Importance.HIGH, KD_LOSS_DOC)
@@ -235,6 +263,29 @@ public final class TrainerConfig extends KdConfig {
         if (follow() && epochs() != 1) {
             throw new ConfigException(FOLLOW_CONFIG + "=true trains on each record once as it arrives, so "
                     + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
+        }
+        if (groupTraining()) {
+            if (epochs() != 1) {
+                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true trains one pass over the snapshotted range, so "
+                        + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
+            }
+            if (follow()) {
+                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true and " + FOLLOW_CONFIG + "=true cannot be combined: "
+                        + "a group trains a bounded range");
+            }
+            if (featureWeight() > 0) {
+                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support feature distillation: "
+                        + FEATURE_WEIGHT_CONFIG + " must be 0 (got " + featureWeight() + ")");
+            }
+            if (maxSteps() > 0) {
+                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true ends when the range is exhausted, so "
+                        + MAX_STEPS_CONFIG + " must be 0 (got " + maxSteps() + ")");
+            }
+            if (teacherEma()) {
+                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support an EMA teacher (the EMA copy "
+                        + "would not be averaged with the student): " + TEACHER_CONFIG + " must be stream or none (got "
+                        + getString(TEACHER_CONFIG) + ")");
+            }
         }
         if (!teacherStream() && (ctkdEnabled() || featureWeight() > 0)) {
             throw new ConfigException(TEACHER_CONFIG + "=" + getString(TEACHER_CONFIG) + " has no stream teacher, so "
@@ -364,6 +415,26 @@ public final class TrainerConfig extends KdConfig {
 
     public long followMaxWaitMs() {
         return getLong(FOLLOW_MAX_WAIT_CONFIG);
+    }
+
+    public boolean groupTraining() {
+        return getBoolean(GROUP_TRAINING_CONFIG);
+    }
+
+    public int groupSyncIntervalSteps() {
+        return getInt(GROUP_SYNC_INTERVAL_CONFIG);
+    }
+
+    public long groupSyncTimeoutMs() {
+        return getLong(GROUP_SYNC_TIMEOUT_CONFIG);
+    }
+
+    public int groupMinMembers() {
+        return getInt(GROUP_MIN_MEMBERS_CONFIG);
+    }
+
+    public int groupSyncChunkBytes() {
+        return getInt(GROUP_SYNC_CHUNK_BYTES_CONFIG);
     }
 
     public long seed() {

@@ -420,6 +420,25 @@ public final class TrainingCore implements AutoCloseable {
         optimizer.restore(state, stateShapes, optimizerUpdates);
     }
 
+    /** The trainable arrays alone (no optimizer state), in their fixed order: what a trainer group averages. */
+    public Map<String, float[]> parameters() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        trainables.forEach((k, v) -> out.put(k, v.toFloatArray()));
+        return out;
+    }
+
+    /** Overwrites trainable arrays from {@link #parameters()}; optimizer state is left as it is. */
+    public void loadParameters(Map<String, float[]> values) {
+        noGrad();
+        values.forEach((k, v) -> {
+            NDArray target = trainables.get(k);
+            if (target == null || target.size() != v.length) {
+                throw new io.kdstream.core.KdException("Parameter " + k + " does not fit the model " + architecture.name());
+            }
+            target.set(v);
+        });
+    }
+
     /** Arrays alive in the run's manager and its sub-managers (a leak check: flat from step to step). */
     int liveArrays() {
         return manager.getManagedArrays().size();

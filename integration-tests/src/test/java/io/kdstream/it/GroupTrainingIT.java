@@ -1,0 +1,356 @@
+package io.kdstream.it;
+
+import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.TestRegistry;
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.trainer.TrainerMain;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Two trainer processes in one group split a 4-partition topic, average their parameters every K steps through the
+ * model-sync topic, hold the same parameters after every round, and together train every record exactly once, also
+ * when one of them is killed hard mid-round.
+ */
+class GroupTrainingIT {
+    private static final int PARTITIONS = 4;
+    private static final Pattern ROUND = Pattern.compile("generation (\\d+) round (\\d+): (\\d+) members.*parameters sha256 ([0-9a-f]{64})");
+
+    private static final List<Process> PROCESSES = new ArrayList<>();
+
+    private static KafkaTestCluster kafka;
+    private static TestRegistry registry;
+
+    @BeforeAll
+    static void start() {
+        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
+        kafka = KafkaTestCluster.start();
+        registry = TestRegistry.start(kafka.bootstrapServers());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        PROCESSES.forEach(Process::destroyForcibly);
+        if (registry != null) {
+            registry.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @AfterEach
+    void killLeftovers() throws InterruptedException {
+        for (Process p : PROCESSES) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        PROCESSES.clear();
+    }
+
+    /** Process logs go under target/group-it/PREFIX, kept after the run for post-mortems. */
+    private static Path logs(String prefix) throws IOException {
+        Path dir = Path.of("target", "group-it", prefix);
+        Files.createDirectories(dir);
+        return dir;
+    }
+
+    private static Map<String, Object> groupProps(String prefix, Path dir) {
+        Map<String, Object> p = TrainerIT.Fixtures.props(kafka, registry, prefix, dir);
+        p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, String.valueOf(PARTITIONS));
+        p.put(TrainerConfig.GROUP_TRAINING_CONFIG, "true");
+        p.put(TrainerConfig.GROUP_SYNC_INTERVAL_CONFIG, "3");
+        p.put(TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG, "30000");
+        p.put(TrainerConfig.GROUP_SYNC_CHUNK_BYTES_CONFIG, "65536");
+        p.put(TrainerConfig.GROUP_MIN_MEMBERS_CONFIG, "2");
+        p.put(TrainerConfig.EPOCHS_CONFIG, "1");
+        p.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
+        p.put("session.timeout.ms", "6000");
+        p.put("heartbeat.interval.ms", "500");
+        return p;
+    }
+
+    @Test
+    void shouldTrainEveryRecordOnceWithIdenticalParametersAfterEachRound(@TempDir Path dir) throws Exception {
+        // Given 1600 teacher outputs on 4 partitions and two trainer processes in one group
+        Map<String, Object> base = groupProps("group", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base); // answered by the partition leaders once they can take appends
+        TrainerIT.Fixtures.produce(base, 0, 1600, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+        Path logs = logs("group");
+
+        // When both run to the end of the range
+        Process pa = launch(a, logs.resolve("a.log"));
+        Process pb = launch(b, logs.resolve("b.log"));
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("member a finished").isTrue();
+        assertThat(pb.waitFor(60, TimeUnit.SECONDS)).as("member b finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        String logB = Files.readString(logs.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(pb.exitValue()).as(logB).isZero();
+
+        // Then after every round both hold the same parameters, and so end with the same model
+        Map<Long, String> roundsA = rounds(logA);
+        Map<Long, String> roundsB = rounds(logB);
+        assertThat(roundsA.keySet()).as("rounds both took part in").containsAll(roundsB.keySet()).hasSizeGreaterThan(3);
+        roundsB.forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+        assertThat(modelSha(logA)).isNotNull().isEqualTo(modelSha(logB));
+
+        // ... and together they trained every record exactly once: each member's group ledger says so, and they agree
+        Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
+        Path ledgerB = dir.resolve("b").resolve(Trainer.LEDGER_FILE);
+        assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
+        assertThat(Files.readAllLines(ledgerB)).isEqualTo(Files.readAllLines(ledgerA));
+        assertThat(logA).contains("partitions [0, 2]");
+        assertThat(logB).contains("partitions [1, 3]");
+    }
+
+    @Test
+    void shouldFinishWithEveryRecordTrainedOnceWhenAMemberIsKilledMidRound(@TempDir Path dir) throws Exception {
+        // Given 2400 teacher outputs and two trainer processes in one group
+        Map<String, Object> base = groupProps("groupkill", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base);
+        TrainerIT.Fixtures.produce(base, 0, 2400, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+        Path logs = logs("groupkill");
+        Process pa = launch(a, logs.resolve("a.log"));
+        Process pb = launch(b, logs.resolve("b.log"));
+
+        // When b is killed (SIGKILL) once it has completed two rounds, while it trains the third
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (rounds(Files.readString(logs.resolve("b.log"))).size() < 2) {
+            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
+            assertThat(pb.isAlive()).as(Files.readString(logs.resolve("b.log"))).isTrue();
+            Thread.sleep(20);
+        }
+        pb.destroyForcibly();
+        assertThat(pb.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        // Then the survivor takes over b's partitions and finishes the run
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("survivor finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        String logB = Files.readString(logs.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(logB).doesNotContain("model-sha256:");
+        assertThat(logA).containsPattern("generation \\d+: member 1 of 1 .*partitions \\[0, 1, 2, 3\\]");
+        assertThat(modelSha(logA)).isNotNull();
+        Map<Long, String> roundsA = rounds(logA);
+        rounds(logB).forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+
+        // ... and every record counts exactly once in the group's ledger, including those the killed member trained
+        // in its averaged rounds, and those it trained after them, which the survivor trained again
+        assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
+    }
+
+    @Test
+    void shouldLetAFrozenMemberRejoinWithoutCountingItsStaleRound(@TempDir Path dir) throws Exception {
+        // Given 4800 teacher outputs and two trainer processes in one group
+        Map<String, Object> base = groupProps("groupfreeze", dir);
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base);
+        TrainerIT.Fixtures.produce(base, 0, 4800, TrainerIT.Fixtures::valid);
+        Path a = member(base, dir, "a");
+        Path b = member(base, dir, "b");
+        Path logs = logs("groupfreeze");
+        Process pa = launch(a, logs.resolve("a.log"));
+        Process pb = launch(b, logs.resolve("b.log"));
+
+        // When b is frozen (SIGSTOP: no heartbeats, no progress) after two rounds until the group dropped it, then thawed
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (rounds(Files.readString(logs.resolve("b.log"))).size() < 2) {
+            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
+            assertThat(pb.isAlive()).as(Files.readString(logs.resolve("b.log"))).isTrue();
+            Thread.sleep(20);
+        }
+        signal("STOP", pb);
+        Pattern alone = Pattern.compile("generation \\d+: member 1 of 1 ");
+        while (!alone.matcher(Files.readString(logs.resolve("a.log"))).find()) {
+            assertThat(System.currentTimeMillis()).as("a went on alone").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        signal("CONT", pb);
+
+        // Then both finish with the same model, and the group ledger names every record exactly once
+        assertThat(pa.waitFor(90, TimeUnit.SECONDS)).as("a finished").isTrue();
+        assertThat(pb.waitFor(60, TimeUnit.SECONDS)).as("b finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        String logB = Files.readString(logs.resolve("b.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(pb.exitValue()).as(logB).isZero();
+        assertThat(modelSha(logB)).isNotNull().isEqualTo(modelSha(logA));
+        Map<Long, String> roundsA = rounds(logA);
+        rounds(logB).forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
+        Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
+        assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
+        assertThat(Files.readAllLines(dir.resolve("b").resolve(Trainer.LEDGER_FILE))).isEqualTo(Files.readAllLines(ledgerA));
+    }
+
+    @Test
+    void shouldNotLetAStragglerBlockTheGroup(@TempDir Path dir) throws Exception {
+        // Given a trainer and a straggler: a member of the same consumer group that stays alive but never contributes
+        Map<String, Object> base = groupProps("groupslow", dir);
+        base.put(TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG, "2000");
+        TrainerIT.Fixtures.createTopics(base);
+        endOffsets(base);
+        TrainerIT.Fixtures.produce(base, 0, 1600, TrainerIT.Fixtures::valid);
+        KdConfig config = new KdConfig(base);
+        Map<String, Object> overrides = Map.of(
+                "group.protocol", "classic",
+                "partition.assignment.strategy", SortedRoundRobinAssignor.class.getName(),
+                "client.id", "straggler");
+        java.util.concurrent.atomic.AtomicBoolean leave = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread straggler = new Thread(() -> {
+            try (Consumer<byte[], byte[]> c = KafkaClients.consumer(config, base.get(TrainerConfig.GROUP_CONFIG).toString(), overrides)) {
+                c.subscribe(List.of(config.topics().teacherOutputs()));
+                while (!leave.get()) {
+                    c.poll(Duration.ofMillis(100)); // heartbeats and rebalances, no training, no contribution
+                }
+            }
+        }, "straggler");
+        straggler.start();
+        Path logs = logs("groupslow");
+
+        // When the trainer's rounds wait for it past trainer.group.sync.timeout.ms, and it finally leaves
+        Process pa = launch(member(base, dir, "a"), logs.resolve("a.log"));
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!Files.readString(logs.resolve("a.log")).contains("forcing a rebalance")) {
+            assertThat(System.currentTimeMillis()).as("the trainer gave up waiting").isLessThan(deadline);
+            assertThat(pa.isAlive()).as(Files.readString(logs.resolve("a.log"))).isTrue();
+            Thread.sleep(50);
+        }
+        Thread.sleep(3_000);
+        leave.set(true);
+        straggler.join(30_000);
+
+        // Then the trainer was never stuck: it went on alone and trained every record exactly once
+        assertThat(pa.waitFor(60, TimeUnit.SECONDS)).as("trainer finished").isTrue();
+        String logA = Files.readString(logs.resolve("a.log"));
+        assertThat(pa.exitValue()).as(logA).isZero();
+        assertThat(logA).contains("abandoned").containsPattern("generation \\d+: member 1 of 1 ");
+        assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
+    }
+
+    private static void signal(String name, Process process) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -" + name).isTrue();
+    }
+
+    /**
+     * Every offset of every partition appears in exactly one ledger entry. The ends are read from the broker: the
+     * fixture resends records whose acknowledgement timed out, so a busy broker can hold a few more than produced.
+     */
+    private static void assertExactlyOnce(Map<Integer, Long> ends, Map<Integer, Map<Long, Integer>> total) {
+        assertThat(total.keySet()).containsExactly(0, 1, 2, 3);
+        for (int p = 0; p < PARTITIONS; p++) {
+            Map<Long, Integer> offsets = total.get(p);
+            assertThat(offsets).as("partition " + p + " offsets").hasSize(ends.get(p).intValue());
+            for (long o = 0; o < ends.get(p); o++) {
+                assertThat(offsets.get(o)).as("times offset " + p + ":" + o + " was trained").isEqualTo(1);
+            }
+        }
+    }
+
+    private static Map<Integer, Long> endOffsets(Map<String, Object> props) {
+        KdConfig config = new KdConfig(props);
+        String topic = config.topics().teacherOutputs();
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                tps.add(new TopicPartition(topic, p));
+            }
+            Map<Integer, Long> out = new TreeMap<>();
+            consumer.endOffsets(tps, Duration.ofSeconds(30)).forEach((tp, end) -> out.put(tp.partition(), end));
+            return out;
+        }
+    }
+
+    private static Map<Integer, Map<Long, Integer>> ledgerCounts(Path ledger) {
+        Map<Integer, Map<Long, Integer>> out = new TreeMap<>();
+        if (!Files.exists(ledger)) {
+            return out;
+        }
+        for (List<Batch.Segment> step : Ledger.read(ledger)) {
+            for (Batch.Segment s : step) {
+                for (long o = s.start(); o < s.end(); o++) {
+                    out.computeIfAbsent(s.partition(), k -> new TreeMap<>()).merge(o, 1, Integer::sum);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Parameter sha256 after each round a member completed, by round. */
+    private static Map<Long, String> rounds(String log) {
+        Map<Long, String> out = new TreeMap<>();
+        Matcher m = ROUND.matcher(log);
+        while (m.find()) {
+            out.put(Long.parseLong(m.group(2)), m.group(4));
+        }
+        return out;
+    }
+
+    private static String modelSha(String log) {
+        Matcher m = Pattern.compile("model-sha256: ([0-9a-f]{64})").matcher(log);
+        return m.find() ? m.group(1) : null;
+    }
+
+    private static Path member(Map<String, Object> base, Path dir, String name) throws IOException {
+        Map<String, Object> props = new HashMap<>(base);
+        props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve(name).toString());
+        props.put(TrainerConfig.TRAINER_ID_CONFIG, name);
+        props.put(TrainerConfig.RUN_ID_CONFIG, "group-" + name);
+        Path file = dir.resolve(name + ".properties");
+        Properties p = new Properties();
+        props.forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            p.store(w, "group training member " + name);
+        }
+        return file;
+    }
+
+    private static Process launch(Path properties, Path log) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
+                "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+                TrainerMain.class.getName(), properties.toString()));
+        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        PROCESSES.add(process);
+        return process;
+    }
+}

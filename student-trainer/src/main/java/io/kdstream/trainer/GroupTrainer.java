@@ -1,0 +1,634 @@
+package io.kdstream.trainer;
+
+import io.kdstream.avro.FailureEvent;
+import io.kdstream.avro.FailureKind;
+import io.kdstream.avro.ModelSync;
+import io.kdstream.avro.ModelSyncKind;
+import io.kdstream.avro.PartitionRange;
+import io.kdstream.avro.TeacherOutput;
+import io.kdstream.avro.TrainingStep;
+import io.kdstream.core.KdException;
+import io.kdstream.core.kafka.DeadLetterPublisher;
+import io.kdstream.core.kafka.FailureDisposition;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.core.model.ModelMetadata;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
+import io.kdstream.core.zoo.Architecture;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.schemas.serde.KdAvroSerdes;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.Example;
+import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.internals.ModelSyncCodec;
+import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
+import io.kdstream.trainer.internals.SyncLog;
+import io.kdstream.trainer.internals.TeacherOutputDecoder;
+import io.kdstream.trainer.internals.TrainingCore;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.GroupProtocol;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One member of a trainer group ({@code trainer.group.training=true}): the consumer group {@code trainer.group} splits
+ * the partitions of the teacher-outputs topic among the members; each trains its share in arrival order for
+ * {@code K} local steps, sends its parameters to the model-sync topic, and, once every member of the generation has,
+ * replaces its weights with the sample-weighted average (the same bits on every member). The model-sync log is the
+ * group's checkpoint: after a rebalance each member restores the latest completed round and seeks its partitions to
+ * that round's offsets, so records trained after it (by a member that died, or by anyone in the abandoned round) are
+ * trained again by their new owner and each record counts once in the final model. The ledger
+ * ({@code ledger.tsv}) is the group's: every member appends, for each round it reads complete in the log, one line
+ * per member with the offset ranges that member's averaged contribution trained, so a member's file names every
+ * record in the group model exactly once, whoever trained it and whether or not that member is still alive.
+ */
+final class GroupTrainer {
+    private static final Logger LOGGER = LoggerFactory.getLogger(GroupTrainer.class);
+    private static final Duration POLL = Duration.ofMillis(50);
+    /** Generations a member may be behind the model-sync log and catch up by forcing rebalances. */
+    private static final int MAX_GENERATION_GAP = 20;
+    /** Polls while a round waits: short, so a completed round is noticed within a few milliseconds. */
+    private static final Duration WAIT_POLL = Duration.ofMillis(5);
+
+    private final TrainerConfig config;
+    private final BooleanSupplier stopRequested;
+
+    private volatile boolean rebalanced;
+    private volatile List<TopicPartition> assigned = List.of();
+
+    GroupTrainer(TrainerConfig config, BooleanSupplier stopRequested) {
+        this.config = config;
+        this.stopRequested = stopRequested;
+    }
+
+    /** An item read from an owned partition: an example, or null for a dead-lettered record. */
+    private record Item(int partition, long offset, Example example) {
+    }
+
+    Trainer.Result run() {
+        long runStart = System.nanoTime();
+        Architecture architecture = ModelZoo.get(config.student());
+        String group = config.group();
+        String runId = config.runId().isBlank() ? group + "-" + UUID.randomUUID().toString().substring(0, 8) : config.runId();
+        Path dir = config.checkpointDir();
+        Map<String, Object> serde = config.serdeProperties();
+        Serializer<TrainingStep> stepSerializer = KdAvroSerdes.value(TrainingStep.class, serde).serializer();
+        Serializer<ModelSync> syncSerializer = KdAvroSerdes.value(ModelSync.class, serde).serializer();
+        Deserializer<ModelSync> syncDeserializer = KdAvroSerdes.value(ModelSync.class, serde).deserializer();
+        Serializer<FailureEvent> failureSerializer = KdAvroSerdes.value(FailureEvent.class, serde).serializer();
+        DeadLetterPublisher dlq = new DeadLetterPublisher(Trainer.COMPONENT, config.topics().dlq(), failureSerializer);
+        String topic = config.topics().teacherOutputs();
+        String syncTopic = config.topics().modelSync();
+        String clientId = "kd-group-" + runId + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, Object> overrides = new HashMap<>();
+        overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        overrides.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, GroupProtocol.CLASSIC.name().toLowerCase(java.util.Locale.ROOT));
+        overrides.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, SortedRoundRobinAssignor.class.getName());
+        overrides.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+        if (!config.clientProperties().containsKey(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG)) {
+            overrides.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+            overrides.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
+        }
+        TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
+                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false);
+
+        try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
+             TrainingCore core = new TrainingCore(config, architecture);
+             Consumer<byte[], byte[]> data = KafkaClients.consumer(config, group, overrides);
+             Consumer<byte[], byte[]> sync = KafkaClients.consumer(config, null, Map.of());
+             Ledger ledger = freshLedger(dir.resolve(Trainer.LEDGER_FILE).toAbsolutePath())) {
+            Map<String, float[]> initial = core.parameters();
+            Map<Integer, long[]> ranges = snapshot(data, topic);
+            TopicPartition syncTp = syncPartition(sync, syncTopic, group);
+            sync.assign(List.of(syncTp));
+            sync.seekToBeginning(List.of(syncTp));
+            SyncLog log = new SyncLog(group);
+            long[] ledgerLines = {0};
+            data.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    rebalanced = true;
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    rebalanced = true;
+                    assigned = partitions.stream().sorted(java.util.Comparator.comparingInt(TopicPartition::partition)).toList();
+                    data.pause(partitions); // nothing is fetched before the partitions are sought to the group state
+                }
+            });
+            LOGGER.info("Group {} member run {} starting: student={} topic={} ranges={} K={}", group, runId, architecture.name(),
+                    topic, describe(ranges), config.groupSyncIntervalSteps());
+
+            long steps = 0;
+            long failedSteps = 0;
+            long fbNanos = 0;
+            long optNanos = 0;
+            long waitNanos = 0;
+            long loopStart = System.nanoTime();
+            boolean completed = false;
+            int rounds = 0;
+            int lastGeneration = -1;
+            long trainStart = System.nanoTime();
+            int waitingLogged = -1;
+            outer:
+            while (true) {
+                // 1. wait for an assignment of a new generation
+                SortedRoundRobinAssignor.Membership membership = null;
+                while (membership == null) {
+                    if (stopRequested.getAsBoolean()) {
+                        break outer;
+                    }
+                    rebalanced = false;
+                    data.poll(POLL);
+                    var m = SortedRoundRobinAssignor.membership(clientId);
+                    int generation = data.groupMetadata().generationId();
+                    if (m.isPresent() && m.get().generation() == generation && generation > lastGeneration && !rebalanced
+                            && m.get().members().contains(m.get().memberId())) {
+                        // the minimum holds for the start only: once the group made progress it goes on with fewer
+                        if (m.get().members().size() >= config.groupMinMembers() || lastGeneration >= 0
+                                || log.state().round() > 0) {
+                            membership = m.get();
+                        } else if (generation != waitingLogged) {
+                            waitingLogged = generation;
+                            LOGGER.info("Group {} generation {}: {} of the {} members {} needs; waiting for more", group,
+                                    generation, m.get().members().size(), config.groupMinMembers(),
+                                    TrainerConfig.GROUP_MIN_MEMBERS_CONFIG);
+                        }
+                    }
+                }
+                int generation = membership.generation();
+                if (lastGeneration < 0) {
+                    trainStart = System.nanoTime();
+                }
+                lastGeneration = generation;
+                String me = membership.memberId();
+                List<String> members = membership.members();
+                // 2. mark the join in the log and read it up to the mark: the state every member of this generation restores
+                publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.JOIN, group,
+                        generation, 0, me, 0, List.of(), String.join("\n", members).getBytes(StandardCharsets.UTF_8)));
+                producer.flush();
+                long deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
+                while (!log.hasJoined(generation, me)) {
+                    readSync(sync, syncDeserializer, syncTopic, log, POLL, ledger, ledgerLines);
+                    if (System.currentTimeMillis() > deadline) {
+                        throw new KdException("Group " + group + ": the join marker of generation " + generation
+                                + " did not come back from " + syncTopic + " within " + TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG);
+                    }
+                }
+                if (log.maxGeneration() > generation) {
+                    // this member was dropped before it could join (a newer generation formed without it), or the broker
+                    // forgot the consumer group of an earlier run under this id and counts generations from 1 again
+                    if (log.maxGeneration() - generation > MAX_GENERATION_GAP) {
+                        throw new KdException("Group " + group + ": the model-sync log " + syncTopic + " already holds "
+                                + "generation " + log.maxGeneration() + " but the consumer group is at generation " + generation
+                                + "; the broker forgot the consumer group of an earlier run under this id. Start the run under "
+                                + "a new " + TrainerConfig.GROUP_CONFIG + ".");
+                    }
+                    LOGGER.warn("Group {}: generation {} is behind generation {} in the model-sync log; forcing a rebalance",
+                            group, generation, log.maxGeneration());
+                    data.enforceRebalance("generation behind the model-sync log");
+                    awaitRebalance(data, new ArrayDeque<>(), ranges, decoder, dlq, producer);
+                    continue outer;
+                }
+                SyncLog.State state = log.state();
+                core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
+                Map<Integer, Long> trainedNext = new TreeMap<>();
+                List<TopicPartition> owned = assigned;
+                for (TopicPartition tp : owned) {
+                    long next = state.next().getOrDefault(tp.partition(), ranges.get(tp.partition())[0]);
+                    trainedNext.put(tp.partition(), next);
+                    data.seek(tp, next);
+                }
+                data.resume(owned);
+                LOGGER.info("Group {} generation {}: member {} of {} {}, partitions {}, resuming from round {} ({} samples)",
+                        group, generation, members.indexOf(me) + 1, members.size(), me, trainedNext.keySet(),
+                        state.round(), state.samples());
+                if (done(state, ranges)) {
+                    completed = true;
+                    break;
+                }
+                Deque<Item> pending = new ArrayDeque<>();
+                Map<Integer, Long> roundStart = new TreeMap<>(trainedNext);
+                long round = state.round() + 1;
+                long localSamples = 0;
+                int localSteps = 0;
+                while (true) {
+                    if (stopRequested.getAsBoolean()) {
+                        break outer;
+                    }
+                    if (rebalanced) {
+                        continue outer;
+                    }
+                    boolean exhausted = fetchedAll(data, owned, ranges);
+                    if (localSteps < config.groupSyncIntervalSteps() && !(exhausted && pending.isEmpty())) {
+                        long w0 = System.nanoTime();
+                        while (!rebalanced && countExamples(pending) < config.batchSize() && !fetchedAll(data, owned, ranges)) {
+                            fetch(data, pending, ranges, decoder, dlq, producer);
+                        }
+                        waitNanos += System.nanoTime() - w0;
+                        if (rebalanced) {
+                            continue outer;
+                        }
+                        // a batch of up to batchSize examples, with the dead-lettered records between them
+                        List<Item> taken = new ArrayList<>();
+                        List<Example> examples = new ArrayList<>();
+                        while (!pending.isEmpty() && examples.size() < config.batchSize()) {
+                            Item it = pending.poll();
+                            taken.add(it);
+                            if (it.example() != null) {
+                                examples.add(it.example());
+                            }
+                        }
+                        for (Item it : taken) {
+                            trainedNext.put(it.partition(), it.offset() + 1);
+                        }
+                        if (examples.isEmpty()) {
+                            continue;
+                        }
+                        Batch batch = assemble(examples, architecture);
+                        TrainingCore.StepOutcome o = core.step(batch, steps, null);
+                        steps++;
+                        fbNanos += o.forwardBackwardNanos();
+                        optNanos += o.optimizerNanos();
+                        if (o.applied()) {
+                            localSamples += batch.size();
+                        } else {
+                            failedSteps++;
+                            String reason = "non-finite loss at step " + steps + " of group member " + me + "; batch of "
+                                    + batch.size() + " skipped";
+                            LOGGER.warn("Run {}: {}", runId, reason);
+                            dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),
+                                    Map.of("runId", runId, "step", Long.toString(steps)), null);
+                        }
+                        localSteps++;
+                        TrainingStep record = TrainingStep.newBuilder()
+                                .setRunId(runId).setTrainerId(config.trainerId()).setGroup(group)
+                                .setStep(steps).setEpoch(0).setTimestampMs(Instant.now())
+                                .setTaskLoss(o.taskLoss()).setKdLoss(o.kdLoss()).setFeatureLoss(o.featureLoss())
+                                .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
+                                .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(0)
+                                .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
+                                .build();
+                        send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                        continue;
+                    }
+                    // 3. contribute and wait for the round of this generation to complete
+                    if (exhausted && pending.isEmpty()) {
+                        for (TopicPartition tp : owned) {
+                            trainedNext.put(tp.partition(), Math.max(trainedNext.get(tp.partition()), ranges.get(tp.partition())[1]));
+                        }
+                    }
+                    List<PartitionRange> trained = new ArrayList<>();
+                    for (TopicPartition tp : owned) {
+                        trained.add(new PartitionRange(topic, tp.partition(), roundStart.get(tp.partition()),
+                                trainedNext.get(tp.partition())));
+                    }
+                    float[] flat = flatten(core.parameters());
+                    publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION,
+                            group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat)));
+                    producer.flush();
+                    long w0 = System.nanoTime();
+                    long waitUntil = System.currentTimeMillis() + config.groupSyncTimeoutMs();
+                    boolean forced = false;
+                    while (log.state().round() < round || log.state().generation() != generation) {
+                        if (stopRequested.getAsBoolean()) {
+                            break outer;
+                        }
+                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL, ledger, ledgerLines);
+                        if (log.maxGeneration() > generation || rebalanced) {
+                            LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
+                            waitNanos += System.nanoTime() - w0;
+                            awaitRebalance(data, pending, ranges, decoder, dlq, producer);
+                            continue outer;
+                        }
+                        // keep taking part in the group (a rebalance is noticed here); fetched records wait in pending
+                        fetch(data, pending, ranges, decoder, dlq, producer, Duration.ZERO);
+                        if (!forced && System.currentTimeMillis() > waitUntil) {
+                            LOGGER.warn("Group {} generation {} round {}: not every member contributed within {} ms; forcing a "
+                                    + "rebalance", group, generation, round, config.groupSyncTimeoutMs());
+                            data.enforceRebalance("round " + round + " timed out");
+                            forced = true;
+                        }
+                    }
+                    waitNanos += System.nanoTime() - w0;
+                    // 4. the round completed: take the average, commit the ledger, checkpoint the group
+                    SyncLog.State after = log.state();
+                    core.loadParameters(unflatten(after.parameters(), initial));
+                    rounds++;
+                    Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+                    for (TopicPartition tp : owned) {
+                        commit.put(tp, new OffsetAndMetadata(after.next().getOrDefault(tp.partition(), ranges.get(tp.partition())[0])));
+                    }
+                    data.commitAsync(commit, (offsets, e) -> {
+                        if (e != null) {
+                            LOGGER.debug("Committing the group's offsets failed (the model-sync log holds them): {}", e.toString());
+                        }
+                    });
+                    byte[] avg = ModelSyncCodec.toBytes(after.parameters());
+                    if (me.equals(members.get(0))) {
+                        List<PartitionRange> all = new ArrayList<>();
+                        for (Map.Entry<Integer, long[]> r : ranges.entrySet()) {
+                            all.add(new PartitionRange(topic, r.getKey(), r.getValue()[0],
+                                    after.next().getOrDefault(r.getKey(), r.getValue()[0])));
+                        }
+                        publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.STATE,
+                                group, generation, round, me, after.samples(), all, avg));
+                    }
+                    LOGGER.info("Group {} generation {} round {}: {} members, {} local samples, {} samples in total, "
+                            + "parameters sha256 {}", group, generation, round, members.size(), localSamples, after.samples(),
+                            ModelSyncCodec.sha256Hex(avg));
+                    if (done(after, ranges)) {
+                        completed = true;
+                        break outer;
+                    }
+                    round++;
+                    localSteps = 0;
+                    localSamples = 0;
+                    roundStart = new TreeMap<>(trainedNext);
+                }
+            }
+            producer.flush();
+            long loopNanos = System.nanoTime() - loopStart;
+            double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
+            SyncLog.State state = log.state();
+            Trainer.Timings timings = new Trainer.Timings(0, waitNanos, fbNanos, optNanos, 0, -1, loopNanos,
+                    System.nanoTime() - runStart);
+            if (!completed) {
+                LOGGER.info("Group member run {} stopped after {} steps", runId, steps);
+                return new Trainer.Result(runId, false, null, null, steps, state.samples(), failedSteps, dlq.count(), null, null,
+                        timings);
+            }
+            core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
+            Double accuracy = new Trainer.Evaluation(config, core).run(producer, KdAvroSerdes.value(
+                    io.kdstream.avro.EvalResult.class, serde).serializer(), runId, steps);
+            Path modelDir = dir.resolve(Trainer.MODEL_DIR);
+            SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            String sha = saved.metadata().parametersSha256();
+            producer.flush();
+            LOGGER.info("Group {} member run {} finished after round {} ({} rounds here): {} local steps, {} samples in the group "
+                    + "model, {} s training (from the first generation), model sha256 {}", group, runId, state.round(), rounds,
+                    steps, state.samples(), String.format(java.util.Locale.ROOT, "%.3f", trainSeconds),
+                    sha);
+            return new Trainer.Result(runId, true, sha, modelDir, steps, state.samples(), failedSteps, dlq.count(), accuracy,
+                    null, timings);
+        } finally {
+            SortedRoundRobinAssignor.forget(clientId);
+        }
+    }
+
+    /** Polls until the rebalance that was announced has happened; what arrives meanwhile is dropped. */
+    private void awaitRebalance(Consumer<byte[], byte[]> data, Deque<Item> pending, Map<Integer, long[]> ranges,
+                                TeacherOutputDecoder decoder, DeadLetterPublisher dlq, Producer<byte[], byte[]> producer) {
+        long deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
+        while (!rebalanced && !stopRequested.getAsBoolean()) {
+            fetch(data, pending, ranges, decoder, dlq, producer);
+            if (System.currentTimeMillis() > deadline) {
+                data.enforceRebalance("a newer generation is in the model-sync log");
+                deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
+            }
+        }
+    }
+
+    private static boolean done(SyncLog.State state, Map<Integer, long[]> ranges) {
+        for (Map.Entry<Integer, long[]> r : ranges.entrySet()) {
+            if (state.next().getOrDefault(r.getKey(), r.getValue()[0]) < r.getValue()[1]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean fetchedAll(Consumer<byte[], byte[]> data, List<TopicPartition> owned, Map<Integer, long[]> ranges) {
+        for (TopicPartition tp : owned) {
+            if (data.position(tp) < ranges.get(tp.partition())[1]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int countExamples(Deque<Item> pending) {
+        int n = 0;
+        for (Item it : pending) {
+            if (it.example() != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** One poll of the data consumer; records inside the range join {@code pending} (unless a rebalance started). */
+    private void fetch(Consumer<byte[], byte[]> data, Deque<Item> pending, Map<Integer, long[]> ranges,
+                       TeacherOutputDecoder decoder, DeadLetterPublisher dlq, Producer<byte[], byte[]> producer) {
+        fetch(data, pending, ranges, decoder, dlq, producer, POLL);
+    }
+
+    private void fetch(Consumer<byte[], byte[]> data, Deque<Item> pending, Map<Integer, long[]> ranges,
+                       TeacherOutputDecoder decoder, DeadLetterPublisher dlq, Producer<byte[], byte[]> producer, Duration timeout) {
+        var records = data.poll(timeout);
+        if (rebalanced) {
+            pending.clear();
+            return;
+        }
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            long end = ranges.get(r.partition())[1];
+            if (r.offset() >= end) {
+                continue;
+            }
+            Example e;
+            try {
+                e = decoder.decode(r);
+            } catch (RuntimeException ex) {
+                if (FailureDisposition.of(ex) != FailureDisposition.DEAD_LETTER) {
+                    throw ex;
+                }
+                dlq.publish(producer, r, ex);
+                e = null;
+            }
+            pending.add(new Item(r.partition(), r.offset(), e));
+        }
+        for (TopicPartition tp : data.assignment()) {
+            if (!data.paused().contains(tp) && data.position(tp) >= ranges.get(tp.partition())[1]) {
+                data.pause(List.of(tp));
+            }
+        }
+    }
+
+    private static void readSync(Consumer<byte[], byte[]> sync, Deserializer<ModelSync> deserializer, String topic, SyncLog log,
+                                 Duration timeout, Ledger ledger, long[] ledgerLines) {
+        for (ConsumerRecord<byte[], byte[]> r : sync.poll(timeout)) {
+            log.add(deserializer.deserialize(topic, r.value()));
+        }
+        List<SyncLog.State> done = log.drainCompleted();
+        for (SyncLog.State round : done) {
+            for (Map.Entry<String, List<PartitionRange>> member : new TreeMap<>(round.trained()).entrySet()) {
+                List<Batch.Segment> segments = new ArrayList<>();
+                for (PartitionRange r : member.getValue()) {
+                    if (r.getEndOffset() > r.getStartOffset()) {
+                        segments.add(new Batch.Segment(r.getPartition(), r.getStartOffset(), r.getEndOffset()));
+                    }
+                }
+                if (!segments.isEmpty()) {
+                    ledger.write(++ledgerLines[0], segments);
+                }
+            }
+        }
+        if (!done.isEmpty()) {
+            ledger.sync();
+        }
+    }
+
+    /** The group ledger is rebuilt from the model-sync log by every start, so it starts empty. */
+    private static Ledger freshLedger(Path file) {
+        Ledger.truncate(file, 0);
+        return Ledger.append(file);
+    }
+
+    private void publish(Producer<byte[], byte[]> producer, Serializer<ModelSync> serializer, String topic, TopicPartition tp,
+                         ModelSyncCodec.Message message) {
+        byte[] key = message.group().getBytes(StandardCharsets.UTF_8);
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        for (ModelSync chunk : ModelSyncCodec.encode(message, config.groupSyncChunkBytes())) {
+            sent.add(producer.send(new ProducerRecord<>(topic, tp.partition(), key, serializer.serialize(topic, chunk))));
+        }
+        if (message.kind() == ModelSyncKind.STATE) {
+            return;
+        }
+        for (var f : sent) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KdException("Interrupted while publishing to " + topic, e);
+            } catch (ExecutionException e) {
+                throw new KdException("Publishing the group's " + message.kind() + " to " + topic + " failed: "
+                        + e.getCause().getMessage(), e.getCause());
+            }
+        }
+    }
+
+    /** The group's partition of the model-sync topic: every record of a group goes to one partition, in order. */
+    private static TopicPartition syncPartition(Consumer<byte[], byte[]> consumer, String topic, String group) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+        if (infos == null || infos.isEmpty()) {
+            throw new KdException("Topic " + topic + " does not exist; group training exchanges parameters through it ("
+                    + "create it with 'kdstream topics create').");
+        }
+        int p = Utils.toPositive(Utils.murmur2(group.getBytes(StandardCharsets.UTF_8))) % infos.size();
+        return new TopicPartition(topic, p);
+    }
+
+    /** Start and end offset of every partition of {@code topic}, by partition. */
+    private static Map<Integer, long[]> snapshot(Consumer<byte[], byte[]> consumer, String topic) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+        if (infos == null || infos.isEmpty()) {
+            throw new KdException("Topic " + topic + " does not exist or has no partitions; create it with "
+                    + "'kdstream topics create' and fill it with the teacher-service first.");
+        }
+        List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        Map<TopicPartition, Long> begin = consumer.beginningOffsets(tps, Duration.ofSeconds(30));
+        Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(30));
+        Map<Integer, long[]> out = new TreeMap<>();
+        for (TopicPartition tp : tps) {
+            out.put(tp.partition(), new long[] {begin.get(tp), end.get(tp)});
+        }
+        return out;
+    }
+
+    private static String describe(Map<Integer, long[]> ranges) {
+        StringBuilder sb = new StringBuilder();
+        ranges.forEach((p, r) -> sb.append(p).append(":[").append(r[0]).append(',').append(r[1]).append(") "));
+        return sb.toString().trim();
+    }
+
+    private Batch assemble(List<Example> examples, Architecture architecture) {
+        int n = examples.size();
+        int inputSize = architecture.inputSize();
+        int classes = architecture.numClasses();
+        float[] inputs = new float[n * inputSize];
+        int[] labels = new int[n];
+        float[] logits = config.teacherStream() ? new float[n * classes] : null;
+        for (int i = 0; i < n; i++) {
+            Example e = examples.get(i);
+            System.arraycopy(e.input(), 0, inputs, i * inputSize, inputSize);
+            labels[i] = e.label();
+            if (logits != null) {
+                System.arraycopy(e.logits(), 0, logits, i * classes, classes);
+            }
+        }
+        Example head = examples.get(0);
+        ConsumerRecord<byte[], byte[]> first = new ConsumerRecord<>(config.topics().teacherOutputs(), head.partition(),
+                head.offset(), null, null);
+        return new Batch(0, n, inputs, labels, logits, null, new Cursor(0, 0, Map.of(), 0, 0), Map.of(), first, 0, 0, null);
+    }
+
+    private static float[] flatten(Map<String, float[]> parameters) {
+        int n = 0;
+        for (float[] a : parameters.values()) {
+            n += a.length;
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] a : parameters.values()) {
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    private static Map<String, float[]> unflatten(float[] flat, Map<String, float[]> like) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        int at = 0;
+        for (Map.Entry<String, float[]> e : like.entrySet()) {
+            int n = e.getValue().length;
+            if (at + n > flat.length) {
+                throw new KdException("The group's parameters (" + flat.length + " values) do not fit this student");
+            }
+            out.put(e.getKey(), java.util.Arrays.copyOfRange(flat, at, at + n));
+            at += n;
+        }
+        if (at != flat.length) {
+            throw new KdException("The group's parameters (" + flat.length + " values) do not fit this student (" + at + ")");
+        }
+        return out;
+    }
+
+    private static void send(Producer<byte[], byte[]> producer, String topic, String key, byte[] value) {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value), (md, e) -> {
+            if (e != null) {
+                LOGGER.warn("Publishing to {} failed: {}", topic, e.toString());
+            }
+        });
+    }
+}

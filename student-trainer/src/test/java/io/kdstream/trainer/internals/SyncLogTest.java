@@ -1,0 +1,74 @@
+package io.kdstream.trainer.internals;
+
+import io.kdstream.avro.ModelSync;
+import io.kdstream.avro.ModelSyncKind;
+import io.kdstream.avro.PartitionRange;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SyncLogTest {
+
+    private static List<ModelSync> join(int generation, String member, String... members) {
+        return ModelSyncCodec.encode(new ModelSyncCodec.Message(ModelSyncKind.JOIN, "g", generation, 0, member, 0, List.of(),
+                String.join("\n", members).getBytes(StandardCharsets.UTF_8)), 64);
+    }
+
+    private static List<ModelSync> contribution(int generation, long round, String member, long samples, int partition, long from,
+                                                long to, float... params) {
+        return ModelSyncCodec.encode(new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION, "g", generation, round, member, samples,
+                List.of(new PartitionRange("t", partition, from, to)), ModelSyncCodec.toBytes(params)), 4);
+    }
+
+    private static void feed(SyncLog log, List<ModelSync> records) {
+        records.forEach(log::add);
+    }
+
+    @Test
+    void shouldCompleteARoundOnceEveryMemberOfTheGenerationContributed() {
+        SyncLog log = new SyncLog("g");
+        feed(log, join(1, "a", "a", "b"));
+        feed(log, join(1, "b", "a", "b"));
+        feed(log, contribution(1, 1, "b", 1, 1, 0, 4, 4f, 8f));
+        assertThat(log.state().round()).isZero();
+        feed(log, contribution(1, 1, "a", 3, 0, 0, 12, 0f, 4f));
+        assertThat(log.state().round()).isEqualTo(1);
+        assertThat(log.state().generation()).isEqualTo(1);
+        assertThat(log.state().parameters()).containsExactly(1f, 5f);
+        assertThat(log.state().next()).containsEntry(0, 12L).containsEntry(1, 4L);
+        assertThat(log.state().samples()).isEqualTo(4);
+        assertThat(log.drainCompleted()).singleElement().satisfies(r -> assertThat(r.trained())
+                .containsEntry("a", List.of(new PartitionRange("t", 0, 0L, 12L)))
+                .containsEntry("b", List.of(new PartitionRange("t", 1, 0L, 4L))));
+        assertThat(log.drainCompleted()).isEmpty();
+    }
+
+    @Test
+    void shouldNeverCountAContributionThatFollowsANewerGeneration() {
+        SyncLog log = new SyncLog("g");
+        feed(log, join(1, "a", "a", "b"));
+        feed(log, join(1, "b", "a", "b"));
+        feed(log, contribution(1, 1, "a", 1, 0, 0, 4, 1f));
+        feed(log, join(2, "a", "a"));
+        feed(log, contribution(1, 1, "b", 1, 1, 0, 4, 3f)); // a dropped member's late contribution
+        assertThat(log.state().round()).isZero();
+        assertThat(log.maxGeneration()).isEqualTo(2);
+        assertThat(log.hasJoined(2, "a")).isTrue();
+        feed(log, contribution(2, 1, "a", 8, 0, 0, 8, 2f));
+        assertThat(log.state().round()).isEqualTo(1);
+        assertThat(log.state().parameters()).containsExactly(2f);
+    }
+
+    @Test
+    void shouldIgnoreOtherGroups() {
+        SyncLog log = new SyncLog("other");
+        feed(log, join(1, "a", "a"));
+        feed(log, contribution(1, 1, "a", 1, 0, 0, 4, 1f));
+        assertThat(log.state().round()).isZero();
+        assertThat(log.maxGeneration()).isEqualTo(-1);
+    }
+}
