@@ -9,7 +9,6 @@ import io.kdstream.avro.TeacherInfo;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
-import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.ModelZoo;
 import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
@@ -209,7 +208,7 @@ class EmaBenchIT {
             records.add(new ProducerRecord<>(config.topics().teacherOutputs(), i % partitions, key,
                     outputs.serialize(config.topics().teacherOutputs(), out)));
         }
-        ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "bench", Map.of()), records);
+        ConfirmedSends.sendAll(config, "bench", records);
     }
 
     private static String meanSd(double[] v) {

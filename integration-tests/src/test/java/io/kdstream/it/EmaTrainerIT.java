@@ -135,7 +135,7 @@ class EmaTrainerIT {
                     : serializer.serialize(topic, r);
             out.add(new ProducerRecord<>(topic, i % partitions, r.getId().getBytes(StandardCharsets.UTF_8), value));
         }
-        ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "fixture", Map.of()), out);
+        ConfirmedSends.sendAll(config, "fixture", out);
     }
 
     @Test
