@@ -172,6 +172,11 @@ public final class TrainerConfig extends KdConfig {
     public static final String FEATURE_NORMALIZE_CONFIG = "kd.feature.normalize";
     private static final String FEATURE_NORMALIZE_DOC = "L2-normalise both maps along the channel axis before the distance.";
 
+    public static final String GRAD_CLIP_CONFIG = "trainer.grad.clip.norm";
+    private static final String GRAD_CLIP_DOC = "Clip the global L2 norm of the gradient (all trainable arrays together, "
+            + "adapters and learnable temperature included) to this value before the optimizer step; 0 disables clipping. "
+            + "A guard against the loss spikes a feature-KD term can cause (docs/trainer.md, acceptance runs).";
+
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
             RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
@@ -187,6 +192,9 @@ public final class TrainerConfig extends KdConfig {
     private static final Set<String> EMA_KEYS = Set.of(EMA_DECAY_CONFIG, EMA_WARMUP_CONFIG, CONSISTENCY_WEIGHT_CONFIG,
             CONSISTENCY_RAMPUP_CONFIG, CONSISTENCY_TEMPERATURE_CONFIG, AUGMENT_NOISE_STD_CONFIG, AUGMENT_SHIFT_CONFIG,
             LABEL_FRACTION_CONFIG);
+
+    /** Keys added later than the EMA teacher's, omitted from the training hash at their default for the same reason. */
+    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG);
 
     private static final ConfigDef CONFIG = baseConfigDef()
             .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, ValidString.in(ModelZoo.FMNIST_MLP_STUDENT,
@@ -222,6 +230,7 @@ public final class TrainerConfig extends KdConfig {
                     CONSISTENCY_TEMPERATURE_DOC)
             .define(AUGMENT_NOISE_STD_CONFIG, Type.DOUBLE, 0.1, Range.between(0.0, 10.0), Importance.LOW, AUGMENT_NOISE_STD_DOC)
             .define(AUGMENT_SHIFT_CONFIG, Type.INT, 0, Range.between(0, 8), Importance.LOW, AUGMENT_SHIFT_DOC)
+            .define(GRAD_CLIP_CONFIG, Type.DOUBLE, 0.0, Range.atLeast(0.0), Importance.MEDIUM, GRAD_CLIP_DOC)
             .define(LABEL_FRACTION_CONFIG, Type.DOUBLE, 1.0, Range.between(0.0, 1.0), Importance.MEDIUM, LABEL_FRACTION_DOC)
             .define(GROUP_TRAINING_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, GROUP_TRAINING_DOC)
             .define(GROUP_SYNC_INTERVAL_CONFIG, Type.INT, 20, Range.atLeast(1), Importance.MEDIUM, GROUP_SYNC_INTERVAL_DOC)
@@ -557,6 +566,11 @@ public final class TrainerConfig extends KdConfig {
         return getDouble(CTKD_ANCHOR_WEIGHT_CONFIG);
     }
 
+    /** Global gradient-norm bound, 0 when clipping is off. */
+    public double gradClipNorm() {
+        return getDouble(GRAD_CLIP_CONFIG);
+    }
+
     public double featureWeight() {
         return getDouble(FEATURE_WEIGHT_CONFIG);
     }
@@ -589,7 +603,7 @@ public final class TrainerConfig extends KdConfig {
         for (String key : List.copyOf(CONFIG.names())) {
             if ((key.startsWith("trainer.") || (key.startsWith("kd.") && !key.startsWith("kd.topic"))) && !NON_TRAINING_KEYS.contains(key)) {
                 Object v = get(key);
-                if (EMA_KEYS.contains(key) && isDefault(key)) {
+                if ((EMA_KEYS.contains(key) || LATER_KEYS.contains(key)) && isDefault(key)) {
                     continue;
                 }
                 out.put(key, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));

@@ -267,6 +267,9 @@ public final class TrainingCore implements AutoCloseable {
                 }
                 return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
             }
+            if (config.gradClipNorm() > 0) {
+                clipGlobalNorm(grads.values(), config.gradClipNorm());
+            }
             optimizer.step(trainables, grads, lr, scope);
             if (temperature != null) {
                 temperature.project();
@@ -280,6 +283,29 @@ public final class TrainingCore implements AutoCloseable {
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
         }
+    }
+
+    /**
+     * Scales every gradient by {@code maxNorm / ‖g‖} when the global L2 norm {@code ‖g‖} over all of them exceeds
+     * {@code maxNorm}; the norm is summed in double in the iteration order, so the result is deterministic.
+     *
+     * @return the global norm before clipping
+     */
+    static double clipGlobalNorm(Iterable<NDArray> grads, double maxNorm) {
+        double sumSquares = 0;
+        for (NDArray g : grads) {
+            try (NDArray sq = g.square(); NDArray sum = sq.sum()) {
+                sumSquares += sum.getFloat();
+            }
+        }
+        double norm = Math.sqrt(sumSquares);
+        if (norm > maxNorm) {
+            float scale = (float) (maxNorm / norm);
+            for (NDArray g : grads) {
+                g.muli(scale);
+            }
+        }
+        return norm;
     }
 
     static boolean allFinite(Iterable<NDArray> arrays) {

@@ -156,4 +156,18 @@ class TrainingCoreTest {
             assertThat(TrainingCore.allFinite(List.of(m.create(new float[] {Float.NEGATIVE_INFINITY}), fine))).isFalse();
         }
     }
+
+    @Test
+    void shouldClipTheGlobalGradientNormAndLeaveSmallGradientsAlone() {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            ai.djl.ndarray.NDArray a = m.create(new float[] {3, 0});
+            ai.djl.ndarray.NDArray b = m.create(new float[] {0, 4}); // global norm 5
+            assertThat(TrainingCore.clipGlobalNorm(List.of(a, b), 10)).isEqualTo(5.0);
+            assertThat(a.toFloatArray()).containsExactly(3f, 0f);
+            assertThat(TrainingCore.clipGlobalNorm(List.of(a, b), 1)).isEqualTo(5.0);
+            assertThat(a.toFloatArray()[0]).isCloseTo(0.6f, org.assertj.core.api.Assertions.within(1e-6f));
+            assertThat(b.toFloatArray()[1]).isCloseTo(0.8f, org.assertj.core.api.Assertions.within(1e-6f));
+            assertThat(TrainingCore.clipGlobalNorm(List.of(a, b), 1)).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-6));
+        }
+    }
 }
