@@ -10,7 +10,8 @@
 #   --seeds "..."        student seeds (default "1 2 3")
 #   --work DIR           working directory (default: a new temporary one); results in DIR/results.tsv
 # Environment: STUDENT (default fmnist-mlp-student), LR (learning-rate schedule, default linear decay 1e-3 -> 2e-5
-# over the run), PORT / REGISTRY_PORT (default 19092 / 18081). One intra-op thread, so every run is reproducible.
+# over the run), TRAIN_ARGS (extra 'kdstream train' arguments for every variant), PORT / REGISTRY_PORT (default
+# 19092 / 18081). One intra-op thread, so every run is reproducible.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -74,6 +75,9 @@ kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=""
 
 COMMON=(--student "$STUDENT" --epochs "$EPOCHS" -s trainer.batch.size=$BATCH -s trainer.shuffle.buffer=1024
         -s trainer.learning.rate="$LR" -s trainer.eval.max.samples=10000)
+# shellcheck disable=SC2206
+COMMON+=(${TRAIN_ARGS:-})   # extra 'kdstream train' arguments for every variant, e.g. "-s trainer.grad.clip.norm=1"
+log "extra train arguments: ${TRAIN_ARGS:-none}" 
 declare -A VARIANTS=(
   [labels]="--teacher none"
   [kd]="--teacher stream -s kd.temperature=4 -s kd.alpha=0.9"
