@@ -10,7 +10,8 @@
 #   --seeds "..."        student seeds (default "1 2 3")
 #   --work DIR           working directory (default: a new temporary one); results in DIR/results.tsv
 # Environment: STUDENT (default fmnist-mlp-student), LR (learning-rate schedule, default linear decay 1e-3 -> 2e-5
-# over the run), TRAIN_ARGS (extra 'kdstream train' arguments for every variant), PORT / REGISTRY_PORT (default
+# over the run), TRAIN_ARGS (extra 'kdstream train' arguments for every variant), KD_ARGS / FEATURE_ARGS (replace the
+# KD and KD + feature variants' arguments), PORT / REGISTRY_PORT (default
 # 19092 / 18081). One intra-op thread, so every run is reproducible.
 set -euo pipefail
 
@@ -80,9 +81,10 @@ COMMON+=(${TRAIN_ARGS:-})   # extra 'kdstream train' arguments for every variant
 log "extra train arguments: ${TRAIN_ARGS:-none}" 
 declare -A VARIANTS=(
   [labels]="--teacher none"
-  [kd]="--teacher stream -s kd.temperature=4 -s kd.alpha=0.9"
-  [kd+feature]="--teacher stream -s kd.temperature=4 -s kd.alpha=0.9 -s kd.feature.weight=0.1"
+  [kd]="${KD_ARGS:---teacher stream -s kd.temperature=4 -s kd.alpha=0.9}"
+  [kd+feature]="${FEATURE_ARGS:---teacher stream -s kd.temperature=4 -s kd.alpha=0.9 -s kd.feature.weight=0.1}"
 )
+log "kd: ${VARIANTS[kd]}; kd+feature: ${VARIANTS[kd+feature]}" 
 printf 'variant\tseed\taccuracy\trun_id\tmodel_sha256\tseconds\n' >"$WORK/results.tsv"
 for seed in $SEEDS; do
   for v in labels kd kd+feature; do
