@@ -181,14 +181,34 @@ class TrainerCrashIT {
             assertThat(reference.steps()).isEqualTo(steps);
             assertThat(Files.readAllLines(dir.resolve("reference").resolve(Trainer.LEDGER_FILE)))
                     .isEqualTo(Files.readAllLines(ledgerFile));
-            assertThat(out).contains("run-id: crashf-run").contains("model-sha256: " + reference.modelSha256());
+            // per-step losses as published: the crashed run's last report of each step against the reference's
+            Map<Long, Double> crashLoss = new TreeMap<>();
+            Map<Long, Double> refLoss = new TreeMap<>();
+            KdConfig kd = new KdConfig(props);
+            for (TrainingStep s : TrainerIT.Fixtures.readAll(kd, kd.topics().metrics(), TrainingStep.class)) {
+                if ("crashf-run".equals(s.getRunId())) {
+                    crashLoss.put(s.getStep(), s.getTotalLoss());
+                } else if ("crashf-reference".equals(s.getRunId())) {
+                    refLoss.put(s.getStep(), s.getTotalLoss());
+                }
+            }
+            long firstDifferentLoss = -1;
+            for (long st = 1; st <= steps; st++) {
+                if (!java.util.Objects.equals(crashLoss.get(st), refLoss.get(st))) {
+                    firstDifferentLoss = st;
+                    break;
+                }
+            }
             long duplicates = timesTrained.values().stream().filter(n -> n > 1).count();
             System.out.printf("TrainerCrashIT online run (1 partition, %d steps of %d): %d kills requested at steps %s, "
                             + "last step reported before each kill %s; resumed from checkpoints at steps %s; ledger steps redone after each "
                             + "kill %s; ledger: %d steps, %d records, offsets 0..%d each trained once (duplicates %d, missing "
-                            + "%d); model sha256 %s = uninterrupted run's%n", steps, batch, KILLS, targets, drill.seen,
+                            + "%d), the uninterrupted run's ledger line for line; first step whose published loss differs from the "
+                            + "uninterrupted run's: %s; uninterrupted run's model sha256 %s%n", steps, batch, KILLS, targets, drill.seen,
                     drill.checkpoints, redone, ledger.size(), timesTrained.size(), steps * batch - 1, duplicates,
-                    steps * batch - timesTrained.size(), reference.modelSha256());
+                    steps * batch - timesTrained.size(), firstDifferentLoss < 0 ? "none" : Long.toString(firstDifferentLoss),
+                    reference.modelSha256());
+            assertThat(out).contains("run-id: crashf-run").contains("model-sha256: " + reference.modelSha256());
         }
     }
 
