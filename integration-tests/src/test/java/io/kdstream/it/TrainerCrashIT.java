@@ -101,7 +101,7 @@ class TrainerCrashIT {
         props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("crashing").toString());
         props.put(TrainerConfig.RUN_ID_CONFIG, "crash-run");
         // the kills stay in the first 70% of the run, so no process can finish between a step being seen and its kill
-        List<Long> targets = killSteps(new Random(), 5, (long) (totalSteps * 0.7), 12);
+        List<Long> targets = killSteps("kd.it.crash.bounded.kills", new Random(), 5, (long) (totalSteps * 0.7), 12);
         Drill drill = new Drill(props, dir, "crash-run");
         for (long target : targets) {
             drill.killAt(target);
@@ -137,7 +137,7 @@ class TrainerCrashIT {
 
         // When the trainer process is killed at five random steps and started again each time; the feed stays a few
         // batches ahead of the next kill, so every kill lands while the process is training
-        List<Long> targets = killSteps(new Random(), 5, steps - 8, 8);
+        List<Long> targets = killSteps("kd.it.crash.online.kills", new Random(), 5, steps - 8, 8);
         List<Integer> redone = new ArrayList<>();
         try (Feeder feeder = new Feeder(props, batch, steps)) {
             Drill drill = new Drill(props, dir, "crashf-run");
@@ -212,8 +212,15 @@ class TrainerCrashIT {
         }
     }
 
-    /** {@code n} distinct kill steps in {@code [4, max]}, ascending, at least {@code gap} apart. */
-    private static List<Long> killSteps(Random rng, int n, long max, int gap) {
+    /**
+     * {@code n} distinct kill steps in {@code [4, max]}, ascending, at least {@code gap} apart; or the ones the system
+     * property {@code property} lists (comma-separated), to repeat the kills of a run that failed.
+     */
+    private static List<Long> killSteps(String property, Random rng, int n, long max, int gap) {
+        String fixed = System.getProperty(property, "");
+        if (!fixed.isBlank()) {
+            return java.util.Arrays.stream(fixed.split(",")).map(String::trim).map(Long::valueOf).toList();
+        }
         long slack = max - 4 - (long) (n - 1) * gap;
         assertThat(slack).as("room for " + n + " kills").isPositive();
         long[] extra = new long[n];
