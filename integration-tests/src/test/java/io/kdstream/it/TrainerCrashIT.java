@@ -108,11 +108,14 @@ class TrainerCrashIT {
         }
         String out = drill.finish();
 
-        // Then its model is bit-identical to the uninterrupted run's
-        assertThat(out).contains("run-id: crash-run").contains("model-sha256: " + reference.modelSha256());
+        // Then its model is bit-identical to the uninterrupted run's (and so is every step's published loss)
+        long firstDifferentLoss = firstDifferentLoss(new KdConfig(props), "crash-run", reference.runId(), totalSteps);
         System.out.printf("TrainerCrashIT bounded run (2 partitions, 2 epochs, %d steps): %d kills requested at steps %s, "
-                        + "last step reported before each kill %s; resumed from checkpoints at steps %s; model sha256 %s = uninterrupted run's%n",
-                totalSteps, KILLS, targets, drill.seen, drill.checkpoints, reference.modelSha256());
+                        + "last step reported before each kill %s; resumed from checkpoints at steps %s; first step whose "
+                        + "published loss differs from the uninterrupted run's: %s; uninterrupted run's model sha256 %s%n",
+                totalSteps, KILLS, targets, drill.seen, drill.checkpoints,
+                firstDifferentLoss < 0 ? "none" : Long.toString(firstDifferentLoss), reference.modelSha256());
+        assertThat(out).contains("run-id: crash-run").contains("model-sha256: " + reference.modelSha256());
     }
 
     @Test
@@ -181,24 +184,7 @@ class TrainerCrashIT {
             assertThat(reference.steps()).isEqualTo(steps);
             assertThat(Files.readAllLines(dir.resolve("reference").resolve(Trainer.LEDGER_FILE)))
                     .isEqualTo(Files.readAllLines(ledgerFile));
-            // per-step losses as published: the crashed run's last report of each step against the reference's
-            Map<Long, Double> crashLoss = new TreeMap<>();
-            Map<Long, Double> refLoss = new TreeMap<>();
-            KdConfig kd = new KdConfig(props);
-            for (TrainingStep s : TrainerIT.Fixtures.readAll(kd, kd.topics().metrics(), TrainingStep.class)) {
-                if ("crashf-run".equals(s.getRunId())) {
-                    crashLoss.put(s.getStep(), s.getTotalLoss());
-                } else if ("crashf-reference".equals(s.getRunId())) {
-                    refLoss.put(s.getStep(), s.getTotalLoss());
-                }
-            }
-            long firstDifferentLoss = -1;
-            for (long st = 1; st <= steps; st++) {
-                if (!java.util.Objects.equals(crashLoss.get(st), refLoss.get(st))) {
-                    firstDifferentLoss = st;
-                    break;
-                }
-            }
+            long firstDifferentLoss = firstDifferentLoss(new KdConfig(props), "crashf-run", "crashf-reference", steps);
             long duplicates = timesTrained.values().stream().filter(n -> n > 1).count();
             System.out.printf("TrainerCrashIT online run (1 partition, %d steps of %d): %d kills requested at steps %s, "
                             + "last step reported before each kill %s; resumed from checkpoints at steps %s; ledger steps redone after each "
@@ -210,6 +196,30 @@ class TrainerCrashIT {
                     reference.modelSha256());
             assertThat(out).contains("run-id: crashf-run").contains("model-sha256: " + reference.modelSha256());
         }
+    }
+
+    /**
+     * The first step whose total loss, as last published by run {@code runId}, differs from the one run
+     * {@code referenceRunId} published; -1 when all {@code steps} agree bit for bit. Says whether a mismatching run
+     * diverged right after a resume or in the middle of a process.
+     */
+    private static long firstDifferentLoss(KdConfig config, String runId, String referenceRunId, long steps) {
+        Map<Long, Double> crashed = new TreeMap<>();
+        Map<Long, Double> reference = new TreeMap<>();
+        // a run's steps are keyed by its id, so they share a partition and come back in the order they were published
+        for (TrainingStep s : TrainerIT.Fixtures.readAll(config, config.topics().metrics(), TrainingStep.class)) {
+            if (runId.equals(s.getRunId())) {
+                crashed.put(s.getStep(), s.getTotalLoss());
+            } else if (referenceRunId.equals(s.getRunId())) {
+                reference.put(s.getStep(), s.getTotalLoss());
+            }
+        }
+        for (long step = 1; step <= steps; step++) {
+            if (!java.util.Objects.equals(crashed.get(step), reference.get(step))) {
+                return step;
+            }
+        }
+        return -1;
     }
 
     /**
