@@ -5,6 +5,7 @@ import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.SecuredKafkaTestCluster;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.schemas.registry.SchemaRegistryClientConfig;
@@ -32,6 +33,7 @@ import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.resource.PatternType;
@@ -57,12 +59,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 /**
  * The pipeline on a broker that only speaks SASL/SCRAM-SHA-512 and authorises every request with ACLs: the teacher and
@@ -77,6 +81,8 @@ class SecuredClusterIT {
     private static final String TEACHER_PASSWORD = "teacher-pw-" + UUID.randomUUID();
     private static final String TRAINER = "kd-trainer";
     private static final String TRAINER_PASSWORD = "trainer-pw-" + UUID.randomUUID();
+    private static final String INGEST = "kd-ingest";
+    private static final String INGEST_PASSWORD = "ingest-pw-" + UUID.randomUUID();
     private static final String P = "sec";
     private static final String REGISTRY = "mock://secured-" + UUID.randomUUID();
     private static final int INPUTS = 200;
@@ -89,9 +95,12 @@ class SecuredClusterIT {
         try (Admin admin = kafka.admin()) {
             admin.alterUserScramCredentials(List.of(
                     new UserScramCredentialUpsertion(TEACHER, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), TEACHER_PASSWORD),
-                    new UserScramCredentialUpsertion(TRAINER, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), TRAINER_PASSWORD)))
+                    new UserScramCredentialUpsertion(TRAINER, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), TRAINER_PASSWORD),
+                    new UserScramCredentialUpsertion(INGEST, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), INGEST_PASSWORD)))
                     .all().get(30, TimeUnit.SECONDS);
             List<AclBinding> acls = new ArrayList<>();
+            // ingest: write inputs, nothing else
+            acls.add(allow(INGEST, ResourceType.TOPIC, P + ".inputs", PatternType.LITERAL, AclOperation.WRITE));
             // teacher: read inputs in its group, write outputs and dead letters in transactions of its own ids
             acls.add(allow(TEACHER, ResourceType.TOPIC, P + ".inputs", PatternType.LITERAL, AclOperation.READ));
             acls.add(allow(TEACHER, ResourceType.GROUP, P + "-teacher", PatternType.LITERAL, AclOperation.READ));
@@ -113,6 +122,7 @@ class SecuredClusterIT {
         }
         awaitAuthentication(TEACHER, TEACHER_PASSWORD);
         awaitAuthentication(TRAINER, TRAINER_PASSWORD);
+        awaitAuthentication(INGEST, INGEST_PASSWORD);
     }
 
     @AfterAll
@@ -124,7 +134,7 @@ class SecuredClusterIT {
 
     @Test
     void shouldRunTeacherAndTrainerWithTheirOwnCredentialsWithoutLeakingSecrets(@TempDir Path dir) throws Exception {
-        // Given inputs written by the administrator, and component configs that also carry registry and TLS secrets
+        // Given inputs written by the ingest principal, and component configs that also carry registry and TLS secrets
         String basicAuthSecret = "basic-auth-pw-" + UUID.randomUUID();
         String sslSecret = "ssl-pw-" + UUID.randomUUID();
         produceInputs();
@@ -138,7 +148,7 @@ class SecuredClusterIT {
         trainerProps.put("ssl.truststore.password", sslSecret);
         trainerProps.put("ssl.keystore.password", sslSecret);
         trainerProps.put("ssl.key.password", sslSecret);
-        List<String> secrets = List.of(ADMIN_PASSWORD, TEACHER_PASSWORD, TRAINER_PASSWORD, basicAuthSecret, sslSecret);
+        List<String> secrets = List.of(ADMIN_PASSWORD, TEACHER_PASSWORD, TRAINER_PASSWORD, INGEST_PASSWORD, basicAuthSecret, sslSecret);
 
         // When the teacher scores them and the trainer trains on its outputs, each as its own principal
         ByteArrayOutputStream logs = new ByteArrayOutputStream();
@@ -202,9 +212,9 @@ class SecuredClusterIT {
         var manifests = KdAvroSerdes.value(RunManifest.class, trainerConfig.serdeProperties()).deserializer();
         assertThat(runs).extracting(r -> manifests.deserialize(trainerConfig.topics().runs(), r.value()).getStatus())
                 .containsExactly(RunStatus.STARTED, RunStatus.FINISHED);
-        System.out.printf("SecuredClusterIT: teacher %s scored %d inputs, trainer %s trained %d samples; %d secrets "
-                + "absent from %d log characters, the manifest, %d run records and the run's files%n", TEACHER,
-                teacherOutputs, TRAINER, result.samples(), secrets.size(), logText.length(), runs.size());
+        System.out.printf("SecuredClusterIT: ingest %s wrote %d inputs, teacher %s scored %d inputs, trainer %s trained %d "
+                + "samples; %d secrets absent from %d log characters, the manifest, %d run records and the run's files%n",
+                INGEST, INPUTS, TEACHER, teacherOutputs, TRAINER, result.samples(), secrets.size(), logText.length(), runs.size());
     }
 
     @Test
@@ -237,6 +247,57 @@ class SecuredClusterIT {
                     .get(30, TimeUnit.SECONDS).offset()).isNotNegative();
         }
         System.out.println("SecuredClusterIT: trainer principal refused on " + P + ".inputs (TopicAuthorizationException)");
+    }
+
+    @Test
+    void shouldStopTheTeacherAndTheTrainerWhenTheirCredentialsAreWrong(@TempDir Path dir) throws Exception {
+        // Given a teacher-service and a trainer whose configurations carry a wrong password
+        Map<String, Object> teacherProps = props(TEACHER, TEACHER_PASSWORD + "-wrong", null);
+        teacherProps.put(TeacherConfig.GROUP_ID_CONFIG, P + "-teacher");
+        teacherProps.put(TeacherConfig.TRANSACTIONAL_ID_PREFIX_CONFIG, P + "-teacher-refused");
+        teacherProps.put(TeacherConfig.DEVICE_CONFIG, "cpu");
+        teacherProps.put(TeacherConfig.METRICS_INTERVAL_MS_CONFIG, 0);
+        Map<String, Object> trainerProps = props(TRAINER, TRAINER_PASSWORD + "-wrong", dir);
+
+        // When they start, Then each stops with the broker's authentication error instead of retrying or training
+        Throwable teacherFailure;
+        try (Teacher teacher = FuzzedInputIT.randomTeacher(dir.resolve("teacher"));
+             TeacherService service = TeacherService.builder().setConfig(new TeacherConfig(teacherProps)).setTeacher(teacher).build()) {
+            service.start();
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+                try {
+                    service.awaitTermination();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            teacherFailure = catchThrowable(() -> stopped.get(60, TimeUnit.SECONDS));
+        }
+        assertThat(teacherFailure).as("the teacher-service stopped on its own within 60 s").isInstanceOf(ExecutionException.class);
+        assertThat(causes(teacherFailure)).as("causes of the teacher-service's stop")
+                .anyMatch(c -> c instanceof AuthenticationException);
+        Throwable trainerFailure;
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(trainerProps)).build()) {
+            trainerFailure = catchThrowable(trainer::run);
+        }
+        assertThat(causes(trainerFailure)).as("causes of the trainer's stop").anyMatch(c -> c instanceof AuthenticationException);
+        assertThat(dir.resolve("run").resolve(Trainer.MODEL_DIR)).doesNotExist();
+        System.out.printf("SecuredClusterIT: with a wrong password the teacher-service stopped (%s) and the trainer stopped "
+                + "(%s) without training%n", rootOf(teacherFailure).getClass().getSimpleName(),
+                rootOf(trainerFailure).getClass().getSimpleName());
+    }
+
+    private static List<Throwable> causes(Throwable t) {
+        List<Throwable> out = new ArrayList<>();
+        for (Throwable c = t; c != null && !out.contains(c); c = c.getCause()) {
+            out.add(c);
+        }
+        return out;
+    }
+
+    private static Throwable rootOf(Throwable t) {
+        List<Throwable> chain = causes(t);
+        return chain.get(chain.size() - 1);
     }
 
     private static void describe(Map<String, Object> props) throws Exception {
@@ -292,22 +353,21 @@ class SecuredClusterIT {
         return p;
     }
 
-    private static void produceInputs() {
-        KdConfig config = new KdConfig(props(SecuredKafkaTestCluster.ADMIN, ADMIN_PASSWORD, null));
+    private static void produceInputs() throws InterruptedException {
+        KdConfig config = new KdConfig(props(INGEST, INGEST_PASSWORD, null));
         Serializer<InputRecord> serializer = KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).serializer();
         String topic = config.topics().inputs();
-        try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "ingest", Map.of())) {
-            java.util.Random rng = new java.util.Random(5);
-            for (int i = 0; i < INPUTS; i++) {
-                String id = "sec-" + i;
-                byte[] px = new byte[784];
-                rng.nextBytes(px);
-                InputRecord r = InputRecord.newBuilder().setId(id).setSource("secured").setInput(TensorCodec.fromUint8(px, 1, 28, 28))
-                        .setLabel(i % 10).setTimestampMs(Instant.EPOCH).setAttributes(Map.of()).build();
-                producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, r)));
-            }
-            producer.flush();
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        java.util.Random rng = new java.util.Random(5);
+        for (int i = 0; i < INPUTS; i++) {
+            String id = "sec-" + i;
+            byte[] px = new byte[784];
+            rng.nextBytes(px);
+            InputRecord r = InputRecord.newBuilder().setId(id).setSource("secured").setInput(TensorCodec.fromUint8(px, 1, 28, 28))
+                    .setLabel(i % 10).setTimestampMs(Instant.EPOCH).setAttributes(Map.of()).build();
+            records.add(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, r)));
         }
+        ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "ingest", Map.of()), records);
     }
 
     /** Every committed record of a topic, read as the administrator. */
