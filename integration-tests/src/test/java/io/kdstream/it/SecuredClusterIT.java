@@ -367,7 +367,7 @@ class SecuredClusterIT {
                     .setLabel(i % 10).setTimestampMs(Instant.EPOCH).setAttributes(Map.of()).build();
             records.add(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, r)));
         }
-        ConfirmedSends.sendAll(() -> KafkaClients.producer(config, "ingest", Map.of()), records);
+        ConfirmedSends.sendAll(config, "ingest", records);
     }
 
     /** Every committed record of a topic, read as the administrator. */

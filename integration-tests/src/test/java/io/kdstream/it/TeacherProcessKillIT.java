@@ -245,7 +245,7 @@ class TeacherProcessKillIT {
             }
             records.add(new ProducerRecord<>(topic, key, value));
         }
-        ConfirmedSends.sendAll(() -> KafkaClients.producer(config, P + "-ingest", Map.of()), records);
+        ConfirmedSends.sendAll(config, P + "-ingest", records);
         return bad;
     }
 

@@ -89,10 +89,9 @@ class TrainerCrashIT {
         base.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
         TrainerIT.Fixtures.createTopics(base);
         TrainerIT.Fixtures.produce(base, 0, 1_600, TrainerIT.Fixtures::valid);
-        Trainer.Result reference;
-        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(base)).build()) {
-            reference = trainer.run();
-        }
+        // (the reference is a separate process launched like the crashing one, so both run in the same environment)
+        base.put(TrainerConfig.RUN_ID_CONFIG, "crash-reference");
+        Reference reference = Reference.of(new Drill(base, dir, "crash-reference").finish());
         long totalSteps = reference.steps();
         assertThat(totalSteps).isEqualTo(200);
 
@@ -177,10 +176,7 @@ class TrainerCrashIT {
             refProps.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("reference").toString());
             refProps.put(TrainerConfig.RUN_ID_CONFIG, "crashf-reference");
             refProps.put(TrainerConfig.GROUP_CONFIG, "crashf-reference");
-            Trainer.Result reference;
-            try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(refProps)).build()) {
-                reference = trainer.run();
-            }
+            Reference reference = Reference.of(new Drill(refProps, dir, "crashf-reference").finish());
             assertThat(reference.steps()).isEqualTo(steps);
             assertThat(Files.readAllLines(dir.resolve("reference").resolve(Trainer.LEDGER_FILE)))
                     .isEqualTo(Files.readAllLines(ledgerFile));
@@ -220,6 +216,18 @@ class TrainerCrashIT {
             }
         }
         return -1;
+    }
+
+    /** What an uninterrupted trainer process printed at its end. */
+    private record Reference(String runId, String modelSha256, long steps) {
+        static Reference of(String out) {
+            return new Reference(line(out, "run-id: "), line(out, "model-sha256: "), Long.parseLong(line(out, "steps: ")));
+        }
+
+        private static String line(String out, String prefix) {
+            return out.lines().filter(l -> l.startsWith(prefix)).map(l -> l.substring(prefix.length()).trim()).reduce((a, b) -> b)
+                    .orElseThrow(() -> new AssertionError("no '" + prefix + "' line in the trainer's output:\n" + out));
+        }
     }
 
     /**

@@ -28,6 +28,7 @@ public final class TrainerMain {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (Trainer trainer = Trainer.builder().setConfig(config).build()) {
             Trainer.Result result = trainer.run();
+            out.println("steps: " + result.steps());
             out.println("run-id: " + result.runId());
             out.println("model-sha256: " + result.modelSha256());
         }
