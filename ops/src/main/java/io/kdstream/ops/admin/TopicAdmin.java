@@ -49,6 +49,7 @@ import java.util.concurrent.TimeoutException;
  * </ul>
  */
 public final class TopicAdmin implements AutoCloseable {
+    private static final long LEADER_SETTLE_MS = 500;
 
     private static final Logger LOGGER = LoggerFactory.getLogger(TopicAdmin.class);
 
@@ -119,6 +120,9 @@ public final class TopicAdmin implements AutoCloseable {
                 }
             }
         }
+        if (!created.isEmpty()) {
+            awaitLeaders(created);
+        }
         List<String> warnings = new ArrayList<>();
         if (!existed.isEmpty()) {
             Map<String, TopicDescription> described = describeTopics(existed);
@@ -136,6 +140,45 @@ public final class TopicAdmin implements AutoCloseable {
             }
         }
         return new CreateReport(created, existed, warnings);
+    }
+
+    /**
+     * Waits until every partition of the new topics has a leader, then a short settling pause. An idempotent producer
+     * that writes to a partition before the broker has applied its creation can lose a batch silently: the first
+     * request fails as NOT_LEADER_OR_FOLLOWER, a later one is appended, and every retry of the first then fails with
+     * OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout (KAFKA-15591, seen with the 4.3 broker). Producing only
+     * after this returns keeps {@code topics create} followed at once by {@code ingest} safe.
+     */
+    private void awaitLeaders(Collection<String> topics) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<String> pending = new ArrayList<>(topics);
+        while (!pending.isEmpty()) {
+            Map<String, TopicDescription> described = describeTopics(pending);
+            pending.removeIf(t -> {
+                TopicDescription d = described.get(t);
+                return d != null && !d.partitions().isEmpty()
+                        && d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            });
+            if (pending.isEmpty()) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new KdException("partitions of " + pending + " have no leader " + timeout.toSeconds()
+                        + " s after their creation");
+            }
+            sleep(100);
+        }
+        // the broker publishes a partition to its metadata cache just before it starts serving it
+        sleep(LEADER_SETTLE_MS);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("interrupted while waiting for new topics' leaders", e);
+        }
     }
 
     /** Names of the topics in the cluster, internal topics excluded, sorted. */
