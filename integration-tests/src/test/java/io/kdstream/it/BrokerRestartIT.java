@@ -10,6 +10,7 @@ import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.it.support.TopicProps;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -128,15 +129,7 @@ class BrokerRestartIT {
         Map<String, Object> p = new HashMap<>();
         p.put("bootstrap.servers", "127.0.0.1:" + port);
         p.put("schema.registry.url", "mock://restart-" + UUID.randomUUID());
-        p.put(KdConfig.TOPIC_INPUTS_CONFIG, P + ".inputs");
-        p.put(KdConfig.TOPIC_TEACHER_OUTPUTS_CONFIG, P + ".teacher-outputs");
-        p.put(KdConfig.TOPIC_DLQ_CONFIG, P + ".dlq");
-        p.put(KdConfig.TOPIC_METRICS_CONFIG, P + ".metrics");
-        p.put(KdConfig.TOPIC_EVAL_CONFIG, P + ".eval");
-        p.put(KdConfig.TOPIC_RUNS_CONFIG, P + ".runs");
-        p.put(KdConfig.TOPIC_MODEL_SYNC_CONFIG, P + ".model-sync");
-        p.put(KdConfig.TOPIC_MONITORS_CONFIG, P + ".monitors");
-        p.put(KdConfig.TOPIC_ALERTS_CONFIG, P + ".alerts");
+        TopicProps.prefixed(p, P);
         p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         return p;
     }

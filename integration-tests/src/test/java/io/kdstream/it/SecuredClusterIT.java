@@ -7,6 +7,7 @@ import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.SecuredKafkaTestCluster;
+import io.kdstream.it.support.TopicProps;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.schemas.registry.SchemaRegistryClientConfig;
 import io.kdstream.schemas.serde.KdAvroSerdes;
@@ -332,15 +333,7 @@ class SecuredClusterIT {
     private static Map<String, Object> props(String user, String password, Path dir) {
         Map<String, Object> p = new HashMap<>(kafka.clientProperties(user, password));
         p.put("schema.registry.url", REGISTRY);
-        p.put(KdConfig.TOPIC_INPUTS_CONFIG, P + ".inputs");
-        p.put(KdConfig.TOPIC_TEACHER_OUTPUTS_CONFIG, P + ".teacher-outputs");
-        p.put(KdConfig.TOPIC_DLQ_CONFIG, P + ".dlq");
-        p.put(KdConfig.TOPIC_METRICS_CONFIG, P + ".metrics");
-        p.put(KdConfig.TOPIC_EVAL_CONFIG, P + ".eval");
-        p.put(KdConfig.TOPIC_RUNS_CONFIG, P + ".runs");
-        p.put(KdConfig.TOPIC_MODEL_SYNC_CONFIG, P + ".model-sync");
-        p.put(KdConfig.TOPIC_MONITORS_CONFIG, P + ".monitors");
-        p.put(KdConfig.TOPIC_ALERTS_CONFIG, P + ".alerts");
+        TopicProps.prefixed(p, P);
         p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         if (dir != null) {
             p.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("run").toString());

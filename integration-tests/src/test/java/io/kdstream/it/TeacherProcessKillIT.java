@@ -11,6 +11,7 @@ import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.SlowSendInterceptor;
 import io.kdstream.it.support.TestRegistry;
+import io.kdstream.it.support.TopicProps;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.cli.KdstreamCli;
 import io.kdstream.schemas.serde.KdAvroSerdes;
@@ -186,15 +187,7 @@ class TeacherProcessKillIT {
         Map<String, Object> p = new HashMap<>();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("schema.registry.url", registry.url());
-        p.put(KdConfig.TOPIC_INPUTS_CONFIG, P + ".inputs");
-        p.put(KdConfig.TOPIC_TEACHER_OUTPUTS_CONFIG, P + ".teacher-outputs");
-        p.put(KdConfig.TOPIC_DLQ_CONFIG, P + ".dlq");
-        p.put(KdConfig.TOPIC_METRICS_CONFIG, P + ".metrics");
-        p.put(KdConfig.TOPIC_EVAL_CONFIG, P + ".eval");
-        p.put(KdConfig.TOPIC_RUNS_CONFIG, P + ".runs");
-        p.put(KdConfig.TOPIC_MODEL_SYNC_CONFIG, P + ".model-sync");
-        p.put(KdConfig.TOPIC_MONITORS_CONFIG, P + ".monitors");
-        p.put(KdConfig.TOPIC_ALERTS_CONFIG, P + ".alerts");
+        TopicProps.prefixed(p, P);
         p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         return p;
     }
