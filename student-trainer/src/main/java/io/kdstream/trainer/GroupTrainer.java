@@ -223,21 +223,24 @@ final class GroupTrainer {
                 }
                 SyncLog.State state = log.state();
                 core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
+                if (done(state, ranges) && state.epoch() + 1 >= config.epochs()) {
+                    completed = true;
+                    break;
+                }
+                // the last completed round may have ended an epoch: the next round starts the next one
+                int epoch = done(state, ranges) ? state.epoch() + 1 : state.epoch();
+                Map<Integer, Long> resumeAt = epoch == state.epoch() ? state.next() : Map.of();
                 Map<Integer, Long> trainedNext = new TreeMap<>();
                 List<TopicPartition> owned = assigned;
                 for (TopicPartition tp : owned) {
-                    long next = state.next().getOrDefault(tp.partition(), ranges.get(tp.partition())[0]);
+                    long next = resumeAt.getOrDefault(tp.partition(), ranges.get(tp.partition())[0]);
                     trainedNext.put(tp.partition(), next);
                     data.seek(tp, next);
                 }
                 data.resume(owned);
-                LOGGER.info("Group {} generation {}: member {} of {} {}, partitions {}, resuming from round {} ({} samples)",
-                        group, generation, members.indexOf(me) + 1, members.size(), me, trainedNext.keySet(),
-                        state.round(), state.samples());
-                if (done(state, ranges)) {
-                    completed = true;
-                    break;
-                }
+                LOGGER.info("Group {} generation {}: member {} of {} {}, partitions {}, resuming from round {} ({} samples), "
+                        + "epoch {} of {}", group, generation, members.indexOf(me) + 1, members.size(), me,
+                        trainedNext.keySet(), state.round(), state.samples(), epoch + 1, config.epochs());
                 Deque<Item> pending = new ArrayDeque<>();
                 Map<Integer, Long> roundStart = new TreeMap<>(trainedNext);
                 long round = state.round() + 1;
@@ -294,7 +297,7 @@ final class GroupTrainer {
                         localSteps++;
                         TrainingStep record = TrainingStep.newBuilder()
                                 .setRunId(runId).setTrainerId(config.trainerId()).setGroup(group)
-                                .setStep(steps).setEpoch(0).setTimestampMs(Instant.now())
+                                .setStep(steps).setEpoch(epoch).setTimestampMs(Instant.now())
                                 .setTaskLoss(o.taskLoss()).setKdLoss(o.kdLoss()).setFeatureLoss(o.featureLoss())
                                 .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
                                 .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(0)
@@ -316,7 +319,7 @@ final class GroupTrainer {
                     }
                     float[] flat = flatten(core.parameters());
                     publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION,
-                            group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat)));
+                            group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat), epoch));
                     producer.flush();
                     long w0 = System.nanoTime();
                     long waitUntil = System.currentTimeMillis() + config.groupSyncTimeoutMs();
@@ -363,14 +366,25 @@ final class GroupTrainer {
                                     after.next().getOrDefault(r.getKey(), r.getValue()[0])));
                         }
                         publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.STATE,
-                                group, generation, round, me, after.samples(), all, avg));
+                                group, generation, round, me, after.samples(), all, avg, after.epoch()));
                     }
                     LOGGER.info("Group {} generation {} round {}: {} members, {} local samples, {} samples in total, "
                             + "parameters sha256 {}", group, generation, round, members.size(), localSamples, after.samples(),
                             ModelSyncCodec.sha256Hex(avg));
                     if (done(after, ranges)) {
-                        completed = true;
-                        break outer;
+                        if (after.epoch() + 1 >= config.epochs()) {
+                            completed = true;
+                            break outer;
+                        }
+                        // every partition of the group is through: the next round starts the next epoch
+                        epoch = after.epoch() + 1;
+                        for (TopicPartition tp : owned) {
+                            long begin = ranges.get(tp.partition())[0];
+                            trainedNext.put(tp.partition(), begin);
+                            data.seek(tp, begin);
+                        }
+                        data.resume(owned);
+                        LOGGER.info("Group {}: epoch {} of {} done after round {}", group, epoch, config.epochs(), round);
                     }
                     round++;
                     localSteps = 0;

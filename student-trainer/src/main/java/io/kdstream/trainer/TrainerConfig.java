@@ -274,10 +274,6 @@ public final class TrainerConfig extends KdConfig {
                     + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
         }
         if (groupTraining()) {
-            if (epochs() != 1) {
-                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true trains one pass over the snapshotted range, so "
-                        + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
-            }
             if (follow()) {
                 throw new ConfigException(GROUP_TRAINING_CONFIG + "=true and " + FOLLOW_CONFIG + "=true cannot be combined: "
                         + "a group trains a bounded range");

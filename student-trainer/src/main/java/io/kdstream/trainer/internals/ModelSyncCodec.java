@@ -37,10 +37,20 @@ public final class ModelSyncCodec {
      * @param ranges      offset ranges: of a contribution, what it trained this round; of a state, start and next offset
      *                    of every partition
      * @param payload     the whole payload, sha256-checked
+     * @param epoch       the pass over the group's ranges that {@code ranges} belong to (from 0)
      */
     public record Message(ModelSyncKind kind, String group, int generation, long round, String memberId, long sampleCount,
-                          List<PartitionRange> ranges, byte[] payload) {
+                          List<PartitionRange> ranges, byte[] payload, int epoch) {
+        /** A message of epoch 0. */
+        public Message(ModelSyncKind kind, String group, int generation, long round, String memberId, long sampleCount,
+                       List<PartitionRange> ranges, byte[] payload) {
+            this(kind, group, generation, round, memberId, sampleCount, ranges, payload, 0);
+        }
+
         public Message {
+            if (epoch < 0) {
+                throw new IllegalArgumentException("epoch must be >= 0");
+            }
             Objects.requireNonNull(kind, "kind");
             Objects.requireNonNull(group, "group");
             Objects.requireNonNull(memberId, "memberId");
@@ -66,6 +76,7 @@ public final class ModelSyncCodec {
             int to = Math.min(payload.length, from + chunkBytes);
             out.add(ModelSync.newBuilder()
                     .setKind(message.kind())
+                    .setEpoch(message.epoch())
                     .setGroup(message.group())
                     .setGeneration(message.generation())
                     .setRound(message.round())
@@ -142,7 +153,7 @@ public final class ModelSyncCodec {
             }
             ModelSync f = p.first;
             return Optional.of(new Message(f.getKind(), f.getGroup(), f.getGeneration(), f.getRound(), f.getMemberId(),
-                    f.getSampleCount(), f.getOffsets(), p.payload));
+                    f.getSampleCount(), f.getOffsets(), p.payload, f.getEpoch()));
         }
 
         /** Messages begun but not complete (e.g. from a member that died while sending). */

@@ -2,6 +2,7 @@ package io.kdstream.trainer.internals;
 
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.PartitionRange;
+import io.kdstream.core.KdException;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -31,16 +32,17 @@ public final class SyncLog {
      * @param next       next offset of every partition trained so far (absent: the start of its range)
      * @param samples    samples averaged in so far
      * @param trained    per member, the ranges its contribution of this round trained
+     * @param epoch      the pass over the group's ranges that {@code next} belongs to (from 0)
      */
     public record State(int generation, long round, float[] parameters, Map<Integer, Long> next, long samples,
-                        Map<String, List<PartitionRange>> trained) {
+                        Map<String, List<PartitionRange>> trained, int epoch) {
         public State {
             next = Collections.unmodifiableMap(new TreeMap<>(next));
             trained = Map.copyOf(trained);
         }
 
         static State initial() {
-            return new State(-1, 0, null, Map.of(), 0, Map.of());
+            return new State(-1, 0, null, Map.of(), 0, Map.of(), 0);
         }
     }
 
@@ -91,7 +93,7 @@ public final class SyncLog {
                     Map<Integer, Long> next = new TreeMap<>();
                     m.ranges().forEach(r -> next.put(r.getPartition(), r.getEndOffset()));
                     state = new State(m.generation(), m.round(), ModelSyncCodec.toFloats(m.payload()), next, m.sampleCount(),
-                            Map.of());
+                            Map.of(), m.epoch());
                 }
             }
             default -> throw new IllegalStateException("unknown kind " + m.kind());
@@ -100,7 +102,15 @@ public final class SyncLog {
 
     private void complete(int generation, long round, List<String> expected, Map<String, ModelSyncCodec.Message> received) {
         List<ModelAverager.Contribution> parts = new ArrayList<>();
-        Map<Integer, Long> next = new TreeMap<>(state.next());
+        int epoch = received.get(expected.get(0)).epoch();
+        for (String member : expected) {
+            if (received.get(member).epoch() != epoch) {
+                throw new KdException("Group " + group + " round " + round + ": the members' contributions name epochs "
+                        + epoch + " and " + received.get(member).epoch() + "; a round never spans two epochs");
+            }
+        }
+        // a new epoch starts every partition over: those not trained in this round are at the start of their range
+        Map<Integer, Long> next = epoch > state.epoch() ? new TreeMap<>() : new TreeMap<>(state.next());
         Map<String, List<PartitionRange>> trained = new HashMap<>();
         long samples = state.samples();
         for (String member : expected) {
@@ -110,7 +120,7 @@ public final class SyncLog {
             trained.put(member, c.ranges());
             samples += c.sampleCount();
         }
-        state = new State(generation, round, ModelAverager.average(parts), next, samples, trained);
+        state = new State(generation, round, ModelAverager.average(parts), next, samples, trained, epoch);
         completed.add(state);
         contributions.keySet().removeIf(r -> r <= round);
     }

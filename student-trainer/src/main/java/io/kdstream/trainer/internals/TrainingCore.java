@@ -37,6 +37,13 @@ import java.util.SplittableRandom;
  * per-step sub-manager closed when the step ends.
  */
 public final class TrainingCore implements AutoCloseable {
+    /**
+     * Serialises gradient recording between the trainers of one process (DJL's PyTorch engine allows one collecting
+     * {@link GradientCollector} per process): several trainers, e.g. the members of a group started in one JVM, then
+     * train concurrently and take turns for the forward and backward pass. Fair, so no trainer starves.
+     */
+    private static final java.util.concurrent.locks.ReentrantLock RECORDING = new java.util.concurrent.locks.ReentrantLock(true);
+
     private static final double LSKD_EPS = 1e-7;
 
     private final TrainerConfig config;
@@ -191,6 +198,7 @@ public final class TrainingCore implements AutoCloseable {
             double total;
             boolean finite;
             double usedT = temperature != null ? temperature.current() : t;
+            RECORDING.lock(); // DJL's PyTorch engine records gradients for one collector per process at a time
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDList out = block.forward(new ParameterStore(scope, false), new NDList(x), true);
                 NDArray logits = out.get(0);
@@ -248,6 +256,8 @@ public final class TrainingCore implements AutoCloseable {
                 if (finite) {
                     gc.backward(totalLoss);
                 }
+            } finally {
+                RECORDING.unlock();
             }
             long t1 = System.nanoTime();
             if (!finite) {

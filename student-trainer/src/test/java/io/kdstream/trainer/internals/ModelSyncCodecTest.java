@@ -22,7 +22,7 @@ class ModelSyncCodecTest {
         byte[] payload = new byte[bytes];
         new Random(bytes).nextBytes(payload);
         return new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION, "g", 3, 7, "member-1", 96,
-                List.of(new PartitionRange("t", 1, 10L, 106L)), payload);
+                List.of(new PartitionRange("t", 1, 10L, 106L)), payload, 2);
     }
 
     private static Optional<ModelSyncCodec.Message> feed(ModelSyncCodec.Assembler assembler, List<ModelSync> chunks) {
@@ -43,8 +43,8 @@ class ModelSyncCodecTest {
         assertThat(back.payload()).isEqualTo(m.payload());
         assertThat(back.ranges()).isEqualTo(m.ranges());
         assertThat(back).extracting(ModelSyncCodec.Message::kind, ModelSyncCodec.Message::generation, ModelSyncCodec.Message::round,
-                ModelSyncCodec.Message::memberId, ModelSyncCodec.Message::sampleCount)
-                .containsExactly(ModelSyncKind.CONTRIBUTION, 3, 7L, "member-1", 96L);
+                ModelSyncCodec.Message::memberId, ModelSyncCodec.Message::sampleCount, ModelSyncCodec.Message::epoch)
+                .containsExactly(ModelSyncKind.CONTRIBUTION, 3, 7L, "member-1", 96L, 2);
     }
 
     @Test

@@ -63,6 +63,40 @@ class SyncLogTest {
         assertThat(log.state().parameters()).containsExactly(2f);
     }
 
+    private static List<ModelSync> contribution(int epoch, long round, String member, int partition, long from, long to,
+                                                float param) {
+        return ModelSyncCodec.encode(new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION, "g", 1, round, member, to - from,
+                List.of(new PartitionRange("t", partition, from, to)), ModelSyncCodec.toBytes(new float[] {param}), epoch), 64);
+    }
+
+    @Test
+    void shouldStartEveryPartitionOverWhenARoundBeginsTheNextEpoch() {
+        SyncLog log = new SyncLog("g");
+        feed(log, join(1, "a", "a", "b"));
+        feed(log, join(1, "b", "a", "b"));
+        feed(log, contribution(0, 1, "a", 0, 0, 10, 1f));
+        feed(log, contribution(0, 1, "b", 1, 0, 10, 3f));
+        assertThat(log.state().epoch()).isZero();
+        assertThat(log.state().next()).containsEntry(0, 10L).containsEntry(1, 10L);
+        // epoch 1: a trains 4 records of partition 0, b has not reached partition 1 yet (an empty range)
+        feed(log, contribution(1, 2, "a", 0, 0, 4, 5f));
+        feed(log, contribution(1, 2, "b", 1, 0, 0, 7f));
+        assertThat(log.state().epoch()).isEqualTo(1);
+        assertThat(log.state().next()).containsEntry(0, 4L).containsEntry(1, 0L);
+        assertThat(log.state().samples()).isEqualTo(24);
+        assertThat(log.state().parameters()).containsExactly(5f);
+    }
+
+    @Test
+    void shouldRefuseARoundWhoseContributionsNameTwoEpochs() {
+        SyncLog log = new SyncLog("g");
+        feed(log, join(1, "a", "a", "b"));
+        feed(log, join(1, "b", "a", "b"));
+        feed(log, contribution(0, 1, "a", 0, 0, 10, 1f));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> feed(log, contribution(1, 1, "b", 1, 0, 10, 3f)))
+                .isInstanceOf(io.kdstream.core.KdException.class).hasMessageContaining("epochs 0 and 1");
+    }
+
     @Test
     void shouldIgnoreOtherGroups() {
         SyncLog log = new SyncLog("other");

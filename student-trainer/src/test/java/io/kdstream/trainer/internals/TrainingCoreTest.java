@@ -68,6 +68,42 @@ class TrainingCoreTest {
     }
 
     @Test
+    void shouldTrainOnSeveralThreadsAtOnceWithTheSameBitsAsOneAfterTheOther() throws Exception {
+        TrainerConfig cfg = config(Map.of());
+        int steps = 20;
+        try (TrainingCore reference = new TrainingCore(cfg, ModelZoo.studentMlp());
+             TrainingCore a = new TrainingCore(cfg, ModelZoo.studentMlp());
+             TrainingCore b = new TrainingCore(cfg, ModelZoo.studentMlp())) {
+            for (int s = 0; s < steps; s++) {
+                reference.step(batch(s, false), s, null);
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.List<java.util.concurrent.Future<Boolean>> runs = new java.util.ArrayList<>();
+                for (TrainingCore core : java.util.List.of(a, b)) {
+                    runs.add(pool.submit(() -> {
+                        boolean all = true;
+                        for (int s = 0; s < steps; s++) {
+                            all &= core.step(batch(s, false), s, null).applied();
+                        }
+                        return all;
+                    }));
+                }
+                for (var run : runs) {
+                    // DJL's engine throws "already collecting" when two threads record gradients at once
+                    assertThat(run.get(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            Map<String, float[]> expected = params(reference);
+            for (TrainingCore core : java.util.List.of(a, b)) {
+                params(core).forEach((k, v) -> assertThat(v).as(k).containsExactly(expected.get(k)));
+            }
+        }
+    }
+
+    @Test
     void shouldContinueBitIdenticallyFromARestoredSnapshotIncludingOptimizerState() {
         TrainerConfig cfg = config(Map.of(TrainerConfig.OPTIMIZER_CONFIG, "adam"));
         try (TrainingCore uninterrupted = new TrainingCore(cfg, ModelZoo.studentTinyCnn());
