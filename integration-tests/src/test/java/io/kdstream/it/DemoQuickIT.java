@@ -69,12 +69,30 @@ class DemoQuickIT {
         assertThat(result.teacherServed()).isEqualTo(plan.trainImages() + plan.badRecords());
         assertThat(result.students()).hasSize(2);
         for (DemoResult.StudentSummary s : result.students()) {
-            assertThat(s.steps()).as("steps of %s", s.role()).isEqualTo(plan.studentSteps());
+            // the group's members each end an epoch with a partial batch of their own partition
+            assertThat(s.steps()).as("steps of %s", s.role()).isBetween(plan.studentSteps(),
+                    plan.studentSteps() + (long) plan.studentEpochs() * (plan.partitions() - 1));
             assertThat(s.accuracy()).as("accuracy of %s", s.role()).isBetween(0.5, 1.0);
             assertThat(s.modelSha256()).matches("[0-9a-f]{64}");
             assertThat(s.samplesPerSecond()).isPositive();
         }
         assertThat(result.teacher().accuracy()).isBetween(0.5, 1.0);
+    }
+
+    @Test
+    void shouldTrainTheDistilledStudentWithTwoTrainersInOneGroupOnEveryRecordOncePerEpoch() {
+        DemoPlan plan = DemoPlan.quick();
+        DemoResult.StudentSummary distilled = result.distilled().orElseThrow();
+        assertThat(distilled.trainerId()).isEqualTo("kd-0, kd-1");
+        var steps = result.data().steps().stream().filter(s -> s.getGroup().equals(distilled.group())).toList();
+        assertThat(steps).extracting(s -> s.getTrainerId()).containsOnly("kd-0", "kd-1").contains("kd-0", "kd-1");
+        assertThat(steps.stream().mapToLong(s -> s.getSamples()).sum())
+                .isEqualTo((long) plan.studentEpochs() * plan.trainImages());
+        assertThat(steps).extracting(s -> s.getEpoch()).containsOnly(0, 1);
+        var baseline = result.students().get(0);
+        assertThat(baseline.group()).isNotEqualTo(distilled.group());
+        assertThat(result.data().steps().stream().filter(s -> s.getGroup().equals(baseline.group()))
+                .mapToLong(s -> s.getSamples()).sum()).isEqualTo((long) plan.studentEpochs() * plan.trainImages());
     }
 
     @Test
@@ -87,12 +105,12 @@ class DemoQuickIT {
     void shouldBuildTheReportFromThePublishedRecords() throws Exception {
         String html = Files.readString(result.report());
 
-        assertThat(result.data().steps()).hasSize((int) (2 * DemoPlan.quick().studentSteps()));
+        assertThat(result.data().steps()).hasSize((int) (result.students().get(0).steps() + result.students().get(1).steps()));
         assertThat(result.data().monitors()).as("monitor windows on kd.monitors").isNotEmpty();
         assertThat(result.data().runs()).extracting(r -> r.getRunId())
                 .contains(result.students().get(0).runId(), result.students().get(1).runId());
         assertThat(html).contains(result.distilled().orElseThrow().runId()).contains("kdstream replay --run");
-        DemoReportIT.assertChartsWithData(html, List.of("loss-0", "loss-1", "task-loss", "loss-ratio-chart", "accuracy",
+        DemoReportIT.assertChartsWithData(html, List.of("loss-0", "loss-1", "loss-2", "task-loss", "loss-ratio-chart", "accuracy",
                 "dlq"));
     }
 

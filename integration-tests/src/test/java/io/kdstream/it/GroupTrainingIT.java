@@ -1,10 +1,13 @@
 package io.kdstream.it;
 
+import io.kdstream.avro.RunManifest;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
+import io.kdstream.trainer.Replay;
+import io.kdstream.trainer.RunManifests;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.TrainerMain;
@@ -103,9 +106,11 @@ class GroupTrainingIT {
     }
 
     @Test
-    void shouldTrainEveryRecordOnceWithIdenticalParametersAfterEachRound(@TempDir Path dir) throws Exception {
-        // Given 1600 teacher outputs on 4 partitions and two trainer processes in one group
+    void shouldTrainEveryRecordOncePerEpochWithIdenticalParametersAfterEachRoundAndReplayBitForBit(@TempDir Path dir)
+            throws Exception {
+        // Given 1600 teacher outputs on 4 partitions and two trainer processes in one group, for two epochs
         Map<String, Object> base = groupProps("group", dir);
+        base.put(TrainerConfig.EPOCHS_CONFIG, "2");
         TrainerIT.Fixtures.createTopics(base);
         endOffsets(base); // answered by the partition leaders once they can take appends
         TrainerIT.Fixtures.produce(base, 0, 1600, TrainerIT.Fixtures::valid);
@@ -130,13 +135,17 @@ class GroupTrainingIT {
         roundsB.forEach((round, sha) -> assertThat(roundsA.get(round)).as("parameters after round " + round).isEqualTo(sha));
         assertThat(modelSha(logA)).isNotNull().isEqualTo(modelSha(logB));
 
-        // ... and together they trained every record exactly once: each member's group ledger says so, and they agree
+        // ... and together they trained every record exactly once per epoch: each member's group ledger says so, and
+        // they agree
         Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
         Path ledgerB = dir.resolve("b").resolve(Trainer.LEDGER_FILE);
-        assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
+        assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA), 2);
         assertThat(Files.readAllLines(ledgerB)).isEqualTo(Files.readAllLines(ledgerA));
-        assertThat(logA).contains("partitions [0, 2]");
+        assertThat(logA).contains("partitions [0, 2]").contains("epoch 1 of 2 done");
         assertThat(logB).contains("partitions [1, 3]");
+
+        // ... and a replay from the model-sync log re-trains the same model, bit for bit
+        assertReplayMatches(dir, "a", base, modelSha(logA));
     }
 
     @Test
@@ -176,6 +185,9 @@ class GroupTrainingIT {
         // ... and every record counts exactly once in the group's ledger, including those the killed member trained
         // in its averaged rounds, and those it trained after them, which the survivor trained again
         assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
+
+        // ... and the replay re-trains the same model from the log, the killed member's counted rounds included
+        assertReplayMatches(dir, "a", base, modelSha(logA));
     }
 
     @Test
@@ -219,6 +231,9 @@ class GroupTrainingIT {
         Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
         assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
         assertThat(Files.readAllLines(dir.resolve("b").resolve(Trainer.LEDGER_FILE))).isEqualTo(Files.readAllLines(ledgerA));
+
+        // ... and the replay matches: b's steps of the round that did not count were rolled back, as the log says
+        assertReplayMatches(dir, "b", base, modelSha(logB));
     }
 
     @Test
@@ -266,6 +281,16 @@ class GroupTrainingIT {
         assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
     }
 
+    /** Replays member {@code name}'s run from its manifest in this JVM and checks the model sha256. */
+    private static void assertReplayMatches(Path dir, String name, Map<String, Object> base, String expectedSha) {
+        RunManifest manifest = RunManifests.read(dir.resolve(name).resolve(Trainer.MODEL_DIR).resolve(RunManifests.FILE));
+        assertThat(manifest.getFinalModelSha256()).isEqualTo(expectedSha);
+        Replay.Outcome outcome = Replay.run(manifest, base, dir.resolve("replay-" + name));
+        assertThat(outcome.result().modelSha256()).as("replayed model of group run " + manifest.getRunId())
+                .isEqualTo(expectedSha);
+        assertThat(outcome.matches()).isTrue();
+    }
+
     private static void signal(String name, Process process) throws Exception {
         Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
         assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -" + name).isTrue();
@@ -276,12 +301,16 @@ class GroupTrainingIT {
      * fixture resends records whose acknowledgement timed out, so a busy broker can hold a few more than produced.
      */
     private static void assertExactlyOnce(Map<Integer, Long> ends, Map<Integer, Map<Long, Integer>> total) {
+        assertExactlyOnce(ends, total, 1);
+    }
+
+    private static void assertExactlyOnce(Map<Integer, Long> ends, Map<Integer, Map<Long, Integer>> total, int epochs) {
         assertThat(total.keySet()).containsExactly(0, 1, 2, 3);
         for (int p = 0; p < PARTITIONS; p++) {
             Map<Long, Integer> offsets = total.get(p);
             assertThat(offsets).as("partition " + p + " offsets").hasSize(ends.get(p).intValue());
             for (long o = 0; o < ends.get(p); o++) {
-                assertThat(offsets.get(o)).as("times offset " + p + ":" + o + " was trained").isEqualTo(1);
+                assertThat(offsets.get(o)).as("times offset " + p + ":" + o + " was trained").isEqualTo(epochs);
             }
         }
     }

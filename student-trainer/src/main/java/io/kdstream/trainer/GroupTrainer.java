@@ -2,9 +2,12 @@ package io.kdstream.trainer;
 
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
+import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.ModelSyncKind;
 import io.kdstream.avro.PartitionRange;
+import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.KdException;
@@ -18,6 +21,7 @@ import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.ModelZoo;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.BatchAssembler;
 import io.kdstream.trainer.internals.Cursor;
 import io.kdstream.trainer.internals.Example;
 import io.kdstream.trainer.internals.Ledger;
@@ -128,11 +132,19 @@ final class GroupTrainer {
              Consumer<byte[], byte[]> sync = KafkaClients.consumer(config, null, Map.of());
              Ledger ledger = freshLedger(dir.resolve(Trainer.LEDGER_FILE).toAbsolutePath())) {
             Map<String, float[]> initial = core.parameters();
+            Trainer.Evaluation evaluation = new Trainer.Evaluation(config, core);
+            Serializer<io.kdstream.avro.EvalResult> evalSerializer = KdAvroSerdes.value(io.kdstream.avro.EvalResult.class, serde)
+                    .serializer();
+            long lastEval = 0;
             Map<Integer, long[]> ranges = snapshot(data, topic);
             TopicPartition syncTp = syncPartition(sync, syncTopic, group);
+            RunManifest.Builder manifest = manifest(runId, architecture, ranges, topic);
+            Serializer<RunManifest> manifestSerializer = KdAvroSerdes.value(RunManifest.class, serde).serializer();
+            send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), manifest.build()));
             sync.assign(List.of(syncTp));
             sync.seekToBeginning(List.of(syncTp));
             SyncLog log = new SyncLog(group);
+            Lineage lineage = new Lineage(clientId, core);
             long[] ledgerLines = {0};
             data.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override
@@ -200,7 +212,7 @@ final class GroupTrainer {
                 producer.flush();
                 long deadline = System.currentTimeMillis() + config.groupSyncTimeoutMs();
                 while (!log.hasJoined(generation, me)) {
-                    readSync(sync, syncDeserializer, syncTopic, log, POLL, ledger, ledgerLines);
+                    readSync(sync, syncDeserializer, syncTopic, log, POLL, ledger, ledgerLines, lineage);
                     if (System.currentTimeMillis() > deadline) {
                         throw new KdException("Group " + group + ": the join marker of generation " + generation
                                 + " did not come back from " + syncTopic + " within " + TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG);
@@ -222,6 +234,9 @@ final class GroupTrainer {
                     continue outer;
                 }
                 SyncLog.State state = log.state();
+                // steps of a round that did not count are undone: the optimizer state is the one after this process's
+                // last counted contribution, which is what a replay of the model-sync log reconstructs
+                lineage.rollBack();
                 core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
                 if (done(state, ranges) && state.epoch() + 1 >= config.epochs()) {
                     completed = true;
@@ -246,6 +261,7 @@ final class GroupTrainer {
                 long round = state.round() + 1;
                 long localSamples = 0;
                 int localSteps = 0;
+                List<GroupStep> roundSteps = new ArrayList<>();
                 while (true) {
                     if (stopRequested.getAsBoolean()) {
                         break outer;
@@ -279,7 +295,11 @@ final class GroupTrainer {
                         if (examples.isEmpty()) {
                             continue;
                         }
-                        Batch batch = assemble(examples, architecture);
+                        List<Batch.Segment> segments = segments(taken);
+                        Batch batch = BatchAssembler.assemble(topic, epoch, examples, architecture.inputSize(),
+                                architecture.numClasses(), new Cursor(0, 0, Map.of(), 0, 0), Map.of(), 0, 0, segments);
+                        roundSteps.add(new GroupStep(steps, segments.stream().map(g -> new PartitionRange(topic, g.partition(),
+                                g.start(), g.end())).toList()));
                         TrainingCore.StepOutcome o = core.step(batch, steps, null);
                         steps++;
                         fbNanos += o.forwardBackwardNanos();
@@ -319,7 +339,9 @@ final class GroupTrainer {
                     }
                     float[] flat = flatten(core.parameters());
                     publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION,
-                            group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat), epoch));
+                            group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat), epoch, roundSteps,
+                            clientId));
+                    lineage.contributed(generation, round, me);
                     producer.flush();
                     long w0 = System.nanoTime();
                     long waitUntil = System.currentTimeMillis() + config.groupSyncTimeoutMs();
@@ -328,7 +350,7 @@ final class GroupTrainer {
                         if (stopRequested.getAsBoolean()) {
                             break outer;
                         }
-                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL, ledger, ledgerLines);
+                        readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL, ledger, ledgerLines, lineage);
                         if (log.maxGeneration() > generation || rebalanced) {
                             LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
                             waitNanos += System.nanoTime() - w0;
@@ -371,6 +393,12 @@ final class GroupTrainer {
                     LOGGER.info("Group {} generation {} round {}: {} members, {} local samples, {} samples in total, "
                             + "parameters sha256 {}", group, generation, round, members.size(), localSamples, after.samples(),
                             ModelSyncCodec.sha256Hex(avg));
+                    // the group's model is the same on every member: the first member of the generation evaluates it
+                    if (config.evalInterval() > 0 && me.equals(members.get(0)) && steps - lastEval >= config.evalInterval()
+                            && !(done(after, ranges) && after.epoch() + 1 >= config.epochs())) { // the last is below
+                        evaluation.run(producer, evalSerializer, runId, steps);
+                        lastEval = steps;
+                    }
                     if (done(after, ranges)) {
                         if (after.epoch() + 1 >= config.epochs()) {
                             completed = true;
@@ -389,6 +417,7 @@ final class GroupTrainer {
                     round++;
                     localSteps = 0;
                     localSamples = 0;
+                    roundSteps = new ArrayList<>();
                     roundStart = new TreeMap<>(trainedNext);
                 }
             }
@@ -404,21 +433,50 @@ final class GroupTrainer {
                         timings);
             }
             core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
-            Double accuracy = new Trainer.Evaluation(config, core).run(producer, KdAvroSerdes.value(
-                    io.kdstream.avro.EvalResult.class, serde).serializer(), runId, steps);
+            Double accuracy = evaluation.run(producer, evalSerializer, runId, steps);
             Path modelDir = dir.resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             String sha = saved.metadata().parametersSha256();
+            RunManifest done = manifest.setStatus(RunStatus.FINISHED)
+                    .setTeacherSha256(config.teacherStream() ? decoder.teacherSha256() : null)
+                    .setFinalModelSha256(sha)
+                    .setEndedAtMs(Instant.now())
+                    .build();
+            RunManifests.write(modelDir.resolve(RunManifests.FILE), done);
+            send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), done));
             producer.flush();
             LOGGER.info("Group {} member run {} finished after round {} ({} rounds here): {} local steps, {} samples in the group "
                     + "model, {} s training (from the first generation), model sha256 {}", group, runId, state.round(), rounds,
                     steps, state.samples(), String.format(java.util.Locale.ROOT, "%.3f", trainSeconds),
                     sha);
             return new Trainer.Result(runId, true, sha, modelDir, steps, state.samples(), failedSteps, dlq.count(), accuracy,
-                    null, timings);
+                    done, timings);
         } finally {
             SortedRoundRobinAssignor.forget(clientId);
         }
+    }
+
+    /**
+     * The run's manifest: the group's ranges and settings. A replay re-trains the group from the model-sync log (see
+     * {@link GroupReplay}); the ranges are what the group trained, once per epoch.
+     */
+    private RunManifest.Builder manifest(String runId, Architecture architecture, Map<Integer, long[]> ranges, String topic) {
+        Map<String, String> redacted = new TreeMap<>(config.redacted());
+        redacted.put(Trainer.RUNTIME_THREADS_KEY, Trainer.runtimeThreads());
+        List<PartitionRange> all = new ArrayList<>();
+        ranges.forEach((p, r) -> all.add(new PartitionRange(topic, p, r[0], r[1])));
+        return RunManifest.newBuilder()
+                .setRunId(runId)
+                .setGroup(config.group())
+                .setStatus(RunStatus.STARTED)
+                .setConfig(redacted)
+                .setConfigSha256(TrainerConfig.canonicalSha256(redacted))
+                .setCodeVersion(Trainer.codeVersion())
+                .setSeed(config.seed())
+                .setStudentArchitecture(architecture.name())
+                .setTeacherSha256(null)
+                .setRanges(all)
+                .setStartedAtMs(Instant.now());
     }
 
     /** Polls until the rebalance that was announced has happened; what arrives meanwhile is dropped. */
@@ -500,12 +558,13 @@ final class GroupTrainer {
     }
 
     private static void readSync(Consumer<byte[], byte[]> sync, Deserializer<ModelSync> deserializer, String topic, SyncLog log,
-                                 Duration timeout, Ledger ledger, long[] ledgerLines) {
+                                 Duration timeout, Ledger ledger, long[] ledgerLines, Lineage lineage) {
         for (ConsumerRecord<byte[], byte[]> r : sync.poll(timeout)) {
             log.add(deserializer.deserialize(topic, r.value()));
         }
         List<SyncLog.State> done = log.drainCompleted();
         for (SyncLog.State round : done) {
+            lineage.completed(round);
             for (Map.Entry<String, List<PartitionRange>> member : new TreeMap<>(round.trained()).entrySet()) {
                 List<Batch.Segment> segments = new ArrayList<>();
                 for (PartitionRange r : member.getValue()) {
@@ -553,7 +612,7 @@ final class GroupTrainer {
     }
 
     /** The group's partition of the model-sync topic: every record of a group goes to one partition, in order. */
-    private static TopicPartition syncPartition(Consumer<byte[], byte[]> consumer, String topic, String group) {
+    static TopicPartition syncPartition(Consumer<byte[], byte[]> consumer, String topic, String group) {
         List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
         if (infos == null || infos.isEmpty()) {
             throw new KdException("Topic " + topic + " does not exist; group training exchanges parameters through it ("
@@ -586,28 +645,83 @@ final class GroupTrainer {
         return sb.toString().trim();
     }
 
-    private Batch assemble(List<Example> examples, Architecture architecture) {
-        int n = examples.size();
-        int inputSize = architecture.inputSize();
-        int classes = architecture.numClasses();
-        float[] inputs = new float[n * inputSize];
-        int[] labels = new int[n];
-        float[] logits = config.teacherStream() ? new float[n * classes] : null;
-        for (int i = 0; i < n; i++) {
-            Example e = examples.get(i);
-            System.arraycopy(e.input(), 0, inputs, i * inputSize, inputSize);
-            labels[i] = e.label();
-            if (logits != null) {
-                System.arraycopy(e.logits(), 0, logits, i * classes, classes);
+    /** The offset segments of a batch's records, in batch order: a run of records of one partition is one segment. */
+    static List<Batch.Segment> segments(List<Item> taken) {
+        List<Batch.Segment> out = new ArrayList<>();
+        int partition = -1;
+        long start = -1;
+        long end = -1;
+        for (Item it : taken) {
+            if (it.partition() == partition && it.offset() >= end) {
+                end = it.offset() + 1;
+                continue;
             }
+            if (partition >= 0) {
+                out.add(new Batch.Segment(partition, start, end));
+            }
+            partition = it.partition();
+            start = it.offset();
+            end = it.offset() + 1;
         }
-        Example head = examples.get(0);
-        ConsumerRecord<byte[], byte[]> first = new ConsumerRecord<>(config.topics().teacherOutputs(), head.partition(),
-                head.offset(), null, null);
-        return new Batch(0, n, inputs, labels, logits, null, new Cursor(0, 0, Map.of(), 0, 0), Map.of(), first, 0, 0, null);
+        if (partition >= 0) {
+            out.add(new Batch.Segment(partition, start, end));
+        }
+        return out;
     }
 
-    private static float[] flatten(Map<String, float[]> parameters) {
+    /**
+     * This process's optimizer state as the group counts it: the state after its last contribution that made it into a
+     * completed round. Steps of a round that was abandoned are rolled back, so the state depends on the model-sync log
+     * alone.
+     */
+    private static final class Lineage {
+        private final String id;
+        private final TrainingCore core;
+        private Snapshot committed;
+        private Snapshot pending;
+        private int pendingGeneration;
+        private long pendingRound;
+        private String pendingMember;
+
+        private record Snapshot(Map<String, float[]> arrays, Map<String, long[]> shapes, long updates) {
+        }
+
+        Lineage(String id, TrainingCore core) {
+            this.id = id;
+            this.core = core;
+            this.committed = take();
+        }
+
+        private Snapshot take() {
+            Map<String, long[]> shapes = new HashMap<>();
+            Map<String, float[]> arrays = core.snapshot(shapes);
+            return new Snapshot(arrays, shapes, core.optimizerUpdates());
+        }
+
+        /** Called right after sending a contribution: the state it leaves counts once its round completes. */
+        void contributed(int generation, long round, String memberId) {
+            pending = take();
+            pendingGeneration = generation;
+            pendingRound = round;
+            pendingMember = memberId;
+        }
+
+        /** A round completed in the log; if it counted this process's pending contribution, that state is committed. */
+        void completed(SyncLog.State round) {
+            if (pending != null && round.generation() == pendingGeneration && round.round() == pendingRound
+                    && round.contributions().stream().anyMatch(c -> c.memberId().equals(pendingMember) && c.lineage().equals(id))) {
+                committed = pending;
+                pending = null;
+            }
+        }
+
+        /** Restores the committed state (parameters are loaded from the group state afterwards). */
+        void rollBack() {
+            core.restore(committed.arrays(), committed.shapes(), committed.updates());
+        }
+    }
+
+    static float[] flatten(Map<String, float[]> parameters) {
         int n = 0;
         for (float[] a : parameters.values()) {
             n += a.length;
@@ -621,7 +735,7 @@ final class GroupTrainer {
         return out;
     }
 
-    private static Map<String, float[]> unflatten(float[] flat, Map<String, float[]> like) {
+    static Map<String, float[]> unflatten(float[] flat, Map<String, float[]> like) {
         Map<String, float[]> out = new LinkedHashMap<>();
         int at = 0;
         for (Map.Entry<String, float[]> e : like.entrySet()) {

@@ -95,6 +95,9 @@ public final class Replay {
         }
         LOGGER.info("Replaying run {} ({} ranges, seed {}) into {}", manifest.getRunId(), manifest.getRanges().size(),
                 manifest.getSeed(), runDir);
+        if (config.groupTraining()) {
+            return new Outcome(manifest, GroupReplay.run(config, manifest));
+        }
         try (Trainer trainer = Trainer.builder().setConfig(config).optRanges(manifest.getRanges()).optLedger(ledger).build()) {
             return new Outcome(manifest, trainer.run());
         }

@@ -74,6 +74,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -98,7 +99,10 @@ public final class DemoRunner implements AutoCloseable {
     public static final String MARKER_FILE = ".kdstream-demo";
     static final String KD_GROUP = "kd-demo-distill";
     static final String BASELINE_GROUP = "kd-demo-baseline";
-    static final String KD_TRAINER = "kd-0";
+    /** The distilling trainers: members of one group that average their parameters ({@code trainer.group.training}). */
+    static final List<String> KD_TRAINERS = List.of("kd-0", "kd-1");
+    /** Local steps between the group's averaging rounds. */
+    static final int KD_SYNC_INTERVAL_STEPS = 10;
     static final String BASELINE_TRAINER = "baseline-0";
     static final String MONITOR_APP_ID = "kdstream-demo-monitor";
     private static final Duration SERVE_STALL = Duration.ofMinutes(3);
@@ -163,11 +167,14 @@ public final class DemoRunner implements AutoCloseable {
     public DemoResult run() {
         FashionMnist.requireDataset(dataset);
         List<String> notes = new ArrayList<>();
-        notes.add("Group model averaging (several trainers sharing one student) is not available yet: the demo runs one "
-                + "distilling trainer (group " + KD_GROUP + ") and one labels-only baseline (group " + BASELINE_GROUP
-                + ") on the same teacher-outputs topic, each reading all of it (fan-out).");
-        notes.add("The two students train one after the other: DJL's PyTorch engine records gradients for one trainer "
-                + "per process at a time. Started as separate processes ('kdstream train') they run concurrently.");
+        notes.add("The distilled student is trained by a group of " + KD_TRAINERS.size() + " trainers (group " + KD_GROUP
+                + ", trainer.group.training=true): the consumer group splits the partitions between them, and every "
+                + KD_SYNC_INTERVAL_STEPS + " local steps they average their parameters through the model-sync topic, so "
+                + "each ends with the same model. The labels-only baseline (group " + BASELINE_GROUP
+                + ") reads the same teacher-outputs topic whole, on its own (fan-out).");
+        notes.add("The " + (KD_TRAINERS.size() + 1) + " trainers run at once in this process and take turns for the "
+                + "forward and backward pass (DJL's PyTorch engine records gradients for one trainer per process at a "
+                + "time); started as separate processes ('kdstream train') they also compute in parallel.");
         if (plan.badRecords() > 0) {
             notes.add(plan.badRecords() + " malformed inputs (undecodable bytes and wrong tensor shapes) were published "
                     + "on purpose, to show the dead-letter path.");
@@ -205,7 +212,7 @@ public final class DemoRunner implements AutoCloseable {
         monitorProps.put(MonitorConfig.LOSS_WINDOW_SIZE_MS_CONFIG, plan.lossWindow().toMillis());
         monitorProps.put(MonitorConfig.LOSS_WINDOW_ADVANCE_MS_CONFIG, plan.lossAdvance().toMillis());
         monitorProps.put(MonitorConfig.LOSS_WINDOW_GRACE_MS_CONFIG, plan.lossGrace().toMillis());
-        // the students train one after the other: a finished one is not a stale one
+        // a trainer that finished before the others is not a stale one
         monitorProps.put(MonitorConfig.STALENESS_THRESHOLD_MS_CONFIG, Duration.ofMinutes(30).toMillis());
         MonitorConfig monitorConfig = new MonitorConfig(monitorProps);
         MonitorApp monitors = MonitorApp.start(monitorConfig);
@@ -272,12 +279,25 @@ public final class DemoRunner implements AutoCloseable {
         checkStop();
 
         // 6. students
-        begin("training the students on " + topics.teacherOutputs() + ": distilled, then the labels-only baseline");
+        begin("training the students on " + topics.teacherOutputs() + ": a group of " + KD_TRAINERS.size()
+                + " distilling trainers and the labels-only baseline, at once");
         String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT).withZone(ZoneOffset.UTC).format(Instant.now());
         TrainerConfig baselineConfig = trainerConfig(connection, "demo-" + stamp + "-baseline", BASELINE_TRAINER,
                 BASELINE_GROUP, "none");
-        TrainerConfig kdConfig = trainerConfig(connection, "demo-" + stamp + "-kd", KD_TRAINER, KD_GROUP, "stream");
-        Map<String, Trainer.Result> results = trainStudents(config, topics.metrics(), List.of(kdConfig, baselineConfig));
+        List<TrainerConfig> kdConfigs = new ArrayList<>();
+        for (String trainerId : KD_TRAINERS) {
+            kdConfigs.add(trainerConfig(connection, "demo-" + stamp + "-" + trainerId, trainerId, KD_GROUP, "stream"));
+        }
+        TrainerConfig kdConfig = kdConfigs.get(0);
+        List<TrainerConfig> all = new ArrayList<>(kdConfigs);
+        all.add(baselineConfig);
+        Map<String, Trainer.Result> results = trainStudents(config, topics.metrics(), all);
+        Set<String> groupShas = new java.util.HashSet<>();
+        kdConfigs.forEach(c -> groupShas.add(results.get(c.runId()).modelSha256()));
+        if (groupShas.size() != 1) {
+            throw new KdException("the members of group " + KD_GROUP + " finished with different models " + groupShas
+                    + "; group members end with the same parameters, so this is a bug");
+        }
         end(results.values().stream().map(r -> String.format(Locale.ROOT, "%s: %d steps%s", r.runId(), r.steps(),
                 r.accuracy() == null ? "" : ", accuracy " + percent(r.accuracy()))).reduce((a, b) -> a + "; " + b).orElse(""));
 
@@ -306,7 +326,7 @@ public final class DemoRunner implements AutoCloseable {
                 tm.testAccuracy().orElse(null), cached.isPresent(), teacherModel.dir());
         List<DemoResult.StudentSummary> students = List.of(
                 student("baseline (labels only)", baselineConfig, results.get(baselineConfig.runId()), steps, evals),
-                student("distilled (KD)", kdConfig, results.get(kdConfig.runId()), steps, evals));
+                group("distilled (KD, " + KD_TRAINERS.size() + " trainers)", kdConfigs, results, steps, evals));
         Map<String, Long> dlq = new TreeMap<>();
         failures.forEach(f -> dlq.merge(f.getComponent() + " / " + f.getKind(), 1L, Long::sum));
         long firing = alerts.stream().filter(a -> a.getState() == AlertState.FIRING).count();
@@ -502,12 +522,17 @@ public final class DemoRunner implements AutoCloseable {
         props.put(TrainerConfig.EVAL_INTERVAL_CONFIG, Integer.toString(plan.evalIntervalSteps()));
         props.put(TrainerConfig.EVAL_DIR_CONFIG, dataset.toString());
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, Integer.toString(plan.evalImages()));
+        if (KD_GROUP.equals(group)) {
+            props.put(TrainerConfig.GROUP_TRAINING_CONFIG, "true");
+            props.put(TrainerConfig.GROUP_MIN_MEMBERS_CONFIG, Integer.toString(KD_TRAINERS.size()));
+            props.put(TrainerConfig.GROUP_SYNC_INTERVAL_CONFIG, Integer.toString(KD_SYNC_INTERVAL_STEPS));
+        }
         return new TrainerConfig(props);
     }
 
     private Map<String, Trainer.Result> trainStudents(KdConfig config, String metricsTopic, List<TrainerConfig> configs) {
-        // one thread: the trainers run in submission order (one gradient recording per process in DJL's PyTorch engine)
-        ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
+        // a thread each: the members of a group must run at once (they wait for each other every round)
+        ExecutorService pool = Executors.newFixedThreadPool(configs.size(), r -> {
             Thread t = new Thread(r, "kdstream-demo-trainer");
             t.setDaemon(true);
             return t;
@@ -621,7 +646,20 @@ public final class DemoRunner implements AutoCloseable {
 
     private DemoResult.StudentSummary student(String role, TrainerConfig c, Trainer.Result result,
                                               List<TrainingStep> steps, List<EvalResult> evals) {
-        List<TrainingStep> mine = steps.stream().filter(s -> s.getRunId().equals(c.runId())).toList();
+        return group(role, List.of(c), Map.of(c.runId(), result), steps, evals);
+    }
+
+    /**
+     * One student trained by {@code members} (one trainer, or the members of a group, which end with the same model):
+     * their steps together, the latest evaluation of any of them; named by the first member's run.
+     */
+    private DemoResult.StudentSummary group(String role, List<TrainerConfig> members, Map<String, Trainer.Result> results,
+                                            List<TrainingStep> steps, List<EvalResult> evals) {
+        TrainerConfig c = members.get(0);
+        Set<String> runIds = new java.util.HashSet<>();
+        members.forEach(m -> runIds.add(m.runId()));
+        Trainer.Result result = results.get(c.runId());
+        List<TrainingStep> mine = steps.stream().filter(s -> runIds.contains(s.getRunId())).toList();
         long samples = mine.stream().mapToLong(TrainingStep::getSamples).sum();
         double perSecond = 0;
         if (mine.size() > 1) {
@@ -629,10 +667,11 @@ public final class DemoRunner implements AutoCloseable {
             long last = mine.stream().mapToLong(s -> s.getTimestampMs().toEpochMilli()).max().orElse(0);
             perSecond = last > first ? samples * 1000.0 / (last - first) : 0;
         }
-        Double accuracy = evals.stream().filter(e -> e.getRunId().equals(c.runId()))
+        Double accuracy = evals.stream().filter(e -> runIds.contains(e.getRunId()))
                 .max(Comparator.comparingLong(EvalResult::getStep)).map(EvalResult::getStudentAccuracy)
                 .orElse(result == null ? null : result.accuracy());
-        return new DemoResult.StudentSummary(role, c.trainerId(), c.group(), c.runId(), accuracy, perSecond, mine.size(),
+        String trainerIds = String.join(", ", members.stream().map(TrainerConfig::trainerId).toList());
+        return new DemoResult.StudentSummary(role, trainerIds, c.group(), c.runId(), accuracy, perSecond, mine.size(),
                 result == null ? null : result.modelSha256());
     }
 

@@ -8,11 +8,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** Copies decoded examples into the flat arrays of a {@link Batch}. */
-final class BatchAssembler {
+public final class BatchAssembler {
     private BatchAssembler() {
     }
 
-    static Batch assemble(String topic, int epoch, List<Example> examples, int inputSize, int classes, Cursor after,
+    public static Batch assemble(String topic, int epoch, List<Example> examples, int inputSize, int classes, Cursor after,
                           Map<Integer, Long> positions, int failures, long decodeNanos, List<Batch.Segment> segments) {
         int n = examples.size();
         float[] inputs = new float[n * inputSize];

@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.ModelSyncKind;
 import io.kdstream.avro.PartitionRange;
@@ -38,16 +39,26 @@ public final class ModelSyncCodec {
      *                    of every partition
      * @param payload     the whole payload, sha256-checked
      * @param epoch       the pass over the group's ranges that {@code ranges} belong to (from 0)
+     * @param steps       of a contribution: its local steps (step index and batch segments), in order
+     * @param lineage     of a contribution: the member process whose optimizer state it continues
      */
     public record Message(ModelSyncKind kind, String group, int generation, long round, String memberId, long sampleCount,
-                          List<PartitionRange> ranges, byte[] payload, int epoch) {
-        /** A message of epoch 0. */
+                          List<PartitionRange> ranges, byte[] payload, int epoch, List<GroupStep> steps, String lineage) {
+        /** A message of epoch 0 without steps. */
         public Message(ModelSyncKind kind, String group, int generation, long round, String memberId, long sampleCount,
                        List<PartitionRange> ranges, byte[] payload) {
             this(kind, group, generation, round, memberId, sampleCount, ranges, payload, 0);
         }
 
+        /** A message without steps. */
+        public Message(ModelSyncKind kind, String group, int generation, long round, String memberId, long sampleCount,
+                       List<PartitionRange> ranges, byte[] payload, int epoch) {
+            this(kind, group, generation, round, memberId, sampleCount, ranges, payload, epoch, List.of(), "");
+        }
+
         public Message {
+            steps = List.copyOf(steps);
+            Objects.requireNonNull(lineage, "lineage");
             if (epoch < 0) {
                 throw new IllegalArgumentException("epoch must be >= 0");
             }
@@ -77,6 +88,8 @@ public final class ModelSyncCodec {
             out.add(ModelSync.newBuilder()
                     .setKind(message.kind())
                     .setEpoch(message.epoch())
+                    .setSteps(i == 0 ? message.steps() : List.of())
+                    .setLineage(message.lineage())
                     .setGroup(message.group())
                     .setGeneration(message.generation())
                     .setRound(message.round())
@@ -153,7 +166,7 @@ public final class ModelSyncCodec {
             }
             ModelSync f = p.first;
             return Optional.of(new Message(f.getKind(), f.getGroup(), f.getGeneration(), f.getRound(), f.getMemberId(),
-                    f.getSampleCount(), f.getOffsets(), p.payload, f.getEpoch()));
+                    f.getSampleCount(), f.getOffsets(), p.payload, f.getEpoch(), f.getSteps(), f.getLineage()));
         }
 
         /** Messages begun but not complete (e.g. from a member that died while sending). */

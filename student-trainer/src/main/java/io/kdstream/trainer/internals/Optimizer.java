@@ -75,9 +75,14 @@ public final class Optimizer {
         return out;
     }
 
-    /** Restores state written by {@link #state()} (arrays are copied into the state manager). */
+    /** Replaces the state with one written by {@link #state()} (arrays are copied into the state manager). */
     public void restore(Map<String, float[]> values, Map<String, long[]> shapes, long updateCount) {
         updates = updateCount;
+        // the restored state replaces all of the current one: moments the snapshot lacks start from zero again
+        first.values().forEach(NDArray::close);
+        second.values().forEach(NDArray::close);
+        first.clear();
+        second.clear();
         values.forEach((key, data) -> {
             NDArray a = stateManager.create(data, new ai.djl.ndarray.types.Shape(shapes.get(key)));
             if (key.startsWith("m:")) {

@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.core.KdException;
@@ -33,16 +34,34 @@ public final class SyncLog {
      * @param samples    samples averaged in so far
      * @param trained    per member, the ranges its contribution of this round trained
      * @param epoch      the pass over the group's ranges that {@code next} belongs to (from 0)
+     * @param contributions what was averaged into this round, in the generation's member order (empty for the
+     *                   initial state and one restored from a STATE record)
      */
     public record State(int generation, long round, float[] parameters, Map<Integer, Long> next, long samples,
-                        Map<String, List<PartitionRange>> trained, int epoch) {
+                        Map<String, List<PartitionRange>> trained, int epoch, List<Contribution> contributions) {
         public State {
             next = Collections.unmodifiableMap(new TreeMap<>(next));
             trained = Map.copyOf(trained);
+            contributions = List.copyOf(contributions);
         }
 
         static State initial() {
-            return new State(-1, 0, null, Map.of(), 0, Map.of(), 0);
+            return new State(-1, 0, null, Map.of(), 0, Map.of(), 0, List.of());
+        }
+    }
+
+    /**
+     * A member's counted contribution to a round, without its parameters.
+     *
+     * @param memberId      the member
+     * @param lineage       the member process whose optimizer state it continued
+     * @param samples       its weight in the average
+     * @param steps         the local steps behind it
+     * @param payloadSha256 sha256 of the parameters it sent
+     */
+    public record Contribution(String memberId, String lineage, long samples, List<GroupStep> steps, String payloadSha256) {
+        public Contribution {
+            steps = List.copyOf(steps);
         }
     }
 
@@ -93,7 +112,7 @@ public final class SyncLog {
                     Map<Integer, Long> next = new TreeMap<>();
                     m.ranges().forEach(r -> next.put(r.getPartition(), r.getEndOffset()));
                     state = new State(m.generation(), m.round(), ModelSyncCodec.toFloats(m.payload()), next, m.sampleCount(),
-                            Map.of(), m.epoch());
+                            Map.of(), m.epoch(), List.of());
                 }
             }
             default -> throw new IllegalStateException("unknown kind " + m.kind());
@@ -112,15 +131,17 @@ public final class SyncLog {
         // a new epoch starts every partition over: those not trained in this round are at the start of their range
         Map<Integer, Long> next = epoch > state.epoch() ? new TreeMap<>() : new TreeMap<>(state.next());
         Map<String, List<PartitionRange>> trained = new HashMap<>();
+        List<Contribution> counted = new ArrayList<>();
         long samples = state.samples();
         for (String member : expected) {
             ModelSyncCodec.Message c = received.get(member);
+            counted.add(new Contribution(member, c.lineage(), c.sampleCount(), c.steps(), ModelSyncCodec.sha256Hex(c.payload())));
             parts.add(new ModelAverager.Contribution(member, c.sampleCount(), ModelSyncCodec.toFloats(c.payload())));
             c.ranges().forEach(r -> next.put(r.getPartition(), r.getEndOffset()));
             trained.put(member, c.ranges());
             samples += c.sampleCount();
         }
-        state = new State(generation, round, ModelAverager.average(parts), next, samples, trained, epoch);
+        state = new State(generation, round, ModelAverager.average(parts), next, samples, trained, epoch, counted);
         completed.add(state);
         contributions.keySet().removeIf(r -> r <= round);
     }

@@ -1,0 +1,227 @@
+package io.kdstream.trainer;
+
+import io.kdstream.avro.GroupStep;
+import io.kdstream.avro.ModelSync;
+import io.kdstream.avro.PartitionRange;
+import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.TeacherOutput;
+import io.kdstream.core.KdException;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.core.model.ModelMetadata;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.model.SavedModel;
+import io.kdstream.core.zoo.Architecture;
+import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.schemas.serde.KdAvroSerdes;
+import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.internals.BatchSource;
+import io.kdstream.trainer.internals.LedgerReader;
+import io.kdstream.trainer.internals.ModelAverager;
+import io.kdstream.trainer.internals.ModelSyncCodec;
+import io.kdstream.trainer.internals.SyncLog;
+import io.kdstream.trainer.internals.TeacherOutputDecoder;
+import io.kdstream.trainer.internals.TrainingCore;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Re-trains a finished group run ({@code trainer.group.training=true}) in one process from the group's model-sync log:
+ * every counted round in log order, every member's contribution to it re-trained from the round's starting parameters
+ * on the steps the contribution records (step index and offset segments of each batch), with the optimizer state of
+ * the member process it came from (its lineage), then averaged as the group did. Each contribution's and each
+ * average's sha256 is checked against the log, so a divergence is reported at the first round and member where it
+ * appears. On CPU with the same thread count the final model matches the group's bit for bit.
+ *
+ * <p>The model-sync log must still hold the run (it is kept for {@code kd.topics.retention.ms}, 7 days by default).
+ */
+final class GroupReplay {
+    private static final Logger LOGGER = LoggerFactory.getLogger(GroupReplay.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+    private static final long READ_TIMEOUT_MS = 120_000;
+
+    /** A counted round, without its parameters. */
+    private record Round(int generation, long round, int epoch, List<SyncLog.Contribution> contributions, String averageSha256) {
+    }
+
+    private GroupReplay() {
+    }
+
+    /**
+     * Replays the group run of {@code manifest} with {@code config} (the manifest's training settings on this
+     * connection), writing the model under {@code config.checkpointDir()}.
+     */
+    static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
+        long start = System.nanoTime();
+        Architecture architecture = ModelZoo.get(config.student());
+        List<Round> rounds = readRounds(config, manifest);
+        List<List<Batch.Segment>> steps = new ArrayList<>();
+        for (Round r : rounds) {
+            for (SyncLog.Contribution c : r.contributions()) {
+                for (GroupStep s : c.steps()) {
+                    steps.add(s.getSegments().stream().map(g -> new Batch.Segment(g.getPartition(), g.getStartOffset(),
+                            g.getEndOffset())).toList());
+                }
+            }
+        }
+        LOGGER.info("Replaying group {} (run {}): {} rounds, {} member steps, from {}", manifest.getGroup(),
+                manifest.getRunId(), rounds.size(), steps.size(), config.topics().modelSync());
+        Map<String, Object> serde = config.serdeProperties();
+        TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
+                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false);
+        Map<String, TrainingCore> lineages = new LinkedHashMap<>();
+        String divergence = null;
+        long stepCount = 0;
+        long failed = 0;
+        long samples = 0;
+        try (TrainingCore base = new TrainingCore(config, architecture);
+             BatchSource reader = new LedgerReader(() -> KafkaClients.consumer(config, null, Map.of()),
+                     config.topics().teacherOutputs(), steps, architecture.inputSize(), architecture.numClasses(), decoder,
+                     config.prefetchBatches())) {
+            Map<String, float[]> initial = base.parameters();
+            float[] current = GroupTrainer.flatten(initial);
+            reader.start();
+            int done = 0;
+            for (Round r : rounds) {
+                List<ModelAverager.Contribution> parts = new ArrayList<>();
+                for (SyncLog.Contribution c : r.contributions()) {
+                    TrainingCore core = lineages.computeIfAbsent(c.lineage(), l -> new TrainingCore(config, architecture));
+                    core.loadParameters(GroupTrainer.unflatten(current, initial));
+                    for (GroupStep s : c.steps()) {
+                        Batch batch = next(reader);
+                        if (!core.step(batch, s.getStep(), null).applied()) {
+                            failed++;
+                        }
+                        stepCount++;
+                    }
+                    float[] trained = GroupTrainer.flatten(core.parameters());
+                    if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(trained)).equals(c.payloadSha256())) {
+                        divergence = "round " + r.round() + " (generation " + r.generation() + ", epoch " + r.epoch()
+                                + "), member " + c.memberId() + ": its re-trained parameters differ from its contribution";
+                        LOGGER.warn("Group replay diverges at {}", divergence);
+                    }
+                    parts.add(new ModelAverager.Contribution(c.memberId(), c.samples(), trained));
+                    samples += c.samples();
+                }
+                current = ModelAverager.average(parts);
+                if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(current)).equals(r.averageSha256())) {
+                    divergence = "round " + r.round() + ": the average differs from the group's";
+                    LOGGER.warn("Group replay diverges at {}", divergence);
+                }
+                done++;
+                if (done % Math.max(1, rounds.size() / 10) == 0 || done == rounds.size()) {
+                    LOGGER.info("Group replay: {} of {} rounds ({} steps)", done, rounds.size(), stepCount);
+                }
+            }
+            // the reader ends on its own after the last step: its consumer then closes undisturbed
+            Batch extra;
+            while ((extra = reader.poll(1_000)) != null) {
+                if (extra != BatchSource.TIMEOUT) {
+                    throw new KdException("The replay read more batches than the model-sync log has steps");
+                }
+            }
+            base.loadParameters(GroupTrainer.unflatten(current, initial));
+            Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
+            SavedModel saved = ModelStore.saveTo(modelDir, base.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            String sha = saved.metadata().parametersSha256();
+            LOGGER.info("Group replay of run {} finished: {} rounds, {} steps over {} lineages, model sha256 {}{}",
+                    manifest.getRunId(), rounds.size(), stepCount, lineages.size(), sha,
+                    divergence == null ? "" : "; first divergence: " + divergence);
+            long nanos = System.nanoTime() - start;
+            return new Trainer.Result(config.runId(), true, sha, modelDir, stepCount, samples, failed, 0, null, null,
+                    new Trainer.Timings(0, 0, 0, 0, 0, -1, nanos, nanos));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("The replay of group run " + manifest.getRunId() + " was interrupted", e);
+        } finally {
+            lineages.values().forEach(TrainingCore::close);
+        }
+    }
+
+    private static Batch next(BatchSource reader) throws InterruptedException {
+        while (true) {
+            Batch b = reader.poll(1_000);
+            if (b == null) {
+                throw new KdException("The teacher-outputs topic ran out of records before the replay's last step");
+            }
+            if (b != BatchSource.TIMEOUT) {
+                return b;
+            }
+        }
+    }
+
+    /** The counted rounds of the manifest's group, from the model-sync log, up to the one that finished the run. */
+    private static List<Round> readRounds(TrainerConfig config, RunManifest manifest) {
+        String group = manifest.getGroup();
+        String topic = config.topics().modelSync();
+        Deserializer<ModelSync> deserializer = KdAvroSerdes.value(ModelSync.class, config.serdeProperties()).deserializer();
+        SyncLog log = new SyncLog(group);
+        List<Round> rounds = new ArrayList<>();
+        boolean complete = false;
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            TopicPartition tp = GroupTrainer.syncPartition(consumer, topic, group);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long begin = consumer.position(tp);
+            if (begin > 0) {
+                throw new KdException("The model-sync log " + tp + " no longer starts at offset 0 (retention removed "
+                        + begin + " records): a group run can be replayed only while its whole log is kept.");
+            }
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.currentTimeMillis() + READ_TIMEOUT_MS;
+            outer:
+            while (consumer.position(tp) < end) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new KdException("Timed out reading the model-sync log " + tp);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+                    if (r.offset() >= end) {
+                        break;
+                    }
+                    log.add(deserializer.deserialize(topic, r.value()));
+                    for (SyncLog.State s : log.drainCompleted()) {
+                        rounds.add(new Round(s.generation(), s.round(), s.epoch(), s.contributions(),
+                                ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(s.parameters()))));
+                        if (finished(s, manifest, config.epochs())) {
+                            complete = true;
+                            break outer;
+                        }
+                    }
+                }
+            }
+        }
+        if (rounds.isEmpty()) {
+            throw new KdException("The model-sync log " + topic + " holds no completed round of group " + group
+                    + " (run " + manifest.getRunId() + ")");
+        }
+        Round last = rounds.get(rounds.size() - 1);
+        if (!complete) {
+            throw new KdException("The model-sync log of group " + group + " ends at round " + last.round() + " in epoch "
+                    + (last.epoch() + 1) + " of " + config.epochs() + ": the run's end is missing");
+        }
+        return rounds;
+    }
+
+    private static boolean finished(SyncLog.State s, RunManifest manifest, int epochs) {
+        if (s.epoch() + 1 < epochs) {
+            return false;
+        }
+        for (PartitionRange r : manifest.getRanges()) {
+            if (s.next().getOrDefault(r.getPartition(), r.getStartOffset()) < r.getEndOffset()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
