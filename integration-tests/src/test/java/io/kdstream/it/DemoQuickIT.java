@@ -1,11 +1,13 @@
 package io.kdstream.it;
 
+import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.ops.cli.ProgressBar;
 import io.kdstream.ops.demo.DemoPlan;
 import io.kdstream.ops.demo.DemoResult;
 import io.kdstream.ops.demo.DemoRunner;
+import io.kdstream.trainer.Replay;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -34,6 +37,7 @@ class DemoQuickIT {
     static Path dir;
     private static DemoRunner runner;
     private static DemoResult result;
+    private static Replay.Outcome replay;
     private static final StringWriter CONSOLE = new StringWriter();
 
     @BeforeAll
@@ -48,8 +52,11 @@ class DemoQuickIT {
                 .optConsole(new PrintWriter(CONSOLE, true))
                 .optProgress(new PrintStream(PrintStream.nullOutputStream(), true, StandardCharsets.UTF_8), ProgressBar.Mode.NONE)
                 .build();
-        // When the quick demo runs
+        // When the quick demo runs, and the distilled student is replayed on its stack as the summary says
         result = runner.run();
+        Map<String, Object> connection = runner.connection();
+        String runId = result.distilled().orElseThrow().runId();
+        replay = Replay.run(Replay.findManifest(new KdConfig(connection), runId), connection, dir.resolve("replay"));
         runner.close();
     }
 
@@ -93,6 +100,14 @@ class DemoQuickIT {
         assertThat(baseline.group()).isNotEqualTo(distilled.group());
         assertThat(result.data().steps().stream().filter(s -> s.getGroup().equals(baseline.group()))
                 .mapToLong(s -> s.getSamples()).sum()).isEqualTo((long) plan.studentEpochs() * plan.trainImages());
+    }
+
+    @Test
+    void shouldReplayTheDistilledGroupStudentBitForBit() {
+        DemoResult.StudentSummary distilled = result.distilled().orElseThrow();
+        assertThat(replay.original().getGroup()).isEqualTo(distilled.group());
+        assertThat(replay.result().modelSha256()).isEqualTo(distilled.modelSha256());
+        assertThat(replay.matches()).isTrue();
     }
 
     @Test

@@ -86,7 +86,7 @@ final class GroupReplay {
         long failed = 0;
         long samples = 0;
         try (TrainingCore base = new TrainingCore(config, architecture);
-             BatchSource reader = new LedgerReader(() -> KafkaClients.consumer(config, null, Map.of()),
+             BatchSource reader = new LedgerReader(() -> KafkaClients.consumer(config, null, LedgerReader.CONSUMER_OVERRIDES),
                      config.topics().teacherOutputs(), steps, architecture.inputSize(), architecture.numClasses(), decoder,
                      config.prefetchBatches())) {
             Map<String, float[]> initial = base.parameters();

@@ -412,7 +412,7 @@ public final class Trainer implements AutoCloseable {
         Architecture architecture = ModelZoo.get(config.student());
         String topic = ranges.get(0).getTopic();
         if (ledgerOverride != null) {
-            return new LedgerReader(() -> KafkaClients.consumer(config, null, Map.of()), topic, ledgerOverride,
+            return new LedgerReader(() -> KafkaClients.consumer(config, null, LedgerReader.CONSUMER_OVERRIDES), topic, ledgerOverride,
                     architecture.inputSize(), architecture.numClasses(), decoder, config.prefetchBatches());
         }
         if (config.follow()) {

@@ -119,7 +119,7 @@ public final class TrainerConfig extends KdConfig {
     private static final String GROUP_TRAINING_DOC = "Group training: trainers started with the same trainer.group split the "
             + "partitions of the topic (consumer-group assignment, sorted round-robin), train locally and every "
             + "trainer.group.sync.interval.steps steps replace their weights with the sample-weighted average exchanged "
-            + "through the model-sync topic. Needs trainer.epochs=1, trainer.follow=false, kd.feature.weight=0, trainer.teacher=stream or none and "
+            + "through the model-sync topic; several epochs pass over the snapshotted range as a group. Needs trainer.follow=false, kd.feature.weight=0, trainer.teacher=stream or none and "
             + "trainer.max.steps=0.";
     public static final String GROUP_SYNC_INTERVAL_CONFIG = "trainer.group.sync.interval.steps";
     private static final String GROUP_SYNC_INTERVAL_DOC = "Group training: local steps of each member between two averaging "

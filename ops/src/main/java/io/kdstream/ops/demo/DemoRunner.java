@@ -124,6 +124,7 @@ public final class DemoRunner implements AutoCloseable {
     private volatile TeacherService runningTeacher;
     private volatile MonitorApp runningMonitors;
     private volatile boolean stopRequested;
+    private volatile Map<String, Object> connection = Map.of();
     private int phase;
     private long phaseStart;
 
@@ -194,6 +195,7 @@ public final class DemoRunner implements AutoCloseable {
         connection.put(KdConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
         connection.put(KdConfig.SCHEMA_REGISTRY_URL_CONFIG, stack.registryUrl());
         connection.put(KdConfig.TOPICS_PARTITIONS_CONFIG, Integer.toString(plan.partitions()));
+        this.connection = Map.copyOf(connection);
         KdConfig config = new KdConfig(connection);
         Topics topics = config.topics();
         end("Kafka " + stack.bootstrapServers() + ", registry " + stack.registryUrl());
@@ -693,6 +695,11 @@ public final class DemoRunner implements AutoCloseable {
     /** The commands that re-train the distilled student from its manifest on this data directory. */
     String replayCommand(String runId) {
         return "kdstream up --data-dir " + dataDir + "  # then, in another terminal: kdstream replay --run " + runId;
+    }
+
+    /** How to reach the demo's stack (bootstrap servers, registry URL) while it runs; empty before it started. */
+    public Map<String, Object> connection() {
+        return connection;
     }
 
     /** Readiness of the demo's services, for the health endpoint: down until they have started, and after they stop. */

@@ -27,6 +27,13 @@ public final class LedgerReader implements BatchSource {
     private static final Logger LOGGER = LoggerFactory.getLogger(LedgerReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long SEGMENT_TIMEOUT_MS = 60_000;
+    /**
+     * Settings for the consumer a ledger replay reads with: every segment is already in the log, so a fetch never has
+     * to wait for data; with the default 500 ms long poll, a fetch left waiting at a partition's end holds up the
+     * switch to the next segment's partition.
+     */
+    public static final Map<String, Object> CONSUMER_OVERRIDES = Map.of(
+            org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
     private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
             new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
 
@@ -153,8 +160,12 @@ public final class LedgerReader implements BatchSource {
 
     private List<ConsumerRecord<byte[], byte[]>> read(Consumer<byte[], byte[]> consumer, Batch.Segment s) {
         TopicPartition tp = new TopicPartition(topic, s.partition());
-        consumer.assign(List.of(tp));
-        consumer.seek(tp, s.start());
+        if (!consumer.assignment().equals(java.util.Set.of(tp))) {
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, s.start());
+        } else if (consumer.position(tp) != s.start()) {
+            consumer.seek(tp, s.start());
+        } // else: the segment continues the previous one, and what was fetched for it is still buffered
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         long deadline = System.currentTimeMillis() + SEGMENT_TIMEOUT_MS;
         while (consumer.position(tp) < s.end()) {
