@@ -24,8 +24,9 @@ import java.util.concurrent.TimeUnit;
 /** {@code kdstream demo}: the whole pipeline in one process, ending with a summary table and an HTML report. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the whole job in one process: a local Kafka stack, Fashion-MNIST published to kd.inputs, the "
-                + "teacher trained (or reused from the model store) and served, a distilled student and a labels-only "
-                + "baseline trained on the same teacher outputs (two consumer groups), the monitors watching. Ends with a summary and "
+                + "teacher trained (or reused from the model store) and served, a distilled student trained by two "
+                + "trainers in one group (averaging their weights) and a labels-only baseline in another group on the "
+                + "same teacher outputs (fan-out), the monitors watching. Ends with a summary and "
                 + "a self-contained HTML report built from the records on the topics.",
             "Ctrl-C stops everything cleanly."})
 public final class DemoCommand implements Callable<Integer> {

@@ -34,6 +34,15 @@ class DemoUnitsTest {
     }
 
     @Test
+    void shouldScaleTheGroupsLearningRateWithItsMembers() {
+        String defaultRate = new io.kdstream.trainer.TrainerConfig(Map.of())
+                .getString(io.kdstream.trainer.TrainerConfig.LEARNING_RATE_CONFIG);
+        assertThat(defaultRate).startsWith("constant:");
+        double rate = Double.parseDouble(defaultRate.substring("constant:".length()));
+        assertThat(DemoRunner.KD_GROUP_LEARNING_RATE).isEqualTo("constant:" + rate * DemoRunner.KD_TRAINERS.size());
+    }
+
+    @Test
     void shouldReuseATeacherTrainedTheWayThePlanAsks() {
         ModelMetadata.TrainingInfo expected = TeacherCache.expectedTraining(DemoPlan.quick(), 60_000);
         ModelMetadata.TrainingInfo recorded = new ModelMetadata.TrainingInfo(expected.dataset(), expected.epochs(),

@@ -69,12 +69,18 @@ class SyncLogTest {
                 List.of(new PartitionRange("t", partition, from, to)), ModelSyncCodec.toBytes(new float[] {param}), epoch), 64);
     }
 
-    @Test
-    void shouldStartEveryPartitionOverWhenARoundBeginsTheNextEpoch() {
+    /** Generation 1 of members a and b; a contributed to round 1 of epoch 0 (10 records of partition 0). */
+    private static SyncLog membersAAndBWithAsFirstContribution() {
         SyncLog log = new SyncLog("g");
         feed(log, join(1, "a", "a", "b"));
         feed(log, join(1, "b", "a", "b"));
         feed(log, contribution(0, 1, "a", 0, 0, 10, 1f));
+        return log;
+    }
+
+    @Test
+    void shouldStartEveryPartitionOverWhenARoundBeginsTheNextEpoch() {
+        SyncLog log = membersAAndBWithAsFirstContribution();
         feed(log, contribution(0, 1, "b", 1, 0, 10, 3f));
         assertThat(log.state().epoch()).isZero();
         assertThat(log.state().next()).containsEntry(0, 10L).containsEntry(1, 10L);
@@ -89,10 +95,7 @@ class SyncLogTest {
 
     @Test
     void shouldRefuseARoundWhoseContributionsNameTwoEpochs() {
-        SyncLog log = new SyncLog("g");
-        feed(log, join(1, "a", "a", "b"));
-        feed(log, join(1, "b", "a", "b"));
-        feed(log, contribution(0, 1, "a", 0, 0, 10, 1f));
+        SyncLog log = membersAAndBWithAsFirstContribution();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> feed(log, contribution(1, 1, "b", 1, 0, 10, 3f)))
                 .isInstanceOf(io.kdstream.core.KdException.class).hasMessageContaining("epochs 0 and 1");
     }
