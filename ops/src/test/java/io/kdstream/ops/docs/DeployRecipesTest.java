@@ -114,6 +114,24 @@ class DeployRecipesTest {
     }
 
     @Test
+    void shouldLetTheScaledTrainersTrainOneStudentAsAGroup() throws Exception {
+        java.util.Properties compose = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(DEPLOY.resolve("docker/kdstream.properties"))) {
+            compose.load(in);
+        }
+        java.util.Properties k8s = new java.util.Properties();
+        String data = documents(DEPLOY.resolve("k8s/configmap.yaml")).get(0).at("/data/kdstream.properties").asText();
+        k8s.load(new java.io.StringReader(data));
+        for (java.util.Properties p : List.of(compose, k8s)) {
+            Map<String, Object> props = new HashMap<>();
+            p.forEach((k, v) -> props.put(k.toString(), v));
+            io.kdstream.trainer.TrainerConfig config = new io.kdstream.trainer.TrainerConfig(props);
+            assertThat(config.groupTraining()).isTrue();
+            assertThat(config.group()).isNotBlank();
+        }
+    }
+
+    @Test
     void shouldDeclareTheTopicCatalogAsStrimziTopics() throws Exception {
         Map<String, JsonNode> topics = new HashMap<>();
         for (JsonNode doc : documents(DEPLOY.resolve("k8s/kafka-topics.yaml"))) {
