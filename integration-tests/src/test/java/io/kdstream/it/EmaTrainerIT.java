@@ -193,6 +193,12 @@ class EmaTrainerIT {
         assertThat(outcome.result().samples()).isEqualTo(result.samples());
         assertThat(outcome.result().modelSha256()).isEqualTo(result.modelSha256());
         assertThat(outcome.matches()).isTrue();
+        // ... and the EMA teacher's weights, saved next to the student's, too
+        var ema = Trainer.emaModel(result).orElseThrow();
+        assertThat(ema.dir()).isEqualTo(result.modelDir().resolveSibling(Trainer.EMA_MODEL_DIR));
+        assertThat(ema.metadata().parametersSha256()).isNotEqualTo(result.modelSha256());
+        assertThat(Trainer.emaModel(outcome.result()).orElseThrow().metadata().parametersSha256())
+                .isEqualTo(ema.metadata().parametersSha256());
     }
 
     @Test

@@ -78,6 +78,8 @@ public final class Trainer implements AutoCloseable {
     private static final int EVAL_BATCH = 500;
 
     public static final String LEDGER_FILE = "ledger.tsv";
+    /** Directory of the EMA teacher's weights next to the model, for runs with an EMA teacher. */
+    public static final String EMA_MODEL_DIR = "model-ema";
     /** Manifest entry recording the engine's intra-op thread setting: CPU results are bitwise stable for a fixed count. */
     public static final String RUNTIME_THREADS_KEY = "runtime.pytorch.num_threads";
 
@@ -170,6 +172,15 @@ public final class Trainer implements AutoCloseable {
     /** Asks a running {@link #run()} to stop after the current step, checkpoint and return. Thread-safe. */
     public void stop() {
         stopRequested = true;
+    }
+
+    /** The EMA teacher's weights saved by a finished run with an EMA teacher ({@value #EMA_MODEL_DIR} next to its model). */
+    public static Optional<SavedModel> emaModel(Result result) {
+        if (result.modelDir() == null) {
+            return Optional.empty();
+        }
+        Path dir = result.modelDir().resolveSibling(EMA_MODEL_DIR);
+        return java.nio.file.Files.isDirectory(dir) ? Optional.of(ModelStore.read(dir)) : Optional.empty();
     }
 
     /** The intra-op thread setting of this process ({@code ai.djl.pytorch.num_threads}), or {@code default}. */
@@ -382,6 +393,13 @@ public final class Trainer implements AutoCloseable {
             Path modelDir = dir.resolve(MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             String sha = saved.metadata().parametersSha256();
+            if (core.emaBlock().isPresent()) {
+                // the mean teacher is often the better model: kept next to the student, in the same format
+                SavedModel ema = ModelStore.saveTo(dir.resolve(EMA_MODEL_DIR), core.emaBlock().get(),
+                        ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+                LOGGER.info("Run {}: EMA teacher weights saved to {} (sha256 {})", runId, ema.dir(),
+                        ema.metadata().parametersSha256());
+            }
             if (config.follow()) {
                 List<PartitionRange> trained = new ArrayList<>();
                 for (PartitionRange r : ranges) {

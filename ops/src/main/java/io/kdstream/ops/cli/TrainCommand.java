@@ -132,6 +132,10 @@ public final class TrainCommand implements Callable<Integer> {
         }
         out.println("model: " + result.modelDir());
         out.println("model-sha256: " + result.modelSha256());
+        Trainer.emaModel(result).ifPresent(ema -> {
+            out.println("ema-model: " + ema.dir());
+            out.println("ema-model-sha256: " + ema.metadata().parametersSha256());
+        });
         out.flush();
         return 0;
     }

@@ -582,7 +582,16 @@ public final class DemoRunner implements AutoCloseable {
                 stepSerde = KdAvroSerdes.value(TrainingStep.class, config.serdeProperties());
             }
             try {
+                boolean failed = false;
                 while (futures.values().stream().anyMatch(f -> !f.isDone())) {
+                    if (!failed && futures.values().stream().anyMatch(DemoRunner::failed)) {
+                        // a group member that failed would leave the others waiting for its contributions
+                        failed = true;
+                        LOGGER.warn("A trainer failed; stopping the others");
+                        synchronized (trainers) {
+                            trainers.forEach(Trainer::stop);
+                        }
+                    }
                     var records = tail.poll(Duration.ofMillis(250));
                     if (!records.isEmpty()) {
                         bar.step(records.count());
@@ -617,6 +626,22 @@ public final class DemoRunner implements AutoCloseable {
         }
         checkStop();
         return results;
+    }
+
+    /** Whether {@code f} has finished by throwing. */
+    private static boolean failed(Future<?> f) {
+        if (!f.isDone() || f.isCancelled()) {
+            return false;
+        }
+        try {
+            f.get();
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private static List<TopicPartition> partitions(Consumer<byte[], byte[]> consumer, String topic) {

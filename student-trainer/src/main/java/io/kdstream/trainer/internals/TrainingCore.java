@@ -132,6 +132,11 @@ public final class TrainingCore implements AutoCloseable {
         return block;
     }
 
+    /** The EMA (mean) teacher's network, when the run has one ({@code trainer.teacher=ema|stream+ema}). */
+    public java.util.Optional<FeatureBlock> emaBlock() {
+        return meanTeacher == null ? java.util.Optional.empty() : java.util.Optional.of(meanTeacher.block());
+    }
+
     public Architecture architecture() {
         return architecture;
     }
