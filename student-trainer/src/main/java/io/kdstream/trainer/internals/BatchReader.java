@@ -1,7 +1,6 @@
 package io.kdstream.trainer.internals;
 
 import io.kdstream.avro.PartitionRange;
-import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.FailureDisposition;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -21,8 +20,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
@@ -35,7 +32,7 @@ import java.util.function.Supplier;
  * generator seeded by (seed, epoch, block), and batches are cut from each permuted block. A {@link Cursor} names any
  * point of the sequence so a restarted run continues exactly where its checkpoint left off.
  */
-public final class BatchReader implements BatchSource {
+public final class BatchReader extends PrefetchingSource {
     private static final Logger LOGGER = LoggerFactory.getLogger(BatchReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int PAUSE_ABOVE = 4096;
@@ -47,10 +44,6 @@ public final class BatchReader implements BatchSource {
         void deadLetter(ConsumerRecord<byte[], byte[]> record, Throwable cause);
     }
 
-    private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
-            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
-
-    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final String topic;
     private final List<Integer> partitions;
     private final Map<Integer, Long> starts = new TreeMap<>();
@@ -64,18 +57,14 @@ public final class BatchReader implements BatchSource {
     private final int classes;
     private final RecordDecoder decoder;
     private final DeadLetters deadLetters;
-    private final BlockingQueue<Batch> queue;
     private final AtomicReference<Map<Integer, Long>> pendingCommit = new AtomicReference<>();
-    private final Thread thread;
-    private volatile Throwable failure;
-    private volatile boolean closed;
     private int failuresSinceBatch;
     private Batch endMarker;
 
     public BatchReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, List<PartitionRange> ranges, Cursor from, int epochs,
                        long seed, int batchSize, int blockSize, int inputSize, int classes, RecordDecoder decoder,
                        DeadLetters deadLetters, int prefetchBatches) {
-        this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
+        super(consumerFactory, prefetchBatches, "kd-trainer-reader", "Reading teacher outputs");
         if (ranges.isEmpty()) {
             throw new IllegalArgumentException("no offset ranges to read");
         }
@@ -97,30 +86,6 @@ public final class BatchReader implements BatchSource {
         this.classes = classes;
         this.decoder = decoder;
         this.deadLetters = deadLetters;
-        this.queue = new ArrayBlockingQueue<>(prefetchBatches);
-        this.thread = new Thread(this::run, "kd-trainer-reader");
-        this.thread.setDaemon(true);
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public Batch poll(long timeoutMs) throws InterruptedException {
-        Batch b = queue.poll(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
-        if (b == null) {
-            return TIMEOUT;
-        }
-        if (b == END) {
-            queue.put(END);
-            if (failure != null) {
-                throw new KdException("Reading teacher outputs failed: " + failure.getMessage(), failure);
-            }
-            return null;
-        }
-        return b;
     }
 
     /** The cursor after the last batch of the last epoch (valid after {@link #take()} returned null). */
@@ -135,56 +100,22 @@ public final class BatchReader implements BatchSource {
         pendingCommit.set(Map.copyOf(positions));
     }
 
-    @Override
-    public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     // ---- reader thread ----
 
     private Consumer<byte[], byte[]> consumer;
     private final Map<Integer, ArrayDeque<ConsumerRecord<byte[], byte[]>>> buffered = new HashMap<>();
 
-    private void run() {
-        Consumer<byte[], byte[]> c = consumerFactory.get();
-        try {
-            consumer = c;
-            List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
-            consumer.assign(tps);
-            for (int epoch = from.epoch(); epoch < epochs && !closed; epoch++) {
-                Cursor start = epoch == from.epoch() ? from : Cursor.startOf(epoch, starts);
-                readEpoch(epoch, start);
-            }
-            endMarker = new Batch(-1, 0, new float[0], new int[0], null, null,
-                    new Cursor(epochs, 0, ends, 0, 0), Map.of(), null, failuresSinceBatch, 0, null);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Throwable t) {
-            if (!closed) {
-                failure = t;
-                LOGGER.error("Teacher-output reader failed: {}", t.toString());
-            }
-        } finally {
-            Thread.interrupted(); // an interrupted thread cannot close the consumer cleanly
-            try {
-                c.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(java.time.Duration.ofSeconds(5)));
-            } catch (RuntimeException e) {
-                LOGGER.debug("Closing the consumer failed: {}", e.toString());
-            }
-            try {
-                if (!closed) {
-                    queue.put(END);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+    @Override
+    void read(Consumer<byte[], byte[]> c) throws InterruptedException {
+        consumer = c;
+        List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
+        consumer.assign(tps);
+        for (int epoch = from.epoch(); epoch < epochs && !isClosed(); epoch++) {
+            Cursor start = epoch == from.epoch() ? from : Cursor.startOf(epoch, starts);
+            readEpoch(epoch, start);
         }
+        endMarker = new Batch(-1, 0, new float[0], new int[0], null, null,
+                new Cursor(epochs, 0, ends, 0, 0), Map.of(), null, failuresSinceBatch, 0, null);
     }
 
     private void readEpoch(int epoch, Cursor start) throws InterruptedException {
@@ -198,7 +129,7 @@ public final class BatchReader implements BatchSource {
         int rr = start.roundRobin();
         long block = start.block();
         int skip = start.skip();
-        while (!closed) {
+        while (!isClosed()) {
             Map<Integer, Long> blockStart = new TreeMap<>(positions);
             int blockRr = rr;
             List<Example> examples = new ArrayList<>(blockSize);
@@ -239,7 +170,7 @@ public final class BatchReader implements BatchSource {
                 Cursor after = end >= examples.size()
                         ? new Cursor(epoch, block + 1, positions, rr, 0)
                         : new Cursor(epoch, block, blockStart, blockRr, end);
-                queue.put(batch(epoch, examples.subList(i, end), after, positions, decodeNanos / batchesInBlock));
+                emit(batch(epoch, examples.subList(i, end), after, positions, decodeNanos / batchesInBlock));
             }
             skip = 0;
             block++;
@@ -287,7 +218,7 @@ public final class BatchReader implements BatchSource {
     }
 
     private void pollOnce() throws InterruptedException {
-        if (Thread.interrupted() || closed) {
+        if (Thread.interrupted() || isClosed()) {
             throw new InterruptedException("reader closed");
         }
         ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);

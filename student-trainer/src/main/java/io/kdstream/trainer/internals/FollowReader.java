@@ -1,6 +1,5 @@
 package io.kdstream.trainer.internals;
 
-import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.FailureDisposition;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -17,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
@@ -28,13 +25,10 @@ import java.util.function.Supplier;
  * composition depends on arrival, every batch carries the offset segments it was cut from: the step's ledger entry,
  * which is what a replay follows.
  */
-public final class FollowReader implements BatchSource {
+public final class FollowReader extends PrefetchingSource {
     private static final Logger LOGGER = LoggerFactory.getLogger(FollowReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
-    private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
-            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
 
-    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final String topic;
     private final Map<Integer, Long> start;
     private final int batchSize;
@@ -43,16 +37,12 @@ public final class FollowReader implements BatchSource {
     private final int classes;
     private final RecordDecoder decoder;
     private final BatchReader.DeadLetters deadLetters;
-    private final BlockingQueue<Batch> queue;
     private final AtomicReference<Map<Integer, Long>> pendingCommit = new AtomicReference<>();
-    private final Thread thread;
-    private volatile Throwable failure;
-    private volatile boolean closed;
 
     public FollowReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, String topic, Map<Integer, Long> start, int batchSize,
                         long maxWaitMs, int inputSize, int classes, RecordDecoder decoder, BatchReader.DeadLetters deadLetters,
                         int prefetchBatches) {
-        this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
+        super(consumerFactory, prefetchBatches, "kd-trainer-follow", "Following teacher outputs");
         this.topic = Objects.requireNonNull(topic, "topic");
         this.start = new TreeMap<>(start);
         this.batchSize = batchSize;
@@ -61,30 +51,6 @@ public final class FollowReader implements BatchSource {
         this.classes = classes;
         this.decoder = decoder;
         this.deadLetters = deadLetters;
-        this.queue = new ArrayBlockingQueue<>(prefetchBatches);
-        this.thread = new Thread(this::run, "kd-trainer-follow");
-        this.thread.setDaemon(true);
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public Batch poll(long timeoutMs) throws InterruptedException {
-        Batch b = queue.poll(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
-        if (b == null) {
-            return TIMEOUT;
-        }
-        if (b == END) {
-            queue.put(END);
-            if (failure != null) {
-                throw new KdException("Following teacher outputs failed: " + failure.getMessage(), failure);
-            }
-            return null;
-        }
-        return b;
     }
 
     @Override
@@ -98,96 +64,60 @@ public final class FollowReader implements BatchSource {
     }
 
     @Override
-    public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void run() {
-        Consumer<byte[], byte[]> consumer = consumerFactory.get();
-        try {
-            List<TopicPartition> tps = start.keySet().stream().map(p -> new TopicPartition(topic, p)).toList();
-            consumer.assign(tps);
-            start.forEach((p, o) -> consumer.seek(new TopicPartition(topic, p), o));
-            Map<Integer, Long> positions = new TreeMap<>(start);
-            List<Example> pending = new ArrayList<>(batchSize);
-            List<long[]> segments = new ArrayList<>();
-            int failures = 0;
-            long decodeNanos = 0;
-            long pendingSince = 0;
-            long step = 0;
-            while (!closed) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                    positions.put(r.partition(), r.offset() + 1);
-                    long[] last = segments.isEmpty() ? null : segments.get(segments.size() - 1);
-                    if (last != null && last[0] == r.partition()) {
-                        last[2] = r.offset() + 1;
-                    } else {
-                        segments.add(new long[] {r.partition(), r.offset(), r.offset() + 1});
-                    }
-                    long t0 = System.nanoTime();
-                    Example e = decode(r);
-                    decodeNanos += System.nanoTime() - t0;
-                    if (e == null) {
-                        failures++;
-                        continue;
-                    }
-                    if (pending.isEmpty()) {
-                        pendingSince = System.currentTimeMillis();
-                    }
-                    pending.add(e);
-                    if (pending.size() == batchSize) {
-                        emit(pending, segments, positions, ++step, failures, decodeNanos);
-                        pending = new ArrayList<>(batchSize);
-                        segments = new ArrayList<>();
-                        failures = 0;
-                        decodeNanos = 0;
-                    }
+    void read(Consumer<byte[], byte[]> consumer) throws InterruptedException {
+        List<TopicPartition> tps = start.keySet().stream().map(p -> new TopicPartition(topic, p)).toList();
+        consumer.assign(tps);
+        start.forEach((p, o) -> consumer.seek(new TopicPartition(topic, p), o));
+        Map<Integer, Long> positions = new TreeMap<>(start);
+        List<Example> pending = new ArrayList<>(batchSize);
+        List<long[]> segments = new ArrayList<>();
+        int failures = 0;
+        long decodeNanos = 0;
+        long pendingSince = 0;
+        long step = 0;
+        while (!isClosed()) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+                positions.put(r.partition(), r.offset() + 1);
+                long[] last = segments.isEmpty() ? null : segments.get(segments.size() - 1);
+                if (last != null && last[0] == r.partition()) {
+                    last[2] = r.offset() + 1;
+                } else {
+                    segments.add(new long[] {r.partition(), r.offset(), r.offset() + 1});
                 }
-                if (!pending.isEmpty() && System.currentTimeMillis() - pendingSince >= maxWaitMs) {
+                long t0 = System.nanoTime();
+                Example e = decode(r);
+                decodeNanos += System.nanoTime() - t0;
+                if (e == null) {
+                    failures++;
+                    continue;
+                }
+                if (pending.isEmpty()) {
+                    pendingSince = System.currentTimeMillis();
+                }
+                pending.add(e);
+                if (pending.size() == batchSize) {
                     emit(pending, segments, positions, ++step, failures, decodeNanos);
                     pending = new ArrayList<>(batchSize);
                     segments = new ArrayList<>();
                     failures = 0;
                     decodeNanos = 0;
                 }
-                Map<Integer, Long> commit = pendingCommit.getAndSet(null);
-                if (commit != null) {
-                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                    commit.forEach((p, o) -> offsets.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
-                    try {
-                        consumer.commitSync(offsets);
-                    } catch (RuntimeException e) {
-                        LOGGER.warn("Committing trained offsets to the group failed (the checkpoint holds them): {}", e.toString());
-                    }
-                }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (org.apache.kafka.common.errors.InterruptException e) {
-            Thread.currentThread().interrupt();
-        } catch (Throwable t) {
-            if (!closed) {
-                failure = t;
-                LOGGER.error("Teacher-output follower failed: {}", t.toString());
+            if (!pending.isEmpty() && System.currentTimeMillis() - pendingSince >= maxWaitMs) {
+                emit(pending, segments, positions, ++step, failures, decodeNanos);
+                pending = new ArrayList<>(batchSize);
+                segments = new ArrayList<>();
+                failures = 0;
+                decodeNanos = 0;
             }
-        } finally {
-            Thread.interrupted(); // an interrupted thread cannot close the consumer cleanly
-            try {
-                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(java.time.Duration.ofSeconds(5)));
-            } catch (RuntimeException e) {
-                LOGGER.debug("Closing the consumer failed: {}", e.toString());
-            }
-            if (!closed) {
+            Map<Integer, Long> commit = pendingCommit.getAndSet(null);
+            if (commit != null) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                commit.forEach((p, o) -> offsets.put(new TopicPartition(topic, p), new OffsetAndMetadata(o)));
                 try {
-                    queue.put(END);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                    consumer.commitSync(offsets);
+                } catch (RuntimeException e) {
+                    LOGGER.warn("Committing trained offsets to the group failed (the checkpoint holds them): {}", e.toString());
                 }
             }
         }
@@ -197,7 +127,7 @@ public final class FollowReader implements BatchSource {
                       long decodeNanos) throws InterruptedException {
         List<Batch.Segment> segs = segments.stream().map(s -> new Batch.Segment((int) s[0], s[1], s[2])).toList();
         Cursor after = new Cursor(0, step, positions, 0, 0);
-        queue.put(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, after, positions, failures, decodeNanos, segs));
+        emit(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, after, positions, failures, decodeNanos, segs));
     }
 
     private Example decode(ConsumerRecord<byte[], byte[]> record) {

@@ -6,25 +6,19 @@ import io.kdstream.core.kafka.FailureDisposition;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.function.Supplier;
 
 /**
  * Replays an online run: for every ledger entry, reads exactly the offset segments of that step, in order, and cuts
  * them into the same batch (bad records inside a segment are skipped, as they were in the run).
  */
-public final class LedgerReader implements BatchSource {
-    private static final Logger LOGGER = LoggerFactory.getLogger(LedgerReader.class);
+public final class LedgerReader extends PrefetchingSource {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long SEGMENT_TIMEOUT_MS = 60_000;
     /**
@@ -34,52 +28,21 @@ public final class LedgerReader implements BatchSource {
      */
     public static final Map<String, Object> CONSUMER_OVERRIDES = Map.of(
             org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
-    private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
-            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
 
-    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final String topic;
     private final List<List<Batch.Segment>> ledger;
     private final int inputSize;
     private final int classes;
     private final RecordDecoder decoder;
-    private final BlockingQueue<Batch> queue;
-    private final Thread thread;
-    private volatile Throwable failure;
-    private volatile boolean closed;
 
     public LedgerReader(Supplier<Consumer<byte[], byte[]>> consumerFactory, String topic, List<List<Batch.Segment>> ledger,
                         int inputSize, int classes, RecordDecoder decoder, int prefetchBatches) {
-        this.consumerFactory = Objects.requireNonNull(consumerFactory, "consumerFactory");
+        super(consumerFactory, prefetchBatches, "kd-trainer-ledger", "Replaying the ledger");
         this.topic = topic;
         this.ledger = List.copyOf(ledger);
         this.inputSize = inputSize;
         this.classes = classes;
         this.decoder = decoder;
-        this.queue = new ArrayBlockingQueue<>(prefetchBatches);
-        this.thread = new Thread(this::run, "kd-trainer-ledger");
-        this.thread.setDaemon(true);
-    }
-
-    @Override
-    public void start() {
-        thread.start();
-    }
-
-    @Override
-    public Batch poll(long timeoutMs) throws InterruptedException {
-        Batch b = queue.poll(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
-        if (b == null) {
-            return TIMEOUT;
-        }
-        if (b == END) {
-            queue.put(END);
-            if (failure != null) {
-                throw new KdException("Replaying the ledger failed: " + failure.getMessage(), failure);
-            }
-            return null;
-        }
-        return b;
     }
 
     @Override
@@ -93,68 +56,34 @@ public final class LedgerReader implements BatchSource {
     }
 
     @Override
-    public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void run() {
-        Consumer<byte[], byte[]> consumer = consumerFactory.get();
-        try {
-            Map<Integer, Long> positions = new TreeMap<>();
-            long step = 0;
-            for (List<Batch.Segment> entry : ledger) {
-                if (closed) {
-                    return;
-                }
-                List<Example> examples = new ArrayList<>();
-                int failures = 0;
-                for (Batch.Segment s : entry) {
-                    for (ConsumerRecord<byte[], byte[]> r : read(consumer, s)) {
-                        try {
-                            examples.add(decoder.decode(r));
-                        } catch (RuntimeException e) {
-                            if (FailureDisposition.of(e) != FailureDisposition.DEAD_LETTER) {
-                                throw e;
-                            }
-                            failures++;
+    void read(Consumer<byte[], byte[]> consumer) throws InterruptedException {
+        Map<Integer, Long> positions = new TreeMap<>();
+        long step = 0;
+        for (List<Batch.Segment> entry : ledger) {
+            if (isClosed()) {
+                return;
+            }
+            List<Example> examples = new ArrayList<>();
+            int failures = 0;
+            for (Batch.Segment s : entry) {
+                for (ConsumerRecord<byte[], byte[]> r : read(consumer, s)) {
+                    try {
+                        examples.add(decoder.decode(r));
+                    } catch (RuntimeException e) {
+                        if (FailureDisposition.of(e) != FailureDisposition.DEAD_LETTER) {
+                            throw e;
                         }
+                        failures++;
                     }
-                    positions.put(s.partition(), s.end());
                 }
-                step++;
-                if (examples.isEmpty()) {
-                    throw new KdException("Ledger step " + step + " " + entry + " holds no valid record");
-                }
-                queue.put(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, new Cursor(0, step, positions, 0, 0),
-                        positions, failures, 0, entry));
+                positions.put(s.partition(), s.end());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Throwable t) {
-            if (!closed) {
-                failure = t;
-                LOGGER.error("Ledger replay failed: {}", t.toString());
+            step++;
+            if (examples.isEmpty()) {
+                throw new KdException("Ledger step " + step + " " + entry + " holds no valid record");
             }
-        } finally {
-            Thread.interrupted(); // an interrupted thread cannot close the consumer cleanly
-            try {
-                consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(java.time.Duration.ofSeconds(5)));
-            } catch (RuntimeException e) {
-                LOGGER.debug("Closing the consumer failed: {}", e.toString());
-            }
-            if (!closed) {
-                try {
-                    queue.put(END);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            emit(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, new Cursor(0, step, positions, 0, 0),
+                    positions, failures, 0, entry));
         }
     }
 
