@@ -10,6 +10,7 @@ import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.TopicProps;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -156,11 +157,8 @@ class BrokerRestartIT {
 
     /** Starts {@code kdstream up} as a separate JVM and waits until it reports the stack is up. */
     private static Process startBroker(Path data, int port, Path log) throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Xmx768m", "-cp",
-                System.getProperty("java.class.path"), KdstreamCli.class.getName(), "up", "--data-dir", data.toString(),
-                "--port", Integer.toString(port), "--registry-port", "0"));
-        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = ChildJvm.start(List.of("-Dai.djl.offline=true", "-Xmx768m"), KdstreamCli.class, List.of("up",
+                "--data-dir", data.toString(), "--port", Integer.toString(port), "--registry-port", "0"), log);
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (!Files.exists(log) || !Files.readString(log).contains("kdstream local stack is up")) {
             if (!process.isAlive() || System.nanoTime() > deadline) {

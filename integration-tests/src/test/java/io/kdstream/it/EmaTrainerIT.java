@@ -10,6 +10,7 @@ import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
@@ -18,7 +19,6 @@ import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.TrainerMain;
 import io.kdstream.trainer.internals.Checkpoint;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -251,11 +251,7 @@ class EmaTrainerIT {
     }
 
     private static Process launch(Path properties, Path log) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                TrainerMain.class.getName(), properties.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return ChildJvm.trainer(properties, log);
     }
 
     /** Follows the metrics topic until the run reports {@code step}. */

@@ -2,10 +2,10 @@ package io.kdstream.it;
 
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.TrainerMain;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -145,10 +145,6 @@ class GroupBenchIT {
     }
 
     private static Process launch(Path properties, Path log) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                TrainerMain.class.getName(), properties.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return ChildJvm.trainer(properties, log);
     }
 }

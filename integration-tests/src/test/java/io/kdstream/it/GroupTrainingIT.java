@@ -4,13 +4,13 @@ import io.kdstream.avro.RunManifest;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.RunManifests;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.TrainerMain;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
@@ -374,11 +374,7 @@ class GroupTrainingIT {
     }
 
     private static Process launch(Path properties, Path log) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                TrainerMain.class.getName(), properties.toString()));
-        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = ChildJvm.trainer(properties, log);
         PROCESSES.add(process);
         return process;
     }

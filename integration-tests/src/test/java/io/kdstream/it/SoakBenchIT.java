@@ -7,6 +7,7 @@ import io.kdstream.avro.TeacherInfo;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.ops.admin.TopicAdmin;
@@ -87,12 +88,9 @@ class SoakBenchIT {
                 p.store(w, "soak trainer");
             }
             Path log = dir.resolve("trainer.log");
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process trainer = new ProcessBuilder(List.of(java, "-Dai.djl.offline=true",
-                    // a fixed, pre-touched heap: heap growth is not counted as drift, native growth is
-                    "-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch", "-cp",
-                    System.getProperty("java.class.path"), TrainerMain.class.getName(), file.toString()))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            // a fixed, pre-touched heap: heap growth is not counted as drift, native growth is
+            Process trainer = ChildJvm.start(List.of("-Dai.djl.offline=true", "-Xms768m", "-Xmx768m", "-XX:+AlwaysPreTouch"),
+                    TrainerMain.class, List.of(file.toString()), log);
             List<long[]> rss = new ArrayList<>();
             long t0 = System.nanoTime();
             while (!trainer.waitFor(1, TimeUnit.SECONDS)) {

@@ -7,6 +7,7 @@ import io.kdstream.avro.SourceCoordinates;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.SlowSendInterceptor;
@@ -244,13 +245,11 @@ class TeacherProcessKillIT {
 
     /** Starts {@code kdstream teacher serve} as a separate JVM with slowed sends. */
     private static Process launch(Path properties, Path dir, Path log) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                "-Dai.djl.pytorch.num_interop_threads=1", "-D" + SlowSendInterceptor.DELAY_PROPERTY + "=" + SEND_DELAY_MS,
-                "-Xmx768m", "-cp", System.getProperty("java.class.path"), KdstreamCli.class.getName(), "teacher", "serve",
-                "--config", properties.toString(), "--model", dir.resolve("model").toString(), "--store",
-                dir.resolve("store").toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        List<String> options = new ArrayList<>(ChildJvm.ENGINE);
+        options.add("-D" + SlowSendInterceptor.DELAY_PROPERTY + "=" + SEND_DELAY_MS);
+        options.add("-Xmx768m");
+        return ChildJvm.start(options, KdstreamCli.class, List.of("teacher", "serve", "--config", properties.toString(),
+                "--model", dir.resolve("model").toString(), "--store", dir.resolve("store").toString()), log);
     }
 
     private static void stopGracefully(Process p) throws InterruptedException {

@@ -5,12 +5,12 @@ import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.TrainerMain;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.Checkpoint;
 import io.kdstream.trainer.internals.Ledger;
@@ -312,11 +312,7 @@ class TrainerCrashIT {
         }
 
         private Process launch(Path log) throws IOException {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> cmd = new ArrayList<>(List.of(java, "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                    "-Dai.djl.pytorch.num_interop_threads=1", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                    TrainerMain.class.getName(), file.toString()));
-            return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            return ChildJvm.trainer(file, log);
         }
 
         private Map<TopicPartition, Long> metricsEnd() {
