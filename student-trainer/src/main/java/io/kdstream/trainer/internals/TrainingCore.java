@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.core.djl.OwnedArrays;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
@@ -45,6 +46,7 @@ public final class TrainingCore implements AutoCloseable {
     private static final java.util.concurrent.locks.ReentrantLock RECORDING = new java.util.concurrent.locks.ReentrantLock(true);
 
     private static final double LSKD_EPS = 1e-7;
+    private static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
 
     private final TrainerConfig config;
     private final Architecture architecture;
@@ -120,7 +122,7 @@ public final class TrainingCore implements AutoCloseable {
             if (type == Parameter.Type.GAMMA || type == Parameter.Type.RUNNING_VAR) {
                 java.util.Arrays.fill(values, 1f);
             }
-            a.set(values);
+            OwnedArrays.copyInto(a, values);
             if (p.getValue().requiresGradient()) {
                 a.setRequiresGradient(true);
                 trainables.put("param:" + p.getKey(), a);
@@ -170,7 +172,7 @@ public final class TrainingCore implements AutoCloseable {
         for (Map.Entry<String, NDArray> e : featureKd.adapters().entrySet()) {
             float[] restored = pendingAdapterValues.get("adapter:" + e.getKey());
             if (restored != null) {
-                e.getValue().set(restored);
+                OwnedArrays.copyInto(e.getValue(), restored);
             }
             trainables.put("adapter:" + e.getKey(), e.getValue());
         }
@@ -194,9 +196,9 @@ public final class TrainingCore implements AutoCloseable {
             long t0 = System.nanoTime();
             NDArray emaLogits = meanTeacher == null ? null : meanTeacher.teacherLogits(scope, batch.inputs(), n, stepIndex);
             float[] inputs = meanTeacher == null ? batch.inputs() : meanTeacher.studentView(batch.inputs(), n, stepIndex);
-            NDArray x = scope.create(inputs, new Shape(n).addAll(inputShape));
+            NDArray x = OwnedArrays.create(scope, inputs, new Shape(n).addAll(inputShape));
             NDArray mask = labelMask(scope, batch.labels());
-            NDArray y = scope.create(mask == null ? batch.labels() : labelsOrZero(batch.labels()));
+            NDArray y = OwnedArrays.create(scope, mask == null ? batch.labels() : labelsOrZero(batch.labels()));
             double task;
             double kd = 0;
             double feat = 0;
@@ -212,8 +214,8 @@ public final class TrainingCore implements AutoCloseable {
                 NDArray kdLoss = null;
                 NDArray featureLoss = null;
                 if (config.teacherStream()) {
-                    NDArray teacher = scope.create(batch.logits(), new Shape(n, architecture.numClasses()));
-                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
+                    NDArray teacher = OwnedArrays.create(scope, batch.logits(), new Shape(n, architecture.numClasses()));
+                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : OwnedArrays.scalar(scope, (float) t);
                     kdLoss = switch (config.kdLoss()) {
                         case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
                                 temp, direction);
@@ -231,10 +233,10 @@ public final class TrainingCore implements AutoCloseable {
                         Map<String, NDArray> teacherMaps = new HashMap<>();
                         for (int i = 0; i < teacherFeatures.size(); i++) {
                             FeatureDescriptor d = teacherFeatures.get(i);
-                            teacherMaps.put(d.name(), scope.create(batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
+                            teacherMaps.put(d.name(), OwnedArrays.create(scope, batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
                         }
                         featureLoss = featureKd.loss(studentMaps, teacherMaps);
-                        totalLoss = totalLoss.add(featureLoss.mul((float) config.featureWeight()));
+                        totalLoss = totalLoss.add(Losses.scale(featureLoss, config.featureWeight()));
                     }
                     if (temperature != null) {
                         NDArray reg = temperature.regularizer(scope);
@@ -246,7 +248,7 @@ public final class TrainingCore implements AutoCloseable {
                 if (meanTeacher != null) {
                     NDArray consistency = meanTeacher.loss(logits, emaLogits);
                     if (config.teacherStream()) {
-                        totalLoss = totalLoss.add(consistency.mul((float) consistencyWeight));
+                        totalLoss = totalLoss.add(Losses.scale(consistency, consistencyWeight));
                         kdLoss = kdLoss.add(consistency);
                     } else {
                         totalLoss = Losses.mix(taskLoss, consistency, consistencyWeight);
@@ -277,9 +279,7 @@ public final class TrainingCore implements AutoCloseable {
             if (!allFinite(grads.values())) {
                 // a finite loss can still back-propagate to an infinite or NaN gradient; applying it would poison every
                 // parameter for the rest of the run, so the batch is skipped like one with a non-finite loss
-                for (NDArray g : grads.values()) {
-                    g.subi(g);
-                }
+                clearGradients(grads.values());
                 return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
             }
             if (config.gradClipNorm() > 0) {
@@ -289,14 +289,22 @@ public final class TrainingCore implements AutoCloseable {
             if (temperature != null) {
                 temperature.project();
             }
-            for (NDArray g : grads.values()) {
-                g.subi(g);
-            }
+            clearGradients(grads.values());
             if (meanTeacher != null) {
                 meanTeacher.update(block, stepIndex);
             }
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
+        }
+    }
+
+    /**
+     * Sets every gradient to zero for the next backward pass to accumulate into. A fill, not {@code g − g}: that
+     * leaves NaN and infinite entries NaN, and a skipped non-finite gradient would then poison every later step.
+     */
+    static void clearGradients(Iterable<NDArray> grads) {
+        for (NDArray g : grads) {
+            g.set(ALL, 0f);
         }
     }
 
@@ -346,7 +354,7 @@ public final class TrainingCore implements AutoCloseable {
                 mask[i] = 0f;
             }
         }
-        return mask == null ? null : scope.create(mask);
+        return mask == null ? null : OwnedArrays.create(scope, mask);
     }
 
     /** The labels with every unlabelled entry (negative) replaced by class 0, which the mask then ignores. */
@@ -451,7 +459,7 @@ public final class TrainingCore implements AutoCloseable {
                     throw new io.kdstream.core.KdException("Checkpoint array " + k + " does not fit the model "
                             + architecture.name() + "; was it written by another architecture?");
                 }
-                target.set(v);
+                OwnedArrays.copyInto(target, v);
             }
         });
         pendingAdapterValues = adapters;
@@ -476,7 +484,7 @@ public final class TrainingCore implements AutoCloseable {
             if (target == null || target.size() != v.length) {
                 throw new io.kdstream.core.KdException("Parameter " + k + " does not fit the model " + architecture.name());
             }
-            target.set(v);
+            OwnedArrays.copyInto(target, v);
         });
     }
 

@@ -73,7 +73,7 @@ public final class FeatureKd {
             for (int i = 0; i < w.length; i++) {
                 w[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
             }
-            NDArray weight = manager.create(w, new Shape(in, out));
+            NDArray weight = io.kdstream.core.djl.OwnedArrays.create(manager, w, new Shape(in, out));
             weight.setName(p.adapterName());
             weight.setRequiresGradient(true);
             adapters.put(p.adapterName(), weight);
@@ -109,7 +109,7 @@ public final class FeatureKd {
         for (int i = 1; i < terms.size(); i++) {
             total = total.add(terms.get(i));
         }
-        return terms.size() == 1 ? total : total.div((float) terms.size());
+        return terms.size() == 1 ? total : Losses.divide(total, terms.size());
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.kdstream.trainer.loss;
 
+import io.kdstream.core.djl.OwnedArrays;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
@@ -47,7 +49,7 @@ public final class LearnableTemperature {
         if (!(anchorWeight >= 0) || !(lambdaMax >= 0)) {
             throw new IllegalArgumentException("lambdaMax and anchorWeight must be >= 0");
         }
-        NDArray t = manager.create((float) anchor);
+        NDArray t = OwnedArrays.scalar(manager, (float) anchor);
         t.setName(NAME);
         t.setRequiresGradient(true);
         return new LearnableTemperature(t, min, max, new Schedule.Rising(lambdaMax, Math.max(1, rampSteps)), anchor, anchorWeight);
@@ -71,7 +73,7 @@ public final class LearnableTemperature {
     /** The temperature to feed into the distillation term at {@code step}: the parameter through gradient reversal. */
     public NDArray forLoss(NDManager batchManager, long step) {
         // Lift the parameter into the batch scope first, so every intermediate lives (and dies) there.
-        NDArray t = batchManager.create(0f).add(value);
+        NDArray t = OwnedArrays.scalar(batchManager, 0f).add(value);
         return Losses.gradientReversal(t, lambdaAt(step));
     }
 
@@ -80,7 +82,7 @@ public final class LearnableTemperature {
         if (anchorWeight == 0) {
             return null;
         }
-        return batchManager.create((float) -anchor).add(value).square().mul((float) anchorWeight);
+        return Losses.scale(OwnedArrays.scalar(batchManager, (float) -anchor).add(value).square(), anchorWeight);
     }
 
     /** Projects the temperature back into {@code [min, max]} after an update. */

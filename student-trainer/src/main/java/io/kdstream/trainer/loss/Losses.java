@@ -1,5 +1,7 @@
 package io.kdstream.trainer.loss;
 
+import io.kdstream.core.djl.OwnedArrays;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 
@@ -38,7 +40,7 @@ public final class Losses {
         NDArray logp = logits.logSoftmax(1);
         NDArray perExample = logp.mul(labels.oneHot(classes)).sum(new int[] {1}).neg();
         float count = Math.max(1f, mask.sum().getFloat());
-        return perExample.mul(mask).sum().div(count);
+        return divide(perExample.mul(mask).sum(), count);
     }
 
     /**
@@ -57,7 +59,7 @@ public final class Losses {
     /** {@link #hintonKd(NDArray, NDArray, NDArray, KlDirection)} with a fixed temperature. */
     public static NDArray hintonKd(NDArray student, NDArray teacher, double temperature, KlDirection direction) {
         requirePositive(temperature);
-        NDArray t = student.getManager().create((float) temperature);
+        NDArray t = OwnedArrays.scalar(student.getManager(), (float) temperature);
         return hintonKd(student, teacher, t, direction);
     }
 
@@ -66,7 +68,7 @@ public final class Losses {
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("alpha must be in [0, 1], got " + alpha);
         }
-        return task.mul((float) (1 - alpha)).add(kd.mul((float) alpha));
+        return scale(task, 1 - alpha).add(scale(kd, alpha));
     }
 
     /**
@@ -77,8 +79,8 @@ public final class Losses {
     public static NDArray binaryKd(NDArray student, NDArray teacher, double temperature) {
         requirePositive(temperature);
         float invT = (float) (1 / temperature);
-        NDArray s = student.mul(invT);
-        NDArray t = teacher.stopGradient().mul(invT);
+        NDArray s = scale(student, invT);
+        NDArray t = scale(teacher.stopGradient(), invT);
         NDArray pt = Activation.sigmoid(t);
         // log σ(x) = −softplus(−x); log(1 − σ(x)) = −softplus(x)
         NDArray logPt = Activation.softPlus(t.neg()).neg();
@@ -86,7 +88,7 @@ public final class Losses {
         NDArray logPs = Activation.softPlus(s.neg()).neg();
         NDArray log1mPs = Activation.softPlus(s).neg();
         NDArray kl = pt.mul(logPt.sub(logPs)).add(pt.neg().add(1f).mul(log1mPt.sub(log1mPs)));
-        return kl.sum(new int[] {1}).mean().mul((float) (temperature * temperature));
+        return scale(kl.sum(new int[] {1}).mean(), temperature * temperature);
     }
 
     /**
@@ -110,8 +112,8 @@ public final class Losses {
         int classes = classes(student);
         float invT = (float) (1 / temperature);
         NDArray oneHot = labels.oneHot(classes);
-        NDArray s = student.mul(invT);
-        NDArray t = teacher.stopGradient().mul(invT);
+        NDArray s = scale(student, invT);
+        NDArray t = scale(teacher.stopGradient(), invT);
         // TCKD on (p_target, 1 − p_target)
         NDArray psTarget = s.softmax(1).mul(oneHot).sum(new int[] {1});
         NDArray ptTarget = t.softmax(1).mul(oneHot).sum(new int[] {1});
@@ -121,7 +123,7 @@ public final class Losses {
         NDArray logQs = s.sub(mask).logSoftmax(1);
         NDArray logQt = t.sub(mask).logSoftmax(1);
         NDArray nckd = klFromLogs(logQt, logQs);
-        return tckd.mul((float) alpha).add(nckd.mul((float) beta)).mul((float) (temperature * temperature));
+        return scale(scale(tckd, alpha).add(scale(nckd, beta)), temperature * temperature);
     }
 
     /**
@@ -130,7 +132,23 @@ public final class Losses {
      */
     public static NDArray gradientReversal(NDArray x, double lambda) {
         float l = (float) lambda;
-        return x.stopGradient().mul(1f + l).sub(x.mul(l));
+        return scale(x.stopGradient(), 1f + l).sub(scale(x, l));
+    }
+
+    /**
+     * {@code x · factor}, with the factor as an array in engine-owned memory that stays open in {@code x}'s manager.
+     * DJL's {@code mul(Number)} turns the factor into a temporary array over a Java buffer and closes it at once, while
+     * the autograd graph keeps it for the backward pass: a garbage collection in between frees memory the backward
+     * pass then reads, and the gradients change from run to run. Every constant factor under gradient recording goes
+     * through here (see {@link OwnedArrays}).
+     */
+    public static NDArray scale(NDArray x, double factor) {
+        return x.mul(OwnedArrays.scalar(x.getManager(), (float) factor));
+    }
+
+    /** {@code x / divisor}, for the reason given at {@link #scale}. */
+    public static NDArray divide(NDArray x, double divisor) {
+        return x.div(OwnedArrays.scalar(x.getManager(), (float) divisor));
     }
 
     /** {@code mean_i Σ_c exp(logP)(logP − logQ)}: KL(P ‖ Q) from log-probabilities. */

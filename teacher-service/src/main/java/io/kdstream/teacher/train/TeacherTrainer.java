@@ -119,7 +119,7 @@ public final class TeacherTrainer {
                             NDArray y = scope.create(IntBuffer.wrap(labels(train, order, from, n)), new Shape(n), DataType.INT32);
                             try (GradientCollector gc = trainer.newGradientCollector()) {
                                 NDArray logits = trainer.forward(new NDList(x)).get(0);
-                                NDArray l = loss.evaluate(new NDList(y), new NDList(logits));
+                                NDArray l = crossEntropy(logits, y, architecture.numClasses());
                                 gc.backward(l);
                                 lossSum += l.getFloat();
                                 correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
@@ -179,6 +179,16 @@ public final class TeacherTrainer {
     private Shape batchShape(int n) {
         List<Integer> s = architecture.inputShape();
         return new Shape(n, s.get(0), s.get(1), s.get(2));
+    }
+
+    /**
+     * Mean softmax cross-entropy, {@code −mean_i log softmax(z_i)[y_i]}, from array operations alone. DJL's
+     * {@code SoftmaxCrossEntropyLoss} multiplies by a {@code Number} weight, which the engine turns into a temporary
+     * array that it closes at once while the autograd graph still holds it; a garbage collection before the backward
+     * pass then frees memory the backward pass reads.
+     */
+    static NDArray crossEntropy(NDArray logits, NDArray labels, int classes) {
+        return logits.logSoftmax(1).mul(labels.oneHot(classes)).sum(new int[] {1}).neg().mean();
     }
 
     private static float[] pixels(FashionMnist data, int[] order, int from, int n) {

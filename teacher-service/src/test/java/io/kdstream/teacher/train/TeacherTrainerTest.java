@@ -36,6 +36,23 @@ class TeacherTrainerTest {
     }
 
     @Test
+    void shouldComputeTheCrossEntropyOfDjlsLossWithoutItsTemporaryWeight() {
+        try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager()) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+            float[] z = new float[6 * 10];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) (r.nextDouble() * 8 - 4);
+            }
+            ai.djl.ndarray.NDArray logits = manager.create(z, new ai.djl.ndarray.types.Shape(6, 10));
+            ai.djl.ndarray.NDArray labels = manager.create(new int[] {0, 3, 9, 3, 5, 1});
+            float ours = TeacherTrainer.crossEntropy(logits, labels, 10).getFloat();
+            float djl = ai.djl.training.loss.Loss.softmaxCrossEntropyLoss()
+                    .evaluate(new ai.djl.ndarray.NDList(labels), new ai.djl.ndarray.NDList(logits)).getFloat();
+            assertThat(ours).isCloseTo(djl, org.assertj.core.data.Offset.offset(1e-6f));
+        }
+    }
+
+    @Test
     void shouldLowerTheLossAndBeatChanceOnASmallSubsetAndRecordItInTheMetadata() {
         List<Double> batchLosses = new ArrayList<>();
         List<Long> progress = new ArrayList<>();
