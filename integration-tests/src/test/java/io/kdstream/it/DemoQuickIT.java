@@ -56,7 +56,25 @@ class DemoQuickIT {
         result = runner.run();
         Map<String, Object> connection = runner.connection();
         String runId = result.distilled().orElseThrow().runId();
-        replay = Replay.run(Replay.findManifest(new KdConfig(connection), runId), connection, dir.resolve("replay"));
+        // (with a garbage collection every few milliseconds: memory the engine still reads must not be freed under it)
+        java.util.concurrent.atomic.AtomicBoolean replayed = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread collector = new Thread(() -> {
+            while (!replayed.get()) {
+                System.gc();
+                try {
+                    Thread.sleep(3);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "gc-every-3ms");
+        collector.setDaemon(true);
+        collector.start();
+        try {
+            replay = Replay.run(Replay.findManifest(new KdConfig(connection), runId), connection, dir.resolve("replay"));
+        } finally {
+            replayed.set(true);
+        }
         runner.close();
     }
 
