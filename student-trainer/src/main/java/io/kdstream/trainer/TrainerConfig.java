@@ -175,7 +175,7 @@ public final class TrainerConfig extends KdConfig {
     public static final String GRAD_CLIP_CONFIG = "trainer.grad.clip.norm";
     private static final String GRAD_CLIP_DOC = "Clip the global L2 norm of the gradient (all trainable arrays together, "
             + "adapters and learnable temperature included) to this value before the optimizer step; 0 disables clipping. "
-            + "A guard against the loss spikes a feature-KD term can cause (docs/trainer.md, acceptance runs).";
+            + "A guard against exploding gradients (docs/trainer.md, acceptance runs).";
 
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
