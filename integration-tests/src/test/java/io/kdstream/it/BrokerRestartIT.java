@@ -11,6 +11,7 @@ import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
 import io.kdstream.it.support.ChildJvm;
+import io.kdstream.it.support.TeacherProps;
 import io.kdstream.it.support.TopicProps;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -136,15 +137,7 @@ class BrokerRestartIT {
     }
 
     private static Map<String, Object> teacherProps(Map<String, Object> base) {
-        Map<String, Object> p = new HashMap<>(base);
-        p.put(TeacherConfig.GROUP_ID_CONFIG, P + "-teacher");
-        p.put(TeacherConfig.TRANSACTIONAL_ID_PREFIX_CONFIG, P + "-teacher");
-        p.put(TeacherConfig.WORKERS_CONFIG, 2);
-        p.put(TeacherConfig.BATCH_MAX_SIZE_CONFIG, 32);
-        p.put(TeacherConfig.BATCH_MAX_WAIT_MS_CONFIG, 10);
-        p.put(TeacherConfig.TRANSACTION_MAX_INPUTS_CONFIG, 64);
-        p.put(TeacherConfig.DEVICE_CONFIG, "cpu");
-        p.put(TeacherConfig.METRICS_INTERVAL_MS_CONFIG, 0);
+        Map<String, Object> p = TeacherProps.smallTransactions(base, P);
         p.put(TeacherConfig.RETRY_BACKOFF_MS_CONFIG, 500);
         p.put(TeacherConfig.TRANSACTION_TIMEOUT_MS_CONFIG, 30_000);
         p.put("session.timeout.ms", 30_000);

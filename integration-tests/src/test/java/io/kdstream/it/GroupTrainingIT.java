@@ -162,12 +162,7 @@ class GroupTrainingIT {
         Process pb = launch(b, logs.resolve("b.log"));
 
         // When b is killed (SIGKILL) once it has completed two rounds, while it trains the third
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (rounds(Files.readString(logs.resolve("b.log"))).size() < 2) {
-            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
-            assertThat(pb.isAlive()).as(Files.readString(logs.resolve("b.log"))).isTrue();
-            Thread.sleep(20);
-        }
+        awaitRounds(pb, logs.resolve("b.log"), 2);
         pb.destroyForcibly();
         assertThat(pb.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
@@ -204,13 +199,9 @@ class GroupTrainingIT {
         Process pb = launch(b, logs.resolve("b.log"));
 
         // When b is frozen (SIGSTOP: no heartbeats, no progress) after two rounds until the group dropped it, then thawed
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (rounds(Files.readString(logs.resolve("b.log"))).size() < 2) {
-            assertThat(System.currentTimeMillis()).as("b completed two rounds").isLessThan(deadline);
-            assertThat(pb.isAlive()).as(Files.readString(logs.resolve("b.log"))).isTrue();
-            Thread.sleep(20);
-        }
+        awaitRounds(pb, logs.resolve("b.log"), 2);
         signal("STOP", pb);
+        long deadline = System.currentTimeMillis() + 60_000;
         Pattern alone = Pattern.compile("generation \\d+: member 1 of 1 ");
         while (!alone.matcher(Files.readString(logs.resolve("a.log"))).find()) {
             assertThat(System.currentTimeMillis()).as("a went on alone").isLessThan(deadline);
@@ -289,6 +280,16 @@ class GroupTrainingIT {
         assertThat(outcome.result().modelSha256()).as("replayed model of group run " + manifest.getRunId())
                 .isEqualTo(expectedSha);
         assertThat(outcome.matches()).isTrue();
+    }
+
+    /** Waits up to a minute until the member logging to {@code log} has completed {@code n} rounds. */
+    private static void awaitRounds(Process member, Path log, int n) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (rounds(Files.readString(log)).size() < n) {
+            assertThat(System.currentTimeMillis()).as(log.getFileName() + " completed " + n + " rounds").isLessThan(deadline);
+            assertThat(member.isAlive()).as(Files.readString(log)).isTrue();
+            Thread.sleep(20);
+        }
     }
 
     private static void signal(String name, Process process) throws Exception {

@@ -12,6 +12,7 @@ import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.SlowSendInterceptor;
 import io.kdstream.it.support.TestRegistry;
+import io.kdstream.it.support.TeacherProps;
 import io.kdstream.it.support.TopicProps;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.cli.KdstreamCli;
@@ -207,15 +208,7 @@ class TeacherProcessKillIT {
     }
 
     private static Map<String, Object> teacherProps(Map<String, Object> base) {
-        Map<String, Object> p = new HashMap<>(base);
-        p.put(TeacherConfig.GROUP_ID_CONFIG, P + "-teacher");
-        p.put(TeacherConfig.TRANSACTIONAL_ID_PREFIX_CONFIG, P + "-teacher");
-        p.put(TeacherConfig.WORKERS_CONFIG, 2);
-        p.put(TeacherConfig.BATCH_MAX_SIZE_CONFIG, 32);
-        p.put(TeacherConfig.BATCH_MAX_WAIT_MS_CONFIG, 10);
-        p.put(TeacherConfig.TRANSACTION_MAX_INPUTS_CONFIG, 64);
-        p.put(TeacherConfig.DEVICE_CONFIG, "cpu");
-        p.put(TeacherConfig.METRICS_INTERVAL_MS_CONFIG, 0);
+        Map<String, Object> p = TeacherProps.smallTransactions(base, P);
         p.put(TeacherConfig.RETRY_BACKOFF_MS_CONFIG, 200);
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 3_000);
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 500);

@@ -125,11 +125,8 @@ final class GroupReplay {
                 }
             }
             // the reader ends on its own after the last step: its consumer then closes undisturbed
-            Batch extra;
-            while ((extra = reader.poll(1_000)) != null) {
-                if (extra != BatchSource.TIMEOUT) {
-                    throw new KdException("The replay read more batches than the model-sync log has steps");
-                }
+            if (reader.take() != null) {
+                throw new KdException("The replay read more batches than the model-sync log has steps");
             }
             base.loadParameters(GroupTrainer.unflatten(current, initial));
             Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
@@ -150,15 +147,11 @@ final class GroupReplay {
     }
 
     private static Batch next(BatchSource reader) throws InterruptedException {
-        while (true) {
-            Batch b = reader.poll(1_000);
-            if (b == null) {
-                throw new KdException("The teacher-outputs topic ran out of records before the replay's last step");
-            }
-            if (b != BatchSource.TIMEOUT) {
-                return b;
-            }
+        Batch b = reader.take();
+        if (b == null) {
+            throw new KdException("The teacher-outputs topic ran out of records before the replay's last step");
         }
+        return b;
     }
 
     /** The counted rounds of the manifest's group, from the model-sync log, up to the one that finished the run. */

@@ -461,22 +461,9 @@ final class GroupTrainer {
      * {@link GroupReplay}); the ranges are what the group trained, once per epoch.
      */
     private RunManifest.Builder manifest(String runId, Architecture architecture, Map<Integer, long[]> ranges, String topic) {
-        Map<String, String> redacted = new TreeMap<>(config.redacted());
-        redacted.put(Trainer.RUNTIME_THREADS_KEY, Trainer.runtimeThreads());
         List<PartitionRange> all = new ArrayList<>();
         ranges.forEach((p, r) -> all.add(new PartitionRange(topic, p, r[0], r[1])));
-        return RunManifest.newBuilder()
-                .setRunId(runId)
-                .setGroup(config.group())
-                .setStatus(RunStatus.STARTED)
-                .setConfig(redacted)
-                .setConfigSha256(TrainerConfig.canonicalSha256(redacted))
-                .setCodeVersion(Trainer.codeVersion())
-                .setSeed(config.seed())
-                .setStudentArchitecture(architecture.name())
-                .setTeacherSha256(null)
-                .setRanges(all)
-                .setStartedAtMs(Instant.now());
+        return RunManifests.started(config, runId, architecture.name(), all, System.currentTimeMillis());
     }
 
     /** Polls until the rebalance that was announced has happened; what arrives meanwhile is dropped. */
@@ -648,23 +635,8 @@ final class GroupTrainer {
     /** The offset segments of a batch's records, in batch order: a run of records of one partition is one segment. */
     static List<Batch.Segment> segments(List<Item> taken) {
         List<Batch.Segment> out = new ArrayList<>();
-        int partition = -1;
-        long start = -1;
-        long end = -1;
         for (Item it : taken) {
-            if (it.partition() == partition && it.offset() >= end) {
-                end = it.offset() + 1;
-                continue;
-            }
-            if (partition >= 0) {
-                out.add(new Batch.Segment(partition, start, end));
-            }
-            partition = it.partition();
-            start = it.offset();
-            end = it.offset() + 1;
-        }
-        if (partition >= 0) {
-            out.add(new Batch.Segment(partition, start, end));
+            Batch.Segment.append(out, it.partition(), it.offset());
         }
         return out;
     }

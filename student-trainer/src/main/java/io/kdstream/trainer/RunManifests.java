@@ -1,6 +1,8 @@
 package io.kdstream.trainer;
 
+import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.RunStatus;
 import io.kdstream.core.KdException;
 
 import org.apache.avro.io.DecoderFactory;
@@ -15,12 +17,38 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** Reads and writes {@link RunManifest}s as Avro JSON files ({@code manifest.json} next to the model). */
 public final class RunManifests {
     public static final String FILE = "manifest.json";
 
     private RunManifests() {
+    }
+
+    /**
+     * The STARTED manifest of a run: its settings (secrets removed, the engine's thread count added), seed, student
+     * and offset ranges.
+     */
+    static RunManifest.Builder started(TrainerConfig config, String runId, String student, List<PartitionRange> ranges,
+                                       long startedAtMs) {
+        Map<String, String> redacted = new TreeMap<>(config.redacted());
+        redacted.put(Trainer.RUNTIME_THREADS_KEY, Trainer.runtimeThreads());
+        return RunManifest.newBuilder()
+                .setRunId(runId)
+                .setGroup(config.group())
+                .setStatus(RunStatus.STARTED)
+                .setConfig(redacted)
+                .setConfigSha256(TrainerConfig.canonicalSha256(redacted))
+                .setCodeVersion(Trainer.codeVersion())
+                .setSeed(config.seed())
+                .setStudentArchitecture(student)
+                .setTeacherSha256(null)
+                .setRanges(ranges)
+                .setStartedAtMs(Instant.ofEpochMilli(startedAtMs));
     }
 
     public static String toJson(RunManifest manifest) {

@@ -202,8 +202,6 @@ public final class Trainer implements AutoCloseable {
         long runStart = System.nanoTime();
         Architecture architecture = ModelZoo.get(config.student());
         Path dir = config.checkpointDir();
-        Map<String, String> redacted = new TreeMap<>(config.redacted());
-        redacted.put(RUNTIME_THREADS_KEY, runtimeThreads());
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
         Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
         if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
@@ -227,18 +225,7 @@ public final class Trainer implements AutoCloseable {
             List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
                     .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic, config.follow()));
             long startedAtMs = checkpoint.map(Checkpoint::startedAtMs).orElse(System.currentTimeMillis());
-            RunManifest.Builder manifest = RunManifest.newBuilder()
-                    .setRunId(runId)
-                    .setGroup(config.group())
-                    .setStatus(RunStatus.STARTED)
-                    .setConfig(new TreeMap<>(redacted))
-                    .setConfigSha256(TrainerConfig.canonicalSha256(redacted))
-                    .setCodeVersion(codeVersion())
-                    .setSeed(config.seed())
-                    .setStudentArchitecture(architecture.name())
-                    .setTeacherSha256(null)
-                    .setRanges(ranges)
-                    .setStartedAtMs(Instant.ofEpochMilli(startedAtMs));
+            RunManifest.Builder manifest = RunManifests.started(config, runId, architecture.name(), ranges, startedAtMs);
             long step = 0;
             long samples = 0;
             long failedSteps = 0;

@@ -38,6 +38,20 @@ public record Batch(int epoch, int size, float[] inputs, int[] labels, float[] l
             return partition + ":" + start + "-" + end;
         }
 
+        /**
+         * Adds the record at {@code offset} of {@code partition} to {@code segments}, the segments of a batch in batch
+         * order: it extends the last segment when that one is of the same partition and ends at or before the offset
+         * (offsets between records, e.g. transaction markers, belong to no record), else it starts a new one.
+         */
+        public static void append(java.util.List<Segment> segments, int partition, long offset) {
+            Segment last = segments.isEmpty() ? null : segments.get(segments.size() - 1);
+            if (last != null && last.partition() == partition && offset >= last.end()) {
+                segments.set(segments.size() - 1, new Segment(partition, last.start(), offset + 1));
+            } else {
+                segments.add(new Segment(partition, offset, offset + 1));
+            }
+        }
+
         /** Parses {@link #toString()}. */
         public static Segment parse(String s) {
             int colon = s.indexOf(':');

@@ -70,7 +70,7 @@ public final class FollowReader extends PrefetchingSource {
         start.forEach((p, o) -> consumer.seek(new TopicPartition(topic, p), o));
         Map<Integer, Long> positions = new TreeMap<>(start);
         List<Example> pending = new ArrayList<>(batchSize);
-        List<long[]> segments = new ArrayList<>();
+        List<Batch.Segment> segments = new ArrayList<>();
         int failures = 0;
         long decodeNanos = 0;
         long pendingSince = 0;
@@ -78,12 +78,7 @@ public final class FollowReader extends PrefetchingSource {
         while (!isClosed()) {
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                 positions.put(r.partition(), r.offset() + 1);
-                long[] last = segments.isEmpty() ? null : segments.get(segments.size() - 1);
-                if (last != null && last[0] == r.partition()) {
-                    last[2] = r.offset() + 1;
-                } else {
-                    segments.add(new long[] {r.partition(), r.offset(), r.offset() + 1});
-                }
+                Batch.Segment.append(segments, r.partition(), r.offset());
                 long t0 = System.nanoTime();
                 Example e = decode(r);
                 decodeNanos += System.nanoTime() - t0;
@@ -123,11 +118,10 @@ public final class FollowReader extends PrefetchingSource {
         }
     }
 
-    private void emit(List<Example> examples, List<long[]> segments, Map<Integer, Long> positions, long step, int failures,
+    private void emit(List<Example> examples, List<Batch.Segment> segments, Map<Integer, Long> positions, long step, int failures,
                       long decodeNanos) throws InterruptedException {
-        List<Batch.Segment> segs = segments.stream().map(s -> new Batch.Segment((int) s[0], s[1], s[2])).toList();
         Cursor after = new Cursor(0, step, positions, 0, 0);
-        emit(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, after, positions, failures, decodeNanos, segs));
+        emit(BatchAssembler.assemble(topic, 0, examples, inputSize, classes, after, positions, failures, decodeNanos, segments));
     }
 
     private Example decode(ConsumerRecord<byte[], byte[]> record) {

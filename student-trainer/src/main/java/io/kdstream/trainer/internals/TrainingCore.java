@@ -1,6 +1,5 @@
 package io.kdstream.trainer.internals;
 
-import io.kdstream.core.djl.OwnedArrays;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
@@ -122,7 +121,7 @@ public final class TrainingCore implements AutoCloseable {
             if (type == Parameter.Type.GAMMA || type == Parameter.Type.RUNNING_VAR) {
                 java.util.Arrays.fill(values, 1f);
             }
-            OwnedArrays.copyInto(a, values);
+            a.set(values);
             if (p.getValue().requiresGradient()) {
                 a.setRequiresGradient(true);
                 trainables.put("param:" + p.getKey(), a);
@@ -172,7 +171,7 @@ public final class TrainingCore implements AutoCloseable {
         for (Map.Entry<String, NDArray> e : featureKd.adapters().entrySet()) {
             float[] restored = pendingAdapterValues.get("adapter:" + e.getKey());
             if (restored != null) {
-                OwnedArrays.copyInto(e.getValue(), restored);
+                e.getValue().set(restored);
             }
             trainables.put("adapter:" + e.getKey(), e.getValue());
         }
@@ -196,9 +195,9 @@ public final class TrainingCore implements AutoCloseable {
             long t0 = System.nanoTime();
             NDArray emaLogits = meanTeacher == null ? null : meanTeacher.teacherLogits(scope, batch.inputs(), n, stepIndex);
             float[] inputs = meanTeacher == null ? batch.inputs() : meanTeacher.studentView(batch.inputs(), n, stepIndex);
-            NDArray x = OwnedArrays.create(scope, inputs, new Shape(n).addAll(inputShape));
+            NDArray x = scope.create(inputs, new Shape(n).addAll(inputShape));
             NDArray mask = labelMask(scope, batch.labels());
-            NDArray y = OwnedArrays.create(scope, mask == null ? batch.labels() : labelsOrZero(batch.labels()));
+            NDArray y = scope.create(mask == null ? batch.labels() : labelsOrZero(batch.labels()));
             double task;
             double kd = 0;
             double feat = 0;
@@ -214,8 +213,8 @@ public final class TrainingCore implements AutoCloseable {
                 NDArray kdLoss = null;
                 NDArray featureLoss = null;
                 if (config.teacherStream()) {
-                    NDArray teacher = OwnedArrays.create(scope, batch.logits(), new Shape(n, architecture.numClasses()));
-                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : OwnedArrays.scalar(scope, (float) t);
+                    NDArray teacher = scope.create(batch.logits(), new Shape(n, architecture.numClasses()));
+                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
                     kdLoss = switch (config.kdLoss()) {
                         case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
                                 temp, direction);
@@ -233,7 +232,7 @@ public final class TrainingCore implements AutoCloseable {
                         Map<String, NDArray> teacherMaps = new HashMap<>();
                         for (int i = 0; i < teacherFeatures.size(); i++) {
                             FeatureDescriptor d = teacherFeatures.get(i);
-                            teacherMaps.put(d.name(), OwnedArrays.create(scope, batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
+                            teacherMaps.put(d.name(), scope.create(batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
                         }
                         featureLoss = featureKd.loss(studentMaps, teacherMaps);
                         totalLoss = totalLoss.add(Losses.scale(featureLoss, config.featureWeight()));
@@ -354,7 +353,7 @@ public final class TrainingCore implements AutoCloseable {
                 mask[i] = 0f;
             }
         }
-        return mask == null ? null : OwnedArrays.create(scope, mask);
+        return mask == null ? null : scope.create(mask);
     }
 
     /** The labels with every unlabelled entry (negative) replaced by class 0, which the mask then ignores. */
@@ -459,7 +458,7 @@ public final class TrainingCore implements AutoCloseable {
                     throw new io.kdstream.core.KdException("Checkpoint array " + k + " does not fit the model "
                             + architecture.name() + "; was it written by another architecture?");
                 }
-                OwnedArrays.copyInto(target, v);
+                target.set(v);
             }
         });
         pendingAdapterValues = adapters;
@@ -484,7 +483,7 @@ public final class TrainingCore implements AutoCloseable {
             if (target == null || target.size() != v.length) {
                 throw new io.kdstream.core.KdException("Parameter " + k + " does not fit the model " + architecture.name());
             }
-            OwnedArrays.copyInto(target, v);
+            target.set(v);
         });
     }
 

@@ -73,7 +73,7 @@ public final class FeatureKd {
             for (int i = 0; i < w.length; i++) {
                 w[i] = (float) ((random.nextDouble() * 2 - 1) * bound);
             }
-            NDArray weight = io.kdstream.core.djl.OwnedArrays.create(manager, w, new Shape(in, out));
+            NDArray weight = manager.create(w, new Shape(in, out));
             weight.setName(p.adapterName());
             weight.setRequiresGradient(true);
             adapters.put(p.adapterName(), weight);

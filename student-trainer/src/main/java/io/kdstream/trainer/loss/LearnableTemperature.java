@@ -1,7 +1,5 @@
 package io.kdstream.trainer.loss;
 
-import io.kdstream.core.djl.OwnedArrays;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
@@ -49,7 +47,7 @@ public final class LearnableTemperature {
         if (!(anchorWeight >= 0) || !(lambdaMax >= 0)) {
             throw new IllegalArgumentException("lambdaMax and anchorWeight must be >= 0");
         }
-        NDArray t = OwnedArrays.scalar(manager, (float) anchor);
+        NDArray t = manager.create((float) anchor);
         t.setName(NAME);
         t.setRequiresGradient(true);
         return new LearnableTemperature(t, min, max, new Schedule.Rising(lambdaMax, Math.max(1, rampSteps)), anchor, anchorWeight);
@@ -73,7 +71,7 @@ public final class LearnableTemperature {
     /** The temperature to feed into the distillation term at {@code step}: the parameter through gradient reversal. */
     public NDArray forLoss(NDManager batchManager, long step) {
         // Lift the parameter into the batch scope first, so every intermediate lives (and dies) there.
-        NDArray t = OwnedArrays.scalar(batchManager, 0f).add(value);
+        NDArray t = batchManager.create(0f).add(value);
         return Losses.gradientReversal(t, lambdaAt(step));
     }
 
@@ -82,7 +80,7 @@ public final class LearnableTemperature {
         if (anchorWeight == 0) {
             return null;
         }
-        return Losses.scale(OwnedArrays.scalar(batchManager, (float) -anchor).add(value).square(), anchorWeight);
+        return Losses.scale(batchManager.create((float) -anchor).add(value).square(), anchorWeight);
     }
 
     /** Projects the temperature back into {@code [min, max]} after an update. */

@@ -1,7 +1,5 @@
 package io.kdstream.trainer.loss;
 
-import io.kdstream.core.djl.OwnedArrays;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 
@@ -59,7 +57,7 @@ public final class Losses {
     /** {@link #hintonKd(NDArray, NDArray, NDArray, KlDirection)} with a fixed temperature. */
     public static NDArray hintonKd(NDArray student, NDArray teacher, double temperature, KlDirection direction) {
         requirePositive(temperature);
-        NDArray t = OwnedArrays.scalar(student.getManager(), (float) temperature);
+        NDArray t = student.getManager().create((float) temperature);
         return hintonKd(student, teacher, t, direction);
     }
 
@@ -136,19 +134,19 @@ public final class Losses {
     }
 
     /**
-     * {@code x · factor}, with the factor as an array in engine-owned memory that stays open in {@code x}'s manager.
-     * DJL's {@code mul(Number)} turns the factor into a temporary array over a Java buffer and closes it at once, while
-     * the autograd graph keeps it for the backward pass: a garbage collection in between frees memory the backward
-     * pass then reads, and the gradients change from run to run. Every constant factor under gradient recording goes
-     * through here (see {@link OwnedArrays}).
+     * {@code x · factor}, with the factor as an array that stays open in {@code x}'s manager (the step's scope). DJL's
+     * {@code mul(Number)} turns the factor into a temporary array over a Java direct buffer and closes it at once,
+     * while the autograd graph keeps it for the backward pass: a garbage collection in between frees memory the
+     * backward pass then reads, and the gradient changes from run to run. Every constant factor under gradient
+     * recording goes through here or {@link #divide}.
      */
     public static NDArray scale(NDArray x, double factor) {
-        return x.mul(OwnedArrays.scalar(x.getManager(), (float) factor));
+        return x.mul(x.getManager().create((float) factor));
     }
 
     /** {@code x / divisor}, for the reason given at {@link #scale}. */
     public static NDArray divide(NDArray x, double divisor) {
-        return x.div(OwnedArrays.scalar(x.getManager(), (float) divisor));
+        return x.div(x.getManager().create((float) divisor));
     }
 
     /** {@code mean_i Σ_c exp(logP)(logP − logQ)}: KL(P ‖ Q) from log-probabilities. */
