@@ -1,5 +1,6 @@
 package io.kdstream.trainer;
 
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.PartitionRange;
@@ -79,7 +80,8 @@ final class GroupReplay {
                 manifest.getRunId(), rounds.size(), steps.size(), config.topics().modelSync());
         Map<String, Object> serde = config.serdeProperties();
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
-                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false);
+                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
+                new LabelSelection(config.labelFraction(), config.seed()));
         Map<String, TrainingCore> lineages = new LinkedHashMap<>();
         String divergence = null;
         long stepCount = 0;
@@ -137,7 +139,7 @@ final class GroupReplay {
                     divergence == null ? "" : "; first divergence: " + divergence);
             long nanos = System.nanoTime() - start;
             return new Trainer.Result(config.runId(), true, sha, modelDir, stepCount, samples, failed, 0, null, null,
-                    new Trainer.Timings(0, 0, 0, 0, 0, -1, nanos, nanos));
+                    new Trainer.Timings(0, 0, 0, 0, 0, -1, nanos, nanos), decoder.skippedUnlabelled());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KdException("The replay of group run " + manifest.getRunId() + " was interrupted", e);

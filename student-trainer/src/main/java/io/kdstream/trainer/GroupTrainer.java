@@ -1,5 +1,6 @@
 package io.kdstream.trainer;
 
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.GroupStep;
@@ -124,7 +125,8 @@ final class GroupTrainer {
             overrides.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
         }
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
-                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false);
+                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
+                new LabelSelection(config.labelFraction(), config.seed()));
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture);
@@ -322,6 +324,7 @@ final class GroupTrainer {
                                 .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
                                 .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(0)
                                 .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
+                                .setLabelledSamples(batch.labelled())
                                 .build();
                         send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
                         continue;
@@ -430,7 +433,7 @@ final class GroupTrainer {
             if (!completed) {
                 LOGGER.info("Group member run {} stopped after {} steps", runId, steps);
                 return new Trainer.Result(runId, false, null, null, steps, state.samples(), failedSteps, dlq.count(), null, null,
-                        timings);
+                        timings, decoder.skippedUnlabelled());
             }
             core.loadParameters(state.parameters() == null ? initial : unflatten(state.parameters(), initial));
             Double accuracy = evaluation.run(producer, evalSerializer, runId, steps);
@@ -450,7 +453,7 @@ final class GroupTrainer {
                     steps, state.samples(), String.format(java.util.Locale.ROOT, "%.3f", trainSeconds),
                     sha);
             return new Trainer.Result(runId, true, sha, modelDir, steps, state.samples(), failedSteps, dlq.count(), accuracy,
-                    done, timings);
+                    done, timings, decoder.skippedUnlabelled());
         } finally {
             SortedRoundRobinAssignor.forget(clientId);
         }
@@ -528,6 +531,9 @@ final class GroupTrainer {
             Example e;
             try {
                 e = decoder.decode(r);
+                if (e.skipped()) {
+                    e = null; // a labels-only member passes over an unlabelled record: trained past, not on
+                }
             } catch (RuntimeException ex) {
                 if (FailureDisposition.of(ex) != FailureDisposition.DEAD_LETTER) {
                     throw ex;

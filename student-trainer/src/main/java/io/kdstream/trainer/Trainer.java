@@ -26,7 +26,7 @@ import io.kdstream.trainer.internals.BatchSource;
 import io.kdstream.trainer.internals.Cursor;
 import io.kdstream.trainer.internals.FollowReader;
 import io.kdstream.trainer.internals.InputRecordDecoder;
-import io.kdstream.trainer.internals.LabelSelection;
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.RecordDecoder;
@@ -110,9 +110,12 @@ public final class Trainer implements AutoCloseable {
      * @param accuracy      final student accuracy on the held-out set, or null without evaluation
      * @param manifest      the final manifest, or null when not completed
      * @param timings       where the time went (this process only)
+     * @param skippedUnlabelled unlabelled records a labels-only run ({@code trainer.teacher=none}) passed over, once per
+     *                      epoch they were read in (this process only); 0 in every other mode
      */
     public record Result(String runId, boolean completed, String modelSha256, Path modelDir, long steps, long samples,
-                         long failedSteps, long deadLetters, Double accuracy, RunManifest manifest, Timings timings) {
+                         long failedSteps, long deadLetters, Double accuracy, RunManifest manifest, Timings timings,
+                         long skippedUnlabelled) {
     }
 
     private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride, List<List<Batch.Segment>> ledgerOverride) {
@@ -331,6 +334,7 @@ public final class Trainer implements AutoCloseable {
                             .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
                             .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(batch.failures())
                             .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
+                            .setLabelledSamples(batch.labelled())
                             .build();
                     send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
                     publishNanos += System.nanoTime() - p0;
@@ -374,7 +378,8 @@ public final class Trainer implements AutoCloseable {
             if (!completed) {
                 LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);
                 producer.flush();
-                return new Result(runId, false, null, null, step, samples, failedSteps, deadLetters, null, null, timings);
+                return new Result(runId, false, null, null, step, samples, failedSteps, deadLetters, null, null, timings,
+                        decoder.skippedUnlabelled());
             }
             accuracy = evaluation.run(producer, evalSerializer, runId, step);
             Path modelDir = dir.resolve(MODEL_DIR);
@@ -405,7 +410,11 @@ public final class Trainer implements AutoCloseable {
             producer.flush();
             LOGGER.info("Run {} finished: {} steps, {} samples, {} failed steps, {} dead letters, model sha256 {}", runId, step,
                     samples, failedSteps, deadLetters, sha);
-            return new Result(runId, true, sha, modelDir, step, samples, failedSteps, deadLetters, accuracy, done, timings);
+            if (decoder.skippedUnlabelled() > 0) {
+                LOGGER.info("Run {}: labels-only, passed over {} unlabelled records", runId, decoder.skippedUnlabelled());
+            }
+            return new Result(runId, true, sha, modelDir, step, samples, failedSteps, deadLetters, accuracy, done, timings,
+                    decoder.skippedUnlabelled());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KdException("Training of run " + runId + " was interrupted", e);

@@ -12,7 +12,7 @@ import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
 import io.kdstream.trainer.internals.Cursor;
 import io.kdstream.trainer.internals.InputRecordDecoder;
-import io.kdstream.trainer.internals.LabelSelection;
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.internals.RecordDecoder;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;

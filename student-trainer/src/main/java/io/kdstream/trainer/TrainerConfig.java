@@ -325,10 +325,6 @@ public final class TrainerConfig extends KdConfig {
                 }
             }
         }
-        if (labelFraction() < 1 && "dkd".equals(kdLoss()) && teacherStream()) {
-            throw new ConfigException(KD_LOSS_CONFIG + "=dkd splits on the true class of every example, so "
-                    + LABEL_FRACTION_CONFIG + " must be 1 (got " + labelFraction() + ")");
-        }
         if (labelFraction() <= 0 && !teacherStream() && !teacherEma()) {
             throw new ConfigException(LABEL_FRACTION_CONFIG + "=" + labelFraction() + " leaves no labels and "
                     + TEACHER_CONFIG + "=none has no teacher: there is nothing to learn from");

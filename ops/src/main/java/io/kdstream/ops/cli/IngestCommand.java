@@ -4,6 +4,7 @@ import io.kdstream.avro.InputRecord;
 import io.kdstream.core.KdException;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.ingest.FashionMnistIngest;
@@ -82,6 +83,16 @@ public final class IngestCommand {
                 description = "Topic to publish to (default: kd.topic.inputs, i.e. kd.inputs).")
         String topic;
 
+        @Option(names = "--label-fraction", defaultValue = "1.0", paramLabel = "F",
+                description = "Share of training images published with their label; the others are published without "
+                        + "one, as in a production stream (default: ${DEFAULT-VALUE}). Which images keep it is a fixed "
+                        + "function of the image id and --label-seed. Test images always keep their label.")
+        double labelFraction;
+
+        @Option(names = "--label-seed", defaultValue = "0", paramLabel = "S",
+                description = "Seed of the labelled subset chosen by --label-fraction (default: ${DEFAULT-VALUE}).")
+        long labelSeed;
+
         @Option(names = "--progress", defaultValue = "auto", paramLabel = "auto|bar|plain|none",
                 description = "How to show progress on stderr (default: ${DEFAULT-VALUE}).")
         String progress;
@@ -90,6 +101,10 @@ public final class IngestCommand {
         public Integer call() {
             if (limit < 0) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--limit must be >= 0");
+            }
+            if (!(labelFraction >= 0 && labelFraction <= 1)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--label-fraction must be in [0, 1], got " + labelFraction);
             }
             ProgressBar.Mode mode = progressMode(progress);
             FashionMnist.requireDataset(data);
@@ -101,7 +116,8 @@ public final class IngestCommand {
             List<FashionMnistIngest.Result> results = new ArrayList<>();
             try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kdstream-ingest", producerOverrides());
                  KdAvroSerde<InputRecord> serde = KdAvroSerdes.value(InputRecord.class, config.serdeProperties())) {
-                FashionMnistIngest ingest = new FashionMnistIngest(producer, serde.serializer(), target);
+                FashionMnistIngest ingest = new FashionMnistIngest(producer, serde.serializer(), target)
+                        .withLabels(new LabelSelection(labelFraction, labelSeed));
                 for (FashionMnist.Split s : split.splits()) {
                     FashionMnist dataset = FashionMnist.load(data, s);
                     int n = limit == 0 ? dataset.size() : Math.min(limit, dataset.size());
@@ -117,8 +133,10 @@ public final class IngestCommand {
             for (FashionMnistIngest.Result r : results) {
                 parts.append(parts.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %,d", r.source(), r.records()));
             }
-            out.printf(Locale.ROOT, "ingested %,d records (%s) to %s in %.1f s (%,.0f records/s, %.1f MB)%n",
-                    total, parts, target, seconds, seconds > 0 ? total / seconds : 0.0, bytes / 1e6);
+            long labelled = results.stream().mapToLong(FashionMnistIngest.Result::labelled).sum();
+            out.printf(Locale.ROOT, "ingested %,d records (%s) to %s in %.1f s (%,.0f records/s, %.1f MB); %,d labelled, "
+                    + "%,d unlabelled%n", total, parts, target, seconds, seconds > 0 ? total / seconds : 0.0, bytes / 1e6,
+                    labelled, total - labelled);
             out.flush();
             return 0;
         }

@@ -122,6 +122,10 @@ public final class TrainCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "steps: %d, samples: %d, failed steps: %d, dead letters: %d%s%n", result.steps(),
                 result.samples(), result.failedSteps(), result.deadLetters(),
                 result.accuracy() == null ? "" : String.format(Locale.ROOT, ", test accuracy: %.4f", result.accuracy()));
+        if (result.skippedUnlabelled() > 0) {
+            out.printf(Locale.ROOT, "unlabelled records passed over: %d (a labels-only run trains on labelled records only)%n",
+                    result.skippedUnlabelled());
+        }
         out.println("run-id: " + result.runId());
         if (!result.completed()) {
             // a bounded run stopped early: its checkpoint resumes it

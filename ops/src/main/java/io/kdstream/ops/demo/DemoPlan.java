@@ -24,10 +24,16 @@ import java.util.Map;
  * @param lossWindow         loss-ratio monitor window size
  * @param lossAdvance        loss-ratio monitor window advance
  * @param lossGrace          loss-ratio monitor grace period
+ * @param labelFraction      share of the published training images that keep their label (the others are published
+ *                           without one, as in a production stream; the teacher still labels every image)
  */
 public record DemoPlan(String name, int trainImages, int teacherTrainImages, int teacherEpochs, int teacherTestImages,
                        int studentEpochs, int batchSize, int evalIntervalSteps, int evalImages, int partitions,
-                       int badRecords, long seed, Duration lossWindow, Duration lossAdvance, Duration lossGrace) {
+                       int badRecords, long seed, Duration lossWindow, Duration lossAdvance, Duration lossGrace,
+                       double labelFraction) {
+
+    /** The demo's stream: one image in twenty carries a label, as a mostly unlabelled production topic would. */
+    public static final double LABEL_FRACTION = 0.05;
 
     /** Teacher batch size and learning rate: those of {@code kdstream teacher train}. */
     public static final int TEACHER_BATCH_SIZE = 128;
@@ -45,18 +51,21 @@ public record DemoPlan(String name, int trainImages, int teacherTrainImages, int
                 || lossAdvance.compareTo(lossWindow) > 0 || lossGrace.isNegative()) {
             throw new IllegalArgumentException("monitor windows need 0 < advance <= size and grace >= 0");
         }
+        if (!(labelFraction > 0 && labelFraction <= 1)) {
+            throw new IllegalArgumentException("labelFraction must be in (0, 1], got " + labelFraction);
+        }
     }
 
     /** A few minutes on two cores: 6,000 images, one teacher epoch, two student epochs. */
     public static DemoPlan quick() {
         return new DemoPlan("quick", 6_000, 6_000, 1, 2_000, 2, 64, 20, 2_000, 2, 10, 42,
-                Duration.ofMillis(1_000), Duration.ofMillis(500), Duration.ofMillis(500));
+                Duration.ofMillis(1_000), Duration.ofMillis(500), Duration.ofMillis(500), LABEL_FRACTION);
     }
 
     /** The headline run: the whole training split, a three-epoch teacher, three student epochs. */
     public static DemoPlan full() {
         return new DemoPlan("full", 60_000, 60_000, 3, 10_000, 3, 64, 100, 10_000, 2, 10, 42,
-                Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(1));
+                Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(1), LABEL_FRACTION);
     }
 
     /** Steps of one student over the whole run. */
@@ -76,6 +85,7 @@ public record DemoPlan(String name, int trainImages, int teacherTrainImages, int
         out.put("demo.teacher.learning.rate", String.format(Locale.ROOT, "%s", TEACHER_LEARNING_RATE));
         out.put("demo.student.epochs", Integer.toString(studentEpochs));
         out.put("demo.bad.records", Integer.toString(badRecords));
+        out.put("demo.label.fraction", Double.toString(labelFraction));
         out.put("demo.seed", Long.toString(seed));
         out.put("kd.topics.partitions", Integer.toString(partitions));
         return out;

@@ -26,7 +26,8 @@ import java.util.Objects;
  */
 public record DemoResult(DemoPlan plan, Path dataDir, Path report, TeacherSummary teacher, long teacherServed,
                          double teacherPerSecond, List<StudentSummary> students, Map<String, Long> deadLetters,
-                         long alertsFiring, Map<String, Double> phaseSeconds, List<String> notes, PipelineData data) {
+                         long alertsFiring, Map<String, Double> phaseSeconds, List<String> notes, PipelineData data,
+                         long labelledImages) {
 
     /**
      * @param architecture model architecture
@@ -76,6 +77,17 @@ public record DemoResult(DemoPlan plan, Path dataDir, Path report, TeacherSummar
 
     public double totalSeconds() {
         return phaseSeconds.values().stream().mapToDouble(Double::doubleValue).sum();
+    }
+
+    /** The labels-only student, if one ran. */
+    public java.util.Optional<StudentSummary> baseline() {
+        return students.stream().filter(s -> s.role().startsWith("baseline")).findFirst();
+    }
+
+    /** Distilled minus labels-only test accuracy in percentage points, when both were evaluated. */
+    public java.util.Optional<Double> gainPoints() {
+        return distilled().flatMap(d -> baseline().flatMap(b -> d.accuracy() == null || b.accuracy() == null
+                ? java.util.Optional.empty() : java.util.Optional.of(100 * (d.accuracy() - b.accuracy()))));
     }
 
     /** The distilling student, if one ran. */

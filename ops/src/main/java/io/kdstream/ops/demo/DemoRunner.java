@@ -11,6 +11,7 @@ import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.KdException;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.kafka.Topics;
 import io.kdstream.core.model.ModelMetadata;
@@ -182,6 +183,11 @@ public final class DemoRunner implements AutoCloseable {
                 + " members (" + KD_GROUP_LEARNING_RATE + "; linear scaling: a round averages one batch per member). "
                 + "The labels-only baseline (group " + BASELINE_GROUP
                 + ") reads the same teacher-outputs topic whole, on its own (fan-out).");
+        notes.add(String.format(Locale.ROOT, "The stream is mostly unlabelled, as a production input topic is: %.0f%% of "
+                + "the training images are published with their label (a fixed subset chosen by image id and seed), the "
+                + "others without one. The teacher labels every image; the distilled student learns from all of them (the "
+                + "teacher's logits everywhere, the task loss on the labelled ones), the labels-only baseline from the "
+                + "labelled ones alone, for the same number of epochs.", 100 * plan.labelFraction()));
         notes.add("The " + (KD_TRAINERS.size() + 1) + " trainers run at once in this process and take turns for the "
                 + "forward and backward pass (DJL's PyTorch engine records gradients for one trainer per process at a "
                 + "time); started as separate processes ('kdstream train') they also compute in parallel.");
@@ -237,8 +243,10 @@ public final class DemoRunner implements AutoCloseable {
         begin("publishing Fashion-MNIST to " + topics.inputs());
         FashionMnist train = FashionMnist.load(dataset, FashionMnist.Split.TRAIN);
         FashionMnist test = FashionMnist.load(dataset, FashionMnist.Split.TEST);
-        long published = ingest(config, topics.inputs(), train);
-        end(String.format(Locale.ROOT, "%,d images + %d malformed inputs", published, plan.badRecords()));
+        FashionMnistIngest.Result ingested = ingest(config, topics.inputs(), train);
+        long published = ingested.records();
+        end(String.format(Locale.ROOT, "%,d images (%,d with a label, %,d without) + %d malformed inputs", published,
+                ingested.labelled(), published - ingested.labelled(), plan.badRecords()));
         checkStop();
 
         // 4. teacher
@@ -363,7 +371,7 @@ public final class DemoRunner implements AutoCloseable {
         writeReport(data);
         end("");
         return new DemoResult(plan, dataDir, reportFile, teacherSummary, served, served / serveSeconds, students, dlq,
-                firing, phaseSeconds, notes, data);
+                firing, phaseSeconds, notes, data, ingested.labelled());
     }
 
     // ------------------------------------------------------------------ phases
@@ -401,7 +409,7 @@ public final class DemoRunner implements AutoCloseable {
         }
     }
 
-    private long ingest(KdConfig config, String topic, FashionMnist train) {
+    private FashionMnistIngest.Result ingest(KdConfig config, String topic, FashionMnist train) {
         Map<String, Object> overrides = Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG,
                 "all", ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024, ProducerConfig.LINGER_MS_CONFIG, 10,
                 ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
@@ -410,9 +418,10 @@ public final class DemoRunner implements AutoCloseable {
              KdAvroSerde<InputRecord> serde = KdAvroSerdes.value(InputRecord.class, config.serdeProperties());
              ProgressBar bar = new ProgressBar("ingest", n, progressOut, progressMode)) {
             FashionMnistIngest.Result result = new FashionMnistIngest(producer, serde.serializer(), topic)
+                    .withLabels(new LabelSelection(plan.labelFraction(), plan.seed()))
                     .ingest(train, n, bar::step);
             publishMalformed(producer, serde, topic, train);
-            return result.records();
+            return result;
         }
     }
 

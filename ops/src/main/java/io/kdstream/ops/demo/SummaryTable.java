@@ -26,6 +26,12 @@ public final class SummaryTable {
             f.put(s.role() + " run id", s.runId() + " (trainer " + s.trainerId() + ", group " + s.group() + ")");
             f.put(s.role() + " model sha256", s.modelSha256() == null ? "n/a (not finished)" : s.modelSha256());
         }
+        DemoResult.StudentSummary base = students.stream().filter(s -> s.role().startsWith("baseline")).findFirst().orElse(null);
+        DemoResult.StudentSummary kd = students.stream().filter(s -> s.role().startsWith("distilled")).findFirst().orElse(null);
+        if (base != null && kd != null && base.accuracy() != null && kd.accuracy() != null) {
+            f.put("distillation gain", String.format(Locale.ROOT, "%+.2f pp (distilled vs labels-only)",
+                    100 * (kd.accuracy() - base.accuracy())));
+        }
         f.put("dead letters", Long.toString(deadLetters));
         f.put("alerts raised", Long.toString(alertsFiring));
         f.put("replay", replay);
@@ -50,6 +56,9 @@ public final class SummaryTable {
                     String.format(Locale.ROOT, "%,.0f", s.samplesPerSecond()), s.steps(), s.runId()));
         }
         sb.append('\n');
+        r.gainPoints().ifPresent(g -> sb.append(String.format(Locale.ROOT,
+                "  distillation gain: %+.2f pp over labels-only; %,d of %,d training images (%.0f%%) carry a label%n",
+                g, r.labelledImages(), r.plan().trainImages(), 100.0 * r.labelledImages() / r.plan().trainImages())));
         StringBuilder kinds = new StringBuilder();
         r.deadLetters().forEach((k, v) -> kinds.append(kinds.length() == 0 ? "" : ", ").append(k).append(": ").append(v));
         sb.append(String.format(Locale.ROOT, "  dead letters:    %d%s%n", r.deadLetterTotal(),

@@ -3,6 +3,7 @@ package io.kdstream.ops.ingest;
 import io.kdstream.avro.InputRecord;
 import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.schemas.tensor.TensorCodec;
 
 import org.apache.kafka.clients.producer.Producer;
@@ -36,12 +37,13 @@ public final class FashionMnistIngest {
     private final Serializer<InputRecord> serializer;
     private final String topic;
     private final Clock clock;
+    private LabelSelection labels = LabelSelection.ALL;
 
-    /** What one call of {@link #ingest} produced. */
-    public record Result(String source, long records, long bytes, double seconds) {
+    /** What one call of {@link #ingest} produced; {@code labelled} of the records carry a label. */
+    public record Result(String source, long records, long bytes, double seconds, long labelled) {
         public Result {
             Objects.requireNonNull(source, "source");
-            if (records < 0 || bytes < 0 || seconds < 0) {
+            if (records < 0 || bytes < 0 || seconds < 0 || labelled < 0 || labelled > records) {
                 throw new IllegalArgumentException("negative result: " + records + " records, " + bytes + " bytes, "
                         + seconds + " s");
             }
@@ -63,13 +65,30 @@ public final class FashionMnistIngest {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
+    /**
+     * Publishes training images without their label unless {@code selection} keeps it (a fixed function of the image id
+     * and the selection's seed), so the inputs topic looks like a production stream in which most inputs carry no
+     * label. Test images always keep their label: they score students. Default: every image keeps its label.
+     */
+    public FashionMnistIngest withLabels(LabelSelection selection) {
+        this.labels = Objects.requireNonNull(selection, "selection");
+        return this;
+    }
+
     /** The record for image {@code i} of {@code data}, stamped with {@code timestampMs}. */
     public static InputRecord toRecord(FashionMnist data, int i, long timestampMs) {
+        return toRecord(data, i, timestampMs, LabelSelection.ALL);
+    }
+
+    /** As above; a training image whose label {@code labels} drops is published without one. */
+    public static InputRecord toRecord(FashionMnist data, int i, long timestampMs, LabelSelection labels) {
+        String id = data.id(i);
+        boolean keep = data.split() == FashionMnist.Split.TEST || labels.keeps(id);
         return InputRecord.newBuilder()
-                .setId(data.id(i))
+                .setId(id)
                 .setSource(data.source())
                 .setInput(TensorCodec.fromUint8(data.image(i), data.rows(), data.cols()))
-                .setLabel(data.label(i))
+                .setLabel(keep ? data.label(i) : null)
                 .setLabels(null)
                 .setTimestampMs(java.time.Instant.ofEpochMilli(timestampMs))
                 .setAttributes(Map.of("split", data.split().id(), "index", Integer.toString(i)))
@@ -91,8 +110,12 @@ public final class FashionMnistIngest {
         AtomicReference<Exception> firstFailure = new AtomicReference<>();
         long bytes = 0;
         long reported = 0;
+        long labelled = 0;
         for (int i = 0; i < count; i++) {
-            InputRecord record = toRecord(data, i, clock.millis());
+            InputRecord record = toRecord(data, i, clock.millis(), labels);
+            if (record.getLabel() != null) {
+                labelled++;
+            }
             byte[] value;
             try {
                 value = serializer.serialize(topic, record);
@@ -130,6 +153,6 @@ public final class FashionMnistIngest {
         }
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         LOGGER.debug("Ingested source={} topic={} records={} bytes={} seconds={}", data.source(), topic, total, bytes, seconds);
-        return new Result(data.source(), total, bytes, seconds);
+        return new Result(data.source(), total, bytes, seconds, labelled);
     }
 }

@@ -77,9 +77,11 @@ class DemoUnitsTest {
     @Test
     void shouldRefuseInconsistentPlans() {
         assertThatThrownBy(() -> new DemoPlan("x", 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, Duration.ofSeconds(1),
-                Duration.ofSeconds(1), Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+                Duration.ofSeconds(1), Duration.ZERO, 1.0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new DemoPlan("x", 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, Duration.ofSeconds(1),
-                Duration.ofSeconds(2), Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+                Duration.ofSeconds(2), Duration.ZERO, 1.0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new DemoPlan("x", 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, Duration.ofSeconds(1),
+                Duration.ofSeconds(1), Duration.ZERO, 0.0)).isInstanceOf(IllegalArgumentException.class);
         assertThat(DemoPlan.quick().studentSteps()).isEqualTo(2 * (6_000 / 64 + 1));
     }
 
@@ -92,14 +94,16 @@ class DemoUnitsTest {
                                 "b".repeat(64)),
                         new DemoResult.StudentSummary("distilled (KD)", "kd-0", "gk", "run-k", 0.85, 3900, 188,
                                 "k".repeat(64))),
-                Map.of("teacher-service / SHAPE", 5L), 1, Map.of("stack", 5.0, "students", 55.0), List.of("a note"), null);
+                Map.of("teacher-service / SHAPE", 5L), 1, Map.of("stack", 5.0, "students", 55.0), List.of("a note"), null, 300);
 
         String out = SummaryTable.render(r);
 
         assertThat(out).contains("finished in 1:00").contains("90.00%").contains("83.00%").contains("85.00%")
                 .contains("dead letters:    5 (teacher-service / SHAPE: 5)").contains("alerts raised:   1")
                 .contains("k".repeat(64) + " (run run-k)").contains("kdstream up --data-dir /data/demo")
-                .contains("kdstream replay --run run-k").contains("note: a note");
+                .contains("kdstream replay --run run-k").contains("note: a note")
+                .contains("distillation gain: +2.00 pp over labels-only")
+                .contains("300 of 6,000 training images (5%) carry a label");
     }
 
     @Test

@@ -12,8 +12,8 @@ import java.nio.ByteBuffer;
  * @param records    every step that fell into the window
  * @param nonFinite  steps with a non-finite loss
  * @param finite     steps whose losses are all finite
- * @param sumTask    sum of finite task losses
- * @param sumKd      sum of finite KD losses
+ * @param sumTask    sum of finite task losses of the steps with a task term (see {@link #hasTaskTerm})
+ * @param sumKd      sum of finite KD losses of the same steps, so that their ratio compares like with like
  * @param sumFeature sum of finite feature losses
  * @param sumTotal   sum of finite total losses
  * @param refStep    step number the regression is relative to
@@ -44,6 +44,15 @@ public record LossAccumulator(long records, long nonFinite, long finite, double 
         return step.getAlpha() > 0.0 || step.getKdLoss() != 0.0;
     }
 
+    /**
+     * Whether the step has a task term: some example of its batch carried a label ({@code labelledSamples} absent, from
+     * writers that predate it, means every one did).
+     */
+    public static boolean hasTaskTerm(TrainingStep step) {
+        Integer labelled = step.getLabelledSamples();
+        return labelled == null || labelled > 0;
+    }
+
     /** Whether every loss of the step is finite. */
     public static boolean isFinite(TrainingStep step) {
         return Double.isFinite(step.getTaskLoss()) && Double.isFinite(step.getKdLoss())
@@ -62,8 +71,10 @@ public record LossAccumulator(long records, long nonFinite, long finite, double 
         long ref = finite == 0 ? s : refStep;
         double x = (double) (s - ref);
         double y = step.getTotalLoss();
-        return new LossAccumulator(records + 1, nonFinite, finite + 1, sumTask + step.getTaskLoss(),
-                sumKd + step.getKdLoss(), sumFeature + step.getFeatureLoss(), sumTotal + y, ref, sumX + x,
+        // a step without a task term (no labelled example in its batch) has no KD/task ratio: it stays out of both sums
+        boolean taskTerm = hasTaskTerm(step);
+        return new LossAccumulator(records + 1, nonFinite, finite + 1, sumTask + (taskTerm ? step.getTaskLoss() : 0.0),
+                sumKd + (taskTerm ? step.getKdLoss() : 0.0), sumFeature + step.getFeatureLoss(), sumTotal + y, ref, sumX + x,
                 sumXX + x * x, sumXY + x * y, min, max, distilling + (isDistilling(step) ? 1 : 0));
     }
 

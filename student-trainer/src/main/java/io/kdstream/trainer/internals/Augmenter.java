@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.core.data.LabelSelection;
 import java.util.SplittableRandom;
 
 /**

@@ -25,6 +25,17 @@ public record Batch(int epoch, int size, float[] inputs, int[] labels, float[] l
                     Cursor after, java.util.Map<Integer, Long> positions, ConsumerRecord<byte[], byte[]> first,
                     int failures, long decodeNanos, java.util.List<Segment> segments) {
 
+    /** Examples of the batch that carry a label (the task term is averaged over these; 0 means no task term). */
+    public int labelled() {
+        int n = 0;
+        for (int label : labels) {
+            if (label >= 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** A half-open offset range {@code [start, end)} of one partition. */
     public record Segment(int partition, long start, long end) {
         public Segment {

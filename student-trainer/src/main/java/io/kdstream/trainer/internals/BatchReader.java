@@ -156,7 +156,7 @@ public final class BatchReader extends PrefetchingSource {
                 long t0 = System.nanoTime();
                 Example e = decode(record, epoch);
                 decodeNanos += System.nanoTime() - t0;
-                if (e != null) {
+                if (e != null && !e.skipped()) {
                     examples.add(e);
                 }
             }

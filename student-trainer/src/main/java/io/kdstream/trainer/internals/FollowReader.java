@@ -86,6 +86,9 @@ public final class FollowReader extends PrefetchingSource {
                     failures++;
                     continue;
                 }
+                if (e.skipped()) {
+                    continue;
+                }
                 if (pending.isEmpty()) {
                     pendingSince = System.currentTimeMillis();
                 }

@@ -68,7 +68,10 @@ public final class LedgerReader extends PrefetchingSource {
             for (Batch.Segment s : entry) {
                 for (ConsumerRecord<byte[], byte[]> r : read(consumer, s)) {
                     try {
-                        examples.add(decoder.decode(r));
+                        Example e = decoder.decode(r);
+                        if (!e.skipped()) {
+                            examples.add(e);
+                        }
                     } catch (RuntimeException e) {
                         if (FailureDisposition.of(e) != FailureDisposition.DEAD_LETTER) {
                             throw e;

@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.FeatureMap;
 import io.kdstream.avro.Logits;
@@ -18,7 +19,11 @@ import java.util.Objects;
 
 /**
  * Turns a teacher-output record into an {@link Example}, or throws the exception that classifies why it cannot be
- * trained on (undecodable bytes, wrong shape, missing label, non-finite values). Not thread-safe: one per reader.
+ * trained on (undecodable bytes, wrong shape, label out of range, non-finite values). Not thread-safe: one per reader.
+ *
+ * <p>A record without a label (or whose label the {@link LabelSelection} drops) trains on the distillation terms alone
+ * (label {@link InputRecordDecoder#UNLABELLED}); a labels-only run ({@code withTeacher == false}) has nothing to learn
+ * from it and passes over it ({@link Example#skip}), counted in {@link #skippedUnlabelled()}.
  *
  * <p>Top-k logits are densified: the classes the teacher left out get the smallest logit it kept, an upper bound of
  * their true values.
@@ -30,6 +35,7 @@ public final class TeacherOutputDecoder implements RecordDecoder {
     private final boolean withTeacher;
     private final boolean withFeatures;
     private final LabelSelection labels;
+    private final java.util.concurrent.atomic.AtomicLong skippedUnlabelled = new java.util.concurrent.atomic.AtomicLong();
     private volatile List<FeatureDescriptor> teacherFeatures;
     private volatile String teacherSha256;
 
@@ -54,6 +60,11 @@ public final class TeacherOutputDecoder implements RecordDecoder {
         return teacherFeatures;
     }
 
+    /** Unlabelled records a labels-only run passed over so far (every epoch counts again). */
+    public long skippedUnlabelled() {
+        return skippedUnlabelled.get();
+    }
+
     /** sha256 of the teacher of the first valid record (null before). */
     public String teacherSha256() {
         return teacherSha256;
@@ -72,18 +83,19 @@ public final class TeacherOutputDecoder implements RecordDecoder {
         TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
         requireFinite(input, "input");
         Integer label = out.getLabel();
-        if (label == null) {
-            throw new BadRecordException(FailureKind.MISSING_LABEL, "teacher output " + out.getInputId() + " has no label");
-        }
-        if (label < 0 || label >= classes) {
+        if (label != null && (label < 0 || label >= classes)) {
             throw new BadRecordException(FailureKind.SHAPE, "label " + label + " outside [0, " + classes + ")");
+        }
+        int used = label == null || !labels.keeps(String.valueOf(out.getInputId())) ? InputRecordDecoder.UNLABELLED : label;
+        if (used == InputRecordDecoder.UNLABELLED && !withTeacher) {
+            skippedUnlabelled.incrementAndGet();
+            return Example.skip(record.partition(), record.offset());
         }
         float[] logits = withTeacher ? logits(out.getLogits()) : null;
         float[][] features = withFeatures ? features(out.getFeatures()) : null;
         if (teacherSha256 == null && out.getTeacher() != null) {
             teacherSha256 = out.getTeacher().getSha256();
         }
-        int used = labels.keeps(String.valueOf(out.getInputId())) ? label : InputRecordDecoder.UNLABELLED;
         return new Example(record.partition(), record.offset(), input, used, logits, features);
     }
 

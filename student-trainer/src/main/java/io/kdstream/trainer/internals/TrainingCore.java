@@ -218,7 +218,8 @@ public final class TrainingCore implements AutoCloseable {
                     kdLoss = switch (config.kdLoss()) {
                         case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
                                 temp, direction);
-                        case "dkd" -> Losses.dkd(logits, teacher, y, config.dkdAlpha(), config.dkdBeta(), t);
+                        case "dkd" -> Losses.dkd(logits, teacher, mask == null ? y : scope.create(targetsOrTeacherTop(batch)),
+                                config.dkdAlpha(), config.dkdBeta(), t);
                         case "binary" -> Losses.binaryKd(logits, teacher, t);
                         default -> Losses.hintonKd(logits, teacher, temp, direction);
                     };
@@ -354,6 +355,29 @@ public final class TrainingCore implements AutoCloseable {
             }
         }
         return mask == null ? null : scope.create(mask);
+    }
+
+    /**
+     * The classes DKD splits on: the label where there is one, the teacher's top class for an unlabelled example (ties
+     * go to the lowest index), so an unlabelled record decouples around what the teacher believes.
+     */
+    static int[] targetsOrTeacherTop(Batch batch) {
+        int[] labels = batch.labels();
+        float[] logits = batch.logits();
+        int classes = logits.length / labels.length;
+        int[] out = labels.clone();
+        for (int i = 0; i < out.length; i++) {
+            if (out[i] < 0) {
+                int best = 0;
+                for (int c = 1; c < classes; c++) {
+                    if (logits[i * classes + c] > logits[i * classes + best]) {
+                        best = c;
+                    }
+                }
+                out[i] = best;
+            }
+        }
+        return out;
     }
 
     /** The labels with every unlabelled entry (negative) replaced by class 0, which the mask then ignores. */

@@ -1,5 +1,6 @@
 package io.kdstream.trainer.internals;
 
+import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.InputRecord;
 import io.kdstream.core.kafka.BadRecordException;

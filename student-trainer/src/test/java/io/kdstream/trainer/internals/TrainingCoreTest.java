@@ -259,4 +259,18 @@ class TrainingCoreTest {
             assertThat(TrainingCore.clipGlobalNorm(List.of(a, b), 1)).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-6));
         }
     }
+
+    @Test
+    void shouldSplitDkdOnTheTeachersTopClassForAnUnlabelledExample() {
+        float[] logits = {
+            0, 3, 1, // labelled 0: keeps its label
+            2, 1, 7, // unlabelled: the teacher's top class is 2
+            4, 4, 1, // unlabelled tie: the lowest index wins
+        };
+        Batch b = new Batch(0, 3, new float[3], new int[] {0, -1, -1}, logits, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0),
+                Map.of(), null, 0, 0, null);
+
+        assertThat(TrainingCore.targetsOrTeacherTop(b)).containsExactly(0, 2, 0);
+        assertThat(b.labelled()).isEqualTo(1);
+    }
 }

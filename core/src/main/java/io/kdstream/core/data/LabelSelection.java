@@ -1,4 +1,4 @@
-package io.kdstream.trainer.internals;
+package io.kdstream.core.data;
 
 import java.nio.charset.StandardCharsets;
 
@@ -33,7 +33,7 @@ public record LabelSelection(double fraction, long seed) {
     }
 
     /** A value in [0, 1) that looks uniformly distributed over ids and seeds. */
-    static double uniform(String id, long seed) {
+    public static double uniform(String id, long seed) {
         long h = 0xcbf29ce484222325L; // FNV-1a 64 offset basis
         for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xFF;
@@ -43,7 +43,7 @@ public record LabelSelection(double fraction, long seed) {
     }
 
     /** The finaliser of SplitMix64: spreads every input bit over the output. */
-    static long mix(long z) {
+    public static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         return z ^ (z >>> 31);

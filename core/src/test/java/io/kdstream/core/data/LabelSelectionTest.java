@@ -1,4 +1,4 @@
-package io.kdstream.trainer.internals;
+package io.kdstream.core.data;
 
 import org.junit.jupiter.api.Test;
 
