@@ -93,6 +93,21 @@ public final class TeacherConfig extends KdConfig {
     private static final String RETRY_BACKOFF_MS_DOC = "Pause before a batch is retried after a transient failure "
             + "(broker or registry unavailable).";
 
+    public static final String VIEWS_PER_INPUT_CONFIG = "teacher.views.per.input";
+    private static final String VIEWS_PER_INPUT_DOC = "Teacher-labelled views per input (consistent teaching): the "
+            + "input itself plus N-1 seeded augmented views, each published as its own output carrying the exact view "
+            + "tensor the teacher scored and its parameters (attributes kd.view, kd.view.dx, kd.view.dy, kd.view.flip), "
+            + "all in the input's transaction. 1 publishes the input alone. Needs teacher.include.input=true and "
+            + "teacher.batch.max.size >= N.";
+    public static final String VIEWS_MAX_SHIFT_CONFIG = "teacher.views.max.shift.pixels";
+    private static final String VIEWS_MAX_SHIFT_DOC = "Largest translation of a view along each axis, in pixels, "
+            + "with zero fill.";
+    public static final String VIEWS_FLIP_CONFIG = "teacher.views.flip";
+    private static final String VIEWS_FLIP_DOC = "Whether a view may be mirrored left-right (with probability 1/2).";
+    public static final String VIEWS_SEED_CONFIG = "teacher.views.seed";
+    private static final String VIEWS_SEED_DOC = "Seed of the view parameters; a view is a pure function of (input id, "
+            + "view number, seed), so a re-served input gets the same views.";
+
     private static final List<String> FLOAT_DTYPES = List.of(DType.FLOAT32.name(), DType.FLOAT16.name(), DType.BFLOAT16.name());
 
     public static ConfigDef configDef() {
@@ -118,7 +133,11 @@ public final class TeacherConfig extends KdConfig {
                         TRANSACTION_TIMEOUT_MS_DOC)
                 .define(METRICS_INTERVAL_MS_CONFIG, Type.LONG, 10_000L, Range.atLeast(0), Importance.LOW, METRICS_INTERVAL_MS_DOC)
                 .define(METRICS_PORT_CONFIG, Type.INT, 0, Range.between(0, 65_535), Importance.LOW, METRICS_PORT_DOC)
-                .define(RETRY_BACKOFF_MS_CONFIG, Type.LONG, 1_000L, Range.between(0, 600_000), Importance.LOW, RETRY_BACKOFF_MS_DOC);
+                .define(RETRY_BACKOFF_MS_CONFIG, Type.LONG, 1_000L, Range.between(0, 600_000), Importance.LOW, RETRY_BACKOFF_MS_DOC)
+                .define(VIEWS_PER_INPUT_CONFIG, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM, VIEWS_PER_INPUT_DOC)
+                .define(VIEWS_MAX_SHIFT_CONFIG, Type.INT, 2, Range.between(0, 64), Importance.LOW, VIEWS_MAX_SHIFT_DOC)
+                .define(VIEWS_FLIP_CONFIG, Type.BOOLEAN, true, Importance.LOW, VIEWS_FLIP_DOC)
+                .define(VIEWS_SEED_CONFIG, Type.LONG, 0L, Importance.LOW, VIEWS_SEED_DOC);
     }
 
     /**
@@ -133,6 +152,14 @@ public final class TeacherConfig extends KdConfig {
             throw new ConfigException(BATCH_MAX_WAIT_MS_CONFIG + "=" + getLong(BATCH_MAX_WAIT_MS_CONFIG) + " needs "
                     + BATCH_MAX_SIZE_CONFIG + " > 1 (a batch of one never waits); set " + BATCH_MAX_WAIT_MS_CONFIG
                     + "=0 or raise " + BATCH_MAX_SIZE_CONFIG);
+        }
+        if (getInt(VIEWS_PER_INPUT_CONFIG) > 1 && !getBoolean(INCLUDE_INPUT_CONFIG)) {
+            throw new ConfigException(VIEWS_PER_INPUT_CONFIG + "=" + getInt(VIEWS_PER_INPUT_CONFIG) + " needs "
+                    + INCLUDE_INPUT_CONFIG + "=true: a view is only reproducible from the tensor its output carries");
+        }
+        if (getInt(VIEWS_PER_INPUT_CONFIG) > getInt(BATCH_MAX_SIZE_CONFIG)) {
+            throw new ConfigException(VIEWS_PER_INPUT_CONFIG + "=" + getInt(VIEWS_PER_INPUT_CONFIG) + " must not exceed "
+                    + BATCH_MAX_SIZE_CONFIG + "=" + getInt(BATCH_MAX_SIZE_CONFIG) + " (the views of one input share a batch)");
         }
         if (getInt(TRANSACTION_MAX_INPUTS_CONFIG) < getInt(BATCH_MAX_SIZE_CONFIG)) {
             throw new ConfigException(TRANSACTION_MAX_INPUTS_CONFIG + "=" + getInt(TRANSACTION_MAX_INPUTS_CONFIG)
@@ -202,6 +229,12 @@ public final class TeacherConfig extends KdConfig {
 
     public int metricsPort() {
         return getInt(METRICS_PORT_CONFIG);
+    }
+
+    /** The teacher-labelled views to publish per input. */
+    public TeacherViews views() {
+        return new TeacherViews(getInt(VIEWS_PER_INPUT_CONFIG), getInt(VIEWS_MAX_SHIFT_CONFIG), getBoolean(VIEWS_FLIP_CONFIG),
+                getLong(VIEWS_SEED_CONFIG));
     }
 
     public long retryBackoffMs() {

@@ -144,7 +144,7 @@ public final class TeacherService implements AutoCloseable {
         Consumer<byte[], byte[]> consumer = null;
         try {
             BatchTransformer transformer = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
-                    options, inputSerde.deserializer(), policy.maxSize(), clock);
+                    options, inputSerde.deserializer(), policy.maxSize(), clock, config.views());
             consumer = KafkaClients.consumer(config, config.groupId(), consumerOverrides);
             Producer<byte[], byte[]> producer = KafkaClients.producer(config, prefix + "-" + i + "-producer", producerOverrides);
             DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, topics.dlq(), failureSerde.serializer(), clock);

@@ -20,6 +20,7 @@ import io.kdstream.teacher.BatchOutput;
 import io.kdstream.teacher.TeacherPredictor;
 import io.kdstream.teacher.serve.OutputEncoding;
 import io.kdstream.teacher.serve.OutputOptions;
+import io.kdstream.teacher.serve.TeacherViews;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -30,6 +31,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -69,9 +71,28 @@ public final class BatchTransformer {
     private final Clock clock;
     private final int[] selectedFeatures;
     private final float[] batchBuffer;
+    private final TeacherViews views;
+    private final float[] original;
+    private final List<TeacherViews.View> batchViews = new ArrayList<>();
 
     public BatchTransformer(ModelMetadata model, TeacherInfo teacherInfo, TeacherPredictor predictor,
             OutputOptions options, Deserializer<InputRecord> deserializer, int maxBatch, Clock clock) {
+        this(model, teacherInfo, predictor, options, deserializer, maxBatch, clock, TeacherViews.NONE);
+    }
+
+    /**
+     * As above, publishing {@code views.count()} teacher-labelled views per input (all of one input in the same
+     * inference batch, so an input is published whole or dead-lettered once).
+     */
+    public BatchTransformer(ModelMetadata model, TeacherInfo teacherInfo, TeacherPredictor predictor,
+            OutputOptions options, Deserializer<InputRecord> deserializer, int maxBatch, Clock clock, TeacherViews views) {
+        this.views = Objects.requireNonNull(views, "views");
+        if (views.enabled() && (model.inputShape().size() != 3 || maxBatch < views.count() || !options.includeInput())) {
+            throw new KdException(views.count() + " views per input need an image model (input [c, h, w], this one takes "
+                    + model.inputShape() + "), a batch of at least " + views.count() + " (got " + maxBatch
+                    + ") and the input copied into every output (the view is what the student trains on)");
+        }
+        this.original = new float[model.inputSize()];
         this.model = Objects.requireNonNull(model, "model");
         this.teacherInfo = Objects.requireNonNull(teacherInfo, "teacherInfo");
         this.predictor = Objects.requireNonNull(predictor, "predictor");
@@ -99,9 +120,16 @@ public final class BatchTransformer {
             if (input == null) {
                 continue;
             }
+            if (batchRecords.size() + views.count() > maxBatch) {
+                runBatch(batchRecords, batchInputs, outputs, failures, batchSizes);
+            }
             try {
                 checkInput(input.getInput());
-                TensorBridge.toModelInput("input", input.getInput(), inputSize, batchBuffer, batchRecords.size() * inputSize);
+                if (views.enabled()) {
+                    TensorBridge.toModelInput("input", input.getInput(), inputSize, original, 0);
+                } else {
+                    TensorBridge.toModelInput("input", input.getInput(), inputSize, batchBuffer, batchRecords.size() * inputSize);
+                }
             } catch (InvalidTensorException e) {
                 failures.add(new Failure(record, DeadLetterPublisher.kindOf(e), "input " + input.getId() + ": " + e.getMessage(), e));
                 continue;
@@ -109,8 +137,16 @@ public final class BatchTransformer {
                 failures.add(new Failure(record, e.kind, "input " + input.getId() + ": " + e.getMessage(), e));
                 continue;
             }
-            batchRecords.add(record);
-            batchInputs.add(input);
+            for (int k = 0; k < views.count(); k++) {
+                TeacherViews.View view = views.view(input.getId(), k);
+                if (views.enabled()) {
+                    List<Integer> chw = model.inputShape();
+                    view.apply(original, chw.get(0), chw.get(1), chw.get(2), batchBuffer, batchRecords.size() * inputSize);
+                }
+                batchRecords.add(record);
+                batchInputs.add(input);
+                batchViews.add(view);
+            }
             if (batchRecords.size() == maxBatch) {
                 runBatch(batchRecords, batchInputs, outputs, failures, batchSizes);
             }
@@ -178,60 +214,92 @@ public final class BatchTransformer {
             inputs.clear();
             return;
         }
-        for (int i = 0; i < n; i++) {
-            emit(records.get(i), inputs.get(i), out, i, outputs, failures);
+        for (int i = 0; i < n; i += views.count()) {
+            List<BatchOutput> perView = new ArrayList<>(views.count());
+            int[] rows = new int[views.count()];
+            for (int k = 0; k < views.count(); k++) {
+                perView.add(out);
+                rows[k] = i + k;
+            }
+            emit(records.get(i), inputs.get(i), perView, rows, i, outputs, failures);
         }
         records.clear();
         inputs.clear();
+        batchViews.clear();
     }
 
     private void runOneByOne(List<ConsumerRecord<byte[], byte[]>> records, List<InputRecord> inputs,
             List<Produced> outputs, List<Failure> failures) {
         int size = model.inputSize();
         float[] one = new float[size];
-        for (int i = 0; i < records.size(); i++) {
-            System.arraycopy(batchBuffer, i * size, one, 0, size);
+        for (int i = 0; i < records.size(); i += views.count()) {
+            List<BatchOutput> perView = new ArrayList<>(views.count());
             try {
-                emit(records.get(i), inputs.get(i), predictor.predict(one, 1), 0, outputs, failures);
+                for (int k = 0; k < views.count(); k++) {
+                    System.arraycopy(batchBuffer, (i + k) * size, one, 0, size);
+                    perView.add(predictor.predict(one, 1));
+                }
+                emit(records.get(i), inputs.get(i), perView, new int[views.count()], i, outputs, failures);
             } catch (KdException e) {
                 failures.add(new Failure(records.get(i), FailureKind.MODEL, "input " + inputs.get(i).getId()
                         + ": the model failed: " + e.getMessage(), e));
             }
         }
+        batchViews.clear();
     }
 
-    private void emit(ConsumerRecord<byte[], byte[]> record, InputRecord input, BatchOutput out, int i,
+    /**
+     * Builds the outputs of one input, a view each ({@code outs.get(k)} row {@code rows[k]}, batch slot
+     * {@code slot + k}); when any view is not finite the input is dead-lettered once and none of its views published.
+     */
+    private void emit(ConsumerRecord<byte[], byte[]> record, InputRecord input, List<BatchOutput> outs, int[] rows, int slot,
             List<Produced> outputs, List<Failure> failures) {
-        float[] logits = out.logits(i);
-        if (!OutputEncoding.allFinite(logits)) {
-            failures.add(new Failure(record, FailureKind.NON_FINITE, "input " + input.getId()
-                    + ": the teacher's logits are not finite", null));
-            return;
-        }
-        List<FeatureMap> features = new ArrayList<>(selectedFeatures.length);
-        for (int f : selectedFeatures) {
-            float[] values = out.feature(f, i);
-            FeatureSpec spec = model.features().get(f);
-            if (!OutputEncoding.allFinite(values)) {
-                failures.add(new Failure(record, FailureKind.NON_FINITE, "input " + input.getId()
-                        + ": the teacher's feature " + spec.name() + " is not finite", null));
+        List<Produced> produced = new ArrayList<>(outs.size());
+        for (int k = 0; k < outs.size(); k++) {
+            BatchOutput out = outs.get(k);
+            int i = rows[k];
+            String what = views.enabled() ? "input " + input.getId() + " (view " + k + ")" : "input " + input.getId();
+            float[] logits = out.logits(i);
+            if (!OutputEncoding.allFinite(logits)) {
+                failures.add(new Failure(record, FailureKind.NON_FINITE, what + ": the teacher's logits are not finite", null));
                 return;
             }
-            features.add(OutputEncoding.encodeFeature(spec, values, options.featuresDtype()));
+            List<FeatureMap> features = new ArrayList<>(selectedFeatures.length);
+            for (int f : selectedFeatures) {
+                float[] values = out.feature(f, i);
+                FeatureSpec spec = model.features().get(f);
+                if (!OutputEncoding.allFinite(values)) {
+                    failures.add(new Failure(record, FailureKind.NON_FINITE, what + ": the teacher's feature " + spec.name()
+                            + " is not finite", null));
+                    return;
+                }
+                features.add(OutputEncoding.encodeFeature(spec, values, options.featuresDtype()));
+            }
+            Map<String, String> attributes = new HashMap<>(input.getAttributes());
+            Tensor tensor = input.getInput();
+            if (views.enabled()) {
+                TeacherViews.View view = batchViews.get(slot + k);
+                attributes.putAll(view.attributes(views.count()));
+                if (!view.identity()) {
+                    tensor = TeacherViews.viewTensor(input.getInput(), view, model.inputShape(), batchBuffer,
+                            (slot + k) * model.inputSize(), model.inputSize());
+                }
+            }
+            TeacherOutput output = TeacherOutput.newBuilder()
+                    .setInputId(input.getId())
+                    .setInput(options.includeInput() ? tensor : null)
+                    .setLabel(options.includeLabel() ? input.getLabel() : null)
+                    .setLabels(options.includeLabel() ? input.getLabels() : null)
+                    .setTeacher(teacherInfo)
+                    .setLogits(OutputEncoding.encodeLogits(logits, options.logitsDtype(), options.topK()))
+                    .setFeatures(features)
+                    .setSource(new SourceCoordinates(record.topic(), record.partition(), record.offset()))
+                    .setProducedAtMs(clock.instant())
+                    .setAttributes(attributes)
+                    .build();
+            produced.add(new Produced(record, output));
         }
-        TeacherOutput output = TeacherOutput.newBuilder()
-                .setInputId(input.getId())
-                .setInput(options.includeInput() ? input.getInput() : null)
-                .setLabel(options.includeLabel() ? input.getLabel() : null)
-                .setLabels(options.includeLabel() ? input.getLabels() : null)
-                .setTeacher(teacherInfo)
-                .setLogits(OutputEncoding.encodeLogits(logits, options.logitsDtype(), options.topK()))
-                .setFeatures(features)
-                .setSource(new SourceCoordinates(record.topic(), record.partition(), record.offset()))
-                .setProducedAtMs(clock.instant())
-                .setAttributes(new HashMap<>(input.getAttributes()))
-                .build();
-        outputs.add(new Produced(record, output));
+        outputs.addAll(produced);
     }
 
     /** A decoded input the teacher cannot take. */

@@ -14,6 +14,7 @@ import io.kdstream.teacher.TeacherLoader;
 import io.kdstream.teacher.TeacherPredictor;
 import io.kdstream.teacher.serve.OutputEncoding;
 import io.kdstream.teacher.serve.OutputOptions;
+import io.kdstream.teacher.serve.TeacherViews;
 
 import ai.djl.Device;
 
@@ -93,6 +94,66 @@ class BatchTransformerTest {
                     assertThat(published[c]).isCloseTo(alone.logits(0)[c], within(1e-5f));
                 }
             }
+        }
+    }
+
+    @Test
+    void shouldPublishEveryViewOfAnInputWithTheTensorTheTeacherScoredAndItsParameters() {
+        TeacherViews views = new TeacherViews(3, 2, true, 5);
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            records.add(record(i, serde.serializer().serialize(TOPIC, input("v" + i, image(i), i % 10))));
+        }
+        try (TeacherPredictor predictor = teacher.newPredictor()) {
+            // a batch of 7 slots holds two inputs' views (6): the views of one input never straddle two batches
+            BatchTransformer t = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
+                    OutputOptions.defaults(), serde.deserializer(), 7, CLOCK, views);
+
+            BatchTransformer.Result result = t.transform(records);
+
+            assertThat(result.failures()).isEmpty();
+            assertThat(result.batchSizes()).containsExactly(6, 6, 3);
+            assertThat(result.outputs()).hasSize(15);
+            float[] scaled = new float[784];
+            for (int i = 0; i < 5; i++) {
+                for (int k = 0; k < 3; k++) {
+                    TeacherOutput out = result.outputs().get(3 * i + k).output();
+                    assertThat(out.getInputId()).isEqualTo("v" + i);
+                    assertThat(out.getLabel()).isEqualTo(i % 10);
+                    TeacherViews.View view = TeacherViews.View.fromAttributes(out.getAttributes());
+                    assertThat(view).isEqualTo(views.view("v" + i, k));
+                    assertThat(out.getAttributes()).containsEntry(TeacherViews.VIEWS_ATTRIBUTE, "3");
+                    // the published tensor is the view of the input, and its logits are the teacher's on exactly it
+                    byte[] pixels = view.apply(image(i), 1, 28, 28);
+                    assertThat(TensorCodec.toUint8("input", out.getInput())).containsExactly(pixels);
+                    for (int j = 0; j < 784; j++) {
+                        scaled[j] = (pixels[j] & 0xff) / 255f;
+                    }
+                    float[] alone = predictor.predict(scaled, 1).logits(0);
+                    float[] published = OutputEncoding.decodeLogits(out.getLogits(), 0);
+                    for (int c = 0; c < 10; c++) {
+                        assertThat(published[c]).isCloseTo(alone[c], within(1e-5f));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldDeadLetterAnInputOnceWhenOneOfItsViewsHasNonFiniteLogits() {
+        // the fixture teacher returns NaN logits for an all-white image: every view of it is white or shifted white
+        List<ConsumerRecord<byte[], byte[]>> records = List.of(
+                record(0, serde.serializer().serialize(TOPIC, input("white", filledBytes((byte) 255), 1))),
+                record(1, serde.serializer().serialize(TOPIC, input("fine", image(3), 2))));
+        try (TeacherPredictor predictor = teacher.newPredictor()) {
+            BatchTransformer t = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
+                    OutputOptions.defaults(), serde.deserializer(), 8, CLOCK, new TeacherViews(2, 2, true, 0));
+
+            BatchTransformer.Result result = t.transform(records);
+
+            assertThat(result.failures()).hasSize(1);
+            assertThat(result.failures().get(0).kind()).isEqualTo(FailureKind.NON_FINITE);
+            assertThat(result.outputs()).extracting(p -> p.output().getInputId()).containsExactly("fine", "fine");
         }
     }
 
