@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # kd-acceptance.sh: Fashion-MNIST through the whole pipeline with the kdstream CLI (up -> topics -> ingest ->
-# teacher serve -> train), then a table of test accuracy for the teacher, the labels-only student, the KD student and
-# the KD + feature-KD student, mean ± sd over the seeds, with the margin over labels-only and the gap recovered
-# (student_KD - student_labels) / (teacher - student_labels).
+# teacher serve -> train), then per arm the test accuracy of the teacher and the students, mean ± sd over the seeds,
+# the gain over the arm's labels-only student in pp with Welch's t-test p-value, and the share of the teacher-student
+# gap recovered (student_KD - student_labels) / (teacher - student_labels). Writes results.tsv (one line per run) and
+# summary.csv (one line per arm) to the work directory.
 #
-# Usage: ops/bench/kd-acceptance.sh [--teacher-model DIR] [--epochs N] [--seeds "1 2 3"] [--work DIR]
-#   --teacher-model DIR  a saved teacher (model directory); default: train one with 'kdstream teacher train --epochs 10'
+# Arms (variant names):
+#   labels, kd                  full labels: the labels-only student vs the KD student (teacher logits + labels)
+#   labels@5, kd@5              5% labels (trainer.label.fraction=0.05, a fixed subset per seed): the labels-only
+#                               student trains on the labelled 5% alone, the KD student on every record
+#   ema@5                       EMA teacher (mean teacher) on the inputs topic at 5% labels, no teacher-service
+#   kd+feature                  optional (VARIANTS="... kd+feature"): KD plus feature distillation, full labels
+#
+# Usage: ops/bench/kd-acceptance.sh [--teacher-model DIR] [--epochs N] [--seeds "1 2 3 4 5"] [--work DIR]
+#   --teacher-model DIR  a saved teacher (model directory); default: train one with 'kdstream teacher train'
 #   --epochs N           student epochs (default 10)
-#   --seeds "..."        student seeds (default "1 2 3")
-#   --work DIR           working directory (default: a new temporary one); results in DIR/results.tsv
+#   --seeds "..."        student seeds (default "1 2 3 4 5")
+#   --work DIR           working directory (default: a new temporary one)
 # Environment: STUDENT (default fmnist-mlp-student), LR (learning-rate schedule, default linear decay 1e-3 -> 2e-5
-# over the run), TRAIN_ARGS (extra 'kdstream train' arguments for every variant), KD_ARGS / FEATURE_ARGS (replace the
-# KD and KD + feature variants' arguments), PORT / REGISTRY_PORT (default
-# 19092 / 18081). One intra-op thread, so every run is reproducible.
+# over the run), VARIANTS (which arms, default "labels kd labels@5 kd@5 ema@5"), VIEWS (teacher-labelled views per
+# input served by the teacher, default 1: the students of every arm then train on the same views), TRAIN_ARGS (extra
+# 'kdstream train' arguments for every variant), KD_ARGS / FEATURE_ARGS / EMA_ARGS (replace the KD, KD + feature and
+# EMA variants' arguments), PORT / REGISTRY_PORT (default 19092 / 18081). One intra-op thread, so every run is
+# reproducible.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 K="$ROOT/kdstream"
 TEACHER_MODEL=""
 EPOCHS=10
-SEEDS="1 2 3"
+SEEDS="1 2 3 4 5"
 WORK=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,7 +46,9 @@ PORT="${PORT:-19092}"
 REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 STUDENT="${STUDENT:-fmnist-mlp-student}"
 BATCH=64
-STEPS=$(( (60000 / BATCH + 1) * EPOCHS ))
+VIEWS="${VIEWS:-1}"
+STEPS=$(( (60000 * VIEWS / BATCH + 1) * EPOCHS ))
+VARIANTS_RUN="${VARIANTS:-labels kd labels@5 kd@5 ema@5}"
 LR="${LR:-linear:0.001:0.00002:$STEPS}"
 export KDSTREAM_OPTS="${KDSTREAM_OPTS:-} -Dai.djl.pytorch.num_threads=1"
 CONN=(--bootstrap-server "127.0.0.1:$PORT" --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT")
@@ -62,16 +74,18 @@ log "ingesting the training split"
 "$K" ingest fashion-mnist --split train --progress plain "${CONN[@]}" 2>"$WORK/ingest.log" | tail -1 >&2
 
 if [[ -z "$TEACHER_MODEL" ]]; then
-  log "training the teacher (10 epochs)"
-  "$K" teacher train --epochs 10 --seed 42 --store "$WORK/models" 2>"$WORK/teacher-train.log" | tail -3 >&2
+  log "training the teacher (its defaults)"
+  "$K" teacher train --seed 42 --store "$WORK/models" 2>"$WORK/teacher-train.log" | tail -3 >&2
   TEACHER_MODEL="$(ls -d "$WORK"/models/*/ | tail -1)"
 fi
 TEACHER_ACC="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["testAccuracy"])' "$TEACHER_MODEL/metadata.json")"
 log "serving teacher $TEACHER_MODEL (test accuracy $TEACHER_ACC)"
-"$K" teacher serve --model "$TEACHER_MODEL" --device cpu "${CONN[@]}" >"$WORK/serve.log" 2>&1 &
+"$K" teacher serve --model "$TEACHER_MODEL" --device cpu -D teacher.views.per.input="$VIEWS" \
+  -D teacher.batch.max.size=$(( VIEWS > 64 ? VIEWS : 64 )) "${CONN[@]}" >"$WORK/serve.log" 2>&1 &
 SERVE=$!
-"$K" consume kd.teacher-outputs --from-beginning --max 60000 --timeout-ms 900000 "${CONN[@]}" 2>/dev/null | wc -l \
-  | { read -r n; log "teacher outputs committed: $n"; [[ "$n" == 60000 ]]; }
+OUTPUTS=$(( 60000 * VIEWS ))
+"$K" consume kd.teacher-outputs --from-beginning --max "$OUTPUTS" --timeout-ms 1800000 "${CONN[@]}" 2>/dev/null | wc -l \
+  | { read -r n; log "teacher outputs committed: $n"; [[ "$n" == "$OUTPUTS" ]]; }
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=""
 
 COMMON=(--student "$STUDENT" --epochs "$EPOCHS" -s trainer.batch.size=$BATCH -s trainer.shuffle.buffer=1024
@@ -79,15 +93,19 @@ COMMON=(--student "$STUDENT" --epochs "$EPOCHS" -s trainer.batch.size=$BATCH -s 
 # shellcheck disable=SC2206
 COMMON+=(${TRAIN_ARGS:-})   # extra 'kdstream train' arguments for every variant, e.g. "-s trainer.grad.clip.norm=1"
 log "extra train arguments: ${TRAIN_ARGS:-none}" 
+KD_DEFAULT="--teacher stream -s kd.temperature=4 -s kd.alpha=0.9"
 declare -A VARIANTS=(
   [labels]="--teacher none"
-  [kd]="${KD_ARGS:---teacher stream -s kd.temperature=4 -s kd.alpha=0.9}"
-  [kd+feature]="${FEATURE_ARGS:---teacher stream -s kd.temperature=4 -s kd.alpha=0.9 -s kd.feature.weight=0.1}"
+  [kd]="${KD_ARGS:-$KD_DEFAULT}"
+  [kd+feature]="${FEATURE_ARGS:-$KD_DEFAULT -s kd.feature.weight=0.1}"
+  [labels@5]="--teacher none -s trainer.label.fraction=0.05"
+  [kd@5]="${KD_ARGS:-$KD_DEFAULT} -s trainer.label.fraction=0.05"
+  [ema@5]="${EMA_ARGS:---teacher ema} -s trainer.label.fraction=0.05"
 )
-log "kd: ${VARIANTS[kd]}; kd+feature: ${VARIANTS[kd+feature]}" 
+for v in $VARIANTS_RUN; do log "$v: ${VARIANTS[$v]}"; done
 printf 'variant\tseed\taccuracy\trun_id\tmodel_sha256\tseconds\n' >"$WORK/results.tsv"
 for seed in $SEEDS; do
-  for v in labels kd kd+feature; do
+  for v in $VARIANTS_RUN; do
     dir="$WORK/runs/$v-$seed"
     t0=$(date +%s)
     # shellcheck disable=SC2086
@@ -106,29 +124,4 @@ for seed in $SEEDS; do
   done
 done
 
-python3 - "$WORK/results.tsv" "$TEACHER_ACC" <<'PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-teacher = float(sys.argv[2]) * 100
-acc = {}
-failed = [r for r in rows if r["accuracy"] == "failed"]
-for r in rows:
-    if r["accuracy"] != "failed":
-        acc.setdefault(r["variant"], []).append(float(r["accuracy"]) * 100)
-base = statistics.mean(acc["labels"])
-print(f"| student (mean ± sd over {len(acc['labels'])} seeds) | test accuracy % | vs labels-only (pp) | gap recovered |")
-print("| --- | --- | --- | --- |")
-print(f"| teacher | {teacher:.2f} | | |")
-for v in ("labels", "kd", "kd+feature"):
-    if v not in acc:
-        print(f"| {v} | every run failed | | |")
-        continue
-    m = statistics.mean(acc[v]); sd = statistics.stdev(acc[v]) if len(acc[v]) > 1 else 0.0
-    extra = "" if v == "labels" else f"{m - base:+.2f} | {(m - base) / (teacher - base) * 100:.0f}%"
-    print(f"| {v} | {m:.2f} ± {sd:.2f} | {extra} |" if extra else f"| {v} | {m:.2f} ± {sd:.2f} | | |")
-print()
-print("per seed:", "; ".join(f"{r['variant']} seed {r['seed']}: "
-      + ("failed" if r["accuracy"] == "failed" else f"{float(r['accuracy']) * 100:.2f}") for r in rows))
-if failed:
-    print(f"{len(failed)} run(s) failed and are not in the means: see train-<variant>-<seed>.log")
-PY
+python3 "$ROOT/ops/bench/acceptance_summary.py" "$WORK/results.tsv" "$TEACHER_ACC" "$WORK/summary.csv"

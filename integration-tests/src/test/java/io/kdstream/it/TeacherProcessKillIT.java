@@ -20,6 +20,7 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.serve.TeacherConfig;
+import io.kdstream.teacher.serve.TeacherViews;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListTransactionsOptions;
@@ -35,7 +36,8 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -60,8 +62,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The teacher-service as a separate OS process ({@code kdstream teacher serve}), killed with SIGKILL three times while
  * its transactions are open and started again each time: under read_committed every input, good or bad, has exactly
- * one result, a teacher output or a dead letter. A test-only interceptor slows every send so that each transaction
- * stays open for about a second and the kills land inside one.
+ * its results, one teacher output per view (one view, or two with {@code teacher.views.per.input=2}) or one dead
+ * letter. A test-only interceptor slows every send so that each transaction stays open for about a second and the
+ * kills land inside one.
  */
 class TeacherProcessKillIT {
 
@@ -90,20 +93,26 @@ class TeacherProcessKillIT {
         }
     }
 
-    @Test
-    void shouldGiveEveryInputExactlyOneResultAcrossThreeKillsMidTransaction(@TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "{0} view(s) per input")
+    @ValueSource(ints = {1, 2})
+    void shouldGiveEveryInputExactlyOneResultPerViewAcrossThreeKillsMidTransaction(int views, @TempDir Path dir)
+            throws Exception {
         // Given inputs, every tenth malformed and every tenth of the wrong shape, and a saved teacher model
-        Map<String, Object> props = props();
+        String prefix = P + "-v" + views;
+        Map<String, Object> props = props(prefix);
         KdConfig config = new KdConfig(props);
         try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
             admin.ensureTopics(TopicAdmin.catalog(config));
         }
-        Map<String, FailureKind> badById = produceInputs(config);
+        Map<String, FailureKind> badById = produceInputs(config, prefix);
+        long expectedResults = (long) (INPUTS - badById.size()) * views + badById.size();
         try (Teacher teacher = FuzzedInputIT.randomTeacher(dir.resolve("model"))) {
             assertThat(teacher.info().sha256()).isNotBlank();
         }
         Path file = dir.resolve("teacher.properties");
-        writeProperties(teacherProps(props), file);
+        Map<String, Object> teacherProps = teacherProps(props, prefix);
+        teacherProps.put(TeacherConfig.VIEWS_PER_INPUT_CONFIG, views);
+        writeProperties(teacherProps, file);
 
         // When a teacher-service process is killed three times with transactions open, and started again each time
         Random rng = new Random();
@@ -119,15 +128,15 @@ class TeacherProcessKillIT {
                 try {
                     // kill once it has committed 10-25%, 35-50%, 60-75% of the inputs and has a transaction open again,
                     // a random part of the way into it
-                    long threshold = (long) (INPUTS * (0.10 + 0.25 * k + 0.15 * rng.nextDouble()));
+                    long threshold = (long) (expectedResults * (0.10 + 0.25 * k + 0.15 * rng.nextDouble()));
                     progress.awaitAtLeast(threshold, process, Duration.ofSeconds(90));
-                    awaitOpenTransaction(process, Duration.ofSeconds(30));
+                    awaitOpenTransaction(prefix, process, Duration.ofSeconds(30));
                     Thread.sleep(rng.nextInt(200));
                 } finally {
                     process.destroyForcibly();
                 }
                 assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-                int open = openTransactions();
+                int open = openTransactions(prefix);
                 long heldBack = heldBack(config);
                 if (open == 0 || heldBack == 0) {
                     // the transaction committed between the look and the kill, or had not written yet: that kill proves
@@ -142,7 +151,7 @@ class TeacherProcessKillIT {
             }
             Process last = launch(file, dir, dir.resolve("teacher-" + (attempts + 1) + ".log"));
             try {
-                progress.awaitAtLeast(INPUTS, last, Duration.ofSeconds(90));
+                progress.awaitAtLeast(expectedResults, last, Duration.ofSeconds(90));
             } finally {
                 stopGracefully(last);
             }
@@ -157,13 +166,17 @@ class TeacherProcessKillIT {
         Map<String, Coordinates> inputs = inputCoordinates(config);
         assertThat(inputs).hasSize(INPUTS);
         Map<Coordinates, Integer> results = new HashMap<>();
+        Map<Coordinates, List<Integer>> viewsOf = new HashMap<>();
         Map<Coordinates, FailureKind> deadKinds = new HashMap<>();
         Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer();
         Deserializer<FailureEvent> failures = KdAvroSerdes.value(FailureEvent.class, config.serdeProperties()).deserializer();
         List<ConsumerRecord<byte[], byte[]>> outputRecords = readAll(config, config.topics().teacherOutputs(), "read_committed");
         for (ConsumerRecord<byte[], byte[]> r : outputRecords) {
-            SourceCoordinates s = outputs.deserialize(r.topic(), r.value()).getSource();
-            results.merge(new Coordinates(s.getPartition(), s.getOffset()), 1, Integer::sum);
+            TeacherOutput out = outputs.deserialize(r.topic(), r.value());
+            SourceCoordinates s = out.getSource();
+            Coordinates c = new Coordinates(s.getPartition(), s.getOffset());
+            results.merge(c, 1, Integer::sum);
+            viewsOf.computeIfAbsent(c, x -> new ArrayList<>()).add(TeacherViews.View.fromAttributes(out.getAttributes()).index());
         }
         List<ConsumerRecord<byte[], byte[]>> deadRecords = readAll(config, config.topics().dlq(), "read_committed");
         for (ConsumerRecord<byte[], byte[]> r : deadRecords) {
@@ -173,8 +186,12 @@ class TeacherProcessKillIT {
             deadKinds.put(c, e.getKind());
         }
         assertThat(results.keySet()).isEqualTo(Set.copyOf(inputs.values()));
-        assertThat(results.values()).allMatch(n -> n == 1);
-        assertThat(outputRecords).hasSize(INPUTS - badById.size());
+        Set<Coordinates> bad = new java.util.HashSet<>();
+        badById.keySet().forEach(id -> bad.add(inputs.get(id)));
+        results.forEach((c, n) -> assertThat(n).as("results of input " + c).isEqualTo(bad.contains(c) ? 1 : views));
+        List<Integer> allViews = java.util.stream.IntStream.range(0, views).boxed().toList();
+        viewsOf.forEach((c, v) -> assertThat(v).as("views published for input " + c).containsExactlyInAnyOrderElementsOf(allViews));
+        assertThat(outputRecords).hasSize((INPUTS - badById.size()) * views);
         assertThat(deadRecords).hasSize(badById.size());
         Map<Coordinates, FailureKind> expectedKinds = new HashMap<>();
         badById.forEach((id, kind) -> expectedKinds.put(inputs.get(id), kind));
@@ -187,7 +204,7 @@ class TeacherProcessKillIT {
         assertThat(aborted).isPositive();
         Map<FailureKind, Long> byKind = new TreeMap<>();
         deadKinds.values().forEach(kind -> byKind.merge(kind, 1L, Long::sum));
-        System.out.printf("TeacherProcessKillIT: %d kills in %d attempts (SIGKILL, %d ms per send) after %s committed results; open "
+        System.out.printf("TeacherProcessKillIT (" + views + " view(s) per input): %d kills in %d attempts (SIGKILL, %d ms per send) after %s committed results; open "
                         + "transactions at each kill %s, records held back past the last stable offset %s; inputs %d = "
                         + "outputs %d + dead letters %d %s; every input exactly once (duplicates 0, missing 0); records of "
                         + "aborted transactions visible only to read_uncommitted: %d; %.1f s for all the processes%n",
@@ -198,17 +215,17 @@ class TeacherProcessKillIT {
     private record Coordinates(int partition, long offset) {
     }
 
-    private static Map<String, Object> props() {
+    private static Map<String, Object> props(String prefix) {
         Map<String, Object> p = new HashMap<>();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("schema.registry.url", registry.url());
-        TopicProps.prefixed(p, P);
+        TopicProps.prefixed(p, prefix);
         p.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         return p;
     }
 
-    private static Map<String, Object> teacherProps(Map<String, Object> base) {
-        Map<String, Object> p = TeacherProps.smallTransactions(base, P);
+    private static Map<String, Object> teacherProps(Map<String, Object> base, String prefix) {
+        Map<String, Object> p = TeacherProps.smallTransactions(base, prefix);
         p.put(TeacherConfig.RETRY_BACKOFF_MS_CONFIG, 200);
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 3_000);
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 500);
@@ -218,7 +235,7 @@ class TeacherProcessKillIT {
     }
 
     /** Produces the inputs; returns the ids of the bad ones with the dead-letter kind the teacher must give them. */
-    private static Map<String, FailureKind> produceInputs(KdConfig config) throws InterruptedException {
+    private static Map<String, FailureKind> produceInputs(KdConfig config, String prefix) throws InterruptedException {
         Serializer<InputRecord> serializer = KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).serializer();
         String topic = config.topics().inputs();
         Random rng = new Random(20261130);
@@ -245,7 +262,7 @@ class TeacherProcessKillIT {
             }
             records.add(new ProducerRecord<>(topic, key, value));
         }
-        ConfirmedSends.sendAll(config, P + "-ingest", records);
+        ConfirmedSends.sendAll(config, prefix + "-ingest", records);
         return bad;
     }
 
@@ -268,20 +285,20 @@ class TeacherProcessKillIT {
 
     /** Teacher transactions in the ONGOING state. */
     /** Waits until the teacher has a transaction open (its records past the last stable offset). */
-    private static void awaitOpenTransaction(Process process, Duration timeout) throws Exception {
+    private static void awaitOpenTransaction(String prefix, Process process, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (openTransactions() == 0) {
+        while (openTransactions(prefix) == 0) {
             assertThat(process.isAlive()).as("teacher process alive").isTrue();
             assertThat(System.nanoTime()).as("a teacher transaction opened within " + timeout).isLessThan(deadline);
             Thread.sleep(10);
         }
     }
 
-    private static int openTransactions() throws Exception {
+    private static int openTransactions(String prefix) throws Exception {
         try (Admin admin = kafka.admin()) {
             List<TransactionListing> open = new ArrayList<>(admin.listTransactions(new ListTransactionsOptions()
                     .filterStates(List.of(TransactionState.ONGOING))).all().get(30, TimeUnit.SECONDS));
-            open.removeIf(t -> !t.transactionalId().startsWith(P + "-teacher"));
+            open.removeIf(t -> !t.transactionalId().startsWith(prefix + "-teacher"));
             return open.size();
         }
     }

@@ -112,9 +112,10 @@ public final class TrainerConfig extends KdConfig {
             + "(EMA teacher runs only). Off by default: in the measured Fashion-MNIST runs shifts of 2 pixels cost the MLP "
             + "student several points (docs/trainer.md).";
     public static final String LABEL_FRACTION_CONFIG = "trainer.label.fraction";
-    private static final String LABEL_FRACTION_DOC = "Fraction of records whose label is used; the others train as unlabelled. "
-            + "Whether a record keeps its label is a fixed function of its id and trainer.seed, so replays and resumed "
-            + "runs choose the same records. Any teacher mode.";
+    private static final String LABEL_FRACTION_DOC = "Fraction of records whose label is used; the others train as unlabelled "
+            + "(the distillation terms alone), like records that arrive without a label. Whether a record keeps its "
+            + "label is a fixed function of its id and trainer.seed, so replays and resumed runs choose the same records. "
+            + "Any teacher mode; a labels-only run (trainer.teacher=none) passes over unlabelled records and counts them.";
     public static final String GROUP_TRAINING_CONFIG = "trainer.group.training";
     private static final String GROUP_TRAINING_DOC = "Group training: trainers started with the same trainer.group split the "
             + "partitions of the topic (consumer-group assignment, sorted round-robin), train locally and every "
