@@ -19,7 +19,9 @@
 #   --work DIR           working directory (default: a new temporary one)
 # Environment: STUDENT (default fmnist-mlp-student), LR (learning-rate schedule, default linear decay 1e-3 -> 2e-5
 # over the run), VARIANTS (which arms, default "labels kd labels@5 kd@5 ema@5"), VIEWS (teacher-labelled views per
-# input served by the teacher, default 1: the students of every arm then train on the same views), TRAIN_ARGS (extra
+# input served by the teacher, default 1: the students of every arm then train on the same views), SPLIT (test, or
+# validation: tuning mode, the stream holds training images 0-54,999 and students are scored on 55,000-59,999, never
+# on the test split), TRAIN_ARGS (extra
 # 'kdstream train' arguments for every variant), KD_ARGS / FEATURE_ARGS / EMA_ARGS (replace the KD, KD + feature and
 # EMA variants' arguments), PORT / REGISTRY_PORT (default 19092 / 18081). One intra-op thread, so every run is
 # reproducible.
@@ -47,14 +49,17 @@ REGISTRY_PORT="${REGISTRY_PORT:-18081}"
 STUDENT="${STUDENT:-fmnist-mlp-student}"
 BATCH=64
 VIEWS="${VIEWS:-1}"
-STEPS=$(( (60000 * VIEWS / BATCH + 1) * EPOCHS ))
+SPLIT="${SPLIT:-test}"
+IMAGES=60000
+[[ "$SPLIT" == validation ]] && IMAGES=55000
+STEPS=$(( (IMAGES * VIEWS / BATCH + 1) * EPOCHS ))
 VARIANTS_RUN="${VARIANTS:-labels kd labels@5 kd@5 ema@5}"
 LR="${LR:-linear:0.001:0.00002:$STEPS}"
 export KDSTREAM_OPTS="${KDSTREAM_OPTS:-} -Dai.djl.pytorch.num_threads=1"
 CONN=(--bootstrap-server "127.0.0.1:$PORT" --schema-registry-url "http://127.0.0.1:$REGISTRY_PORT")
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-log "work dir $WORK; student $STUDENT, $EPOCHS epochs, seeds $SEEDS, lr $LR"
+log "work dir $WORK; student $STUDENT, $EPOCHS epochs, seeds $SEEDS, lr $LR, views $VIEWS, scored on the $SPLIT split"
 "$K" --version >/dev/null   # builds the launcher once, before processes start in parallel
 "$K" up --data-dir "$WORK/stack" --port "$PORT" --registry-port "$REGISTRY_PORT" >"$WORK/up.log" 2>&1 &
 UP=$!
@@ -71,7 +76,7 @@ for _ in $(seq 1 120); do
 done
 "$K" topics create "${CONN[@]}" >/dev/null
 log "ingesting the training split"
-"$K" ingest fashion-mnist --split train --progress plain "${CONN[@]}" 2>"$WORK/ingest.log" | tail -1 >&2
+"$K" ingest fashion-mnist --split train --limit "$IMAGES" --progress plain "${CONN[@]}" 2>"$WORK/ingest.log" | tail -1 >&2
 
 if [[ -z "$TEACHER_MODEL" ]]; then
   log "training the teacher (its defaults)"
@@ -83,13 +88,13 @@ log "serving teacher $TEACHER_MODEL (test accuracy $TEACHER_ACC)"
 "$K" teacher serve --model "$TEACHER_MODEL" --device cpu -D teacher.views.per.input="$VIEWS" \
   -D teacher.batch.max.size=$(( VIEWS > 64 ? VIEWS : 64 )) "${CONN[@]}" >"$WORK/serve.log" 2>&1 &
 SERVE=$!
-OUTPUTS=$(( 60000 * VIEWS ))
+OUTPUTS=$(( IMAGES * VIEWS ))
 "$K" consume kd.teacher-outputs --from-beginning --max "$OUTPUTS" --timeout-ms 1800000 "${CONN[@]}" 2>/dev/null | wc -l \
   | { read -r n; log "teacher outputs committed: $n"; [[ "$n" == "$OUTPUTS" ]]; }
 kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=""
 
 COMMON=(--student "$STUDENT" --epochs "$EPOCHS" -s trainer.batch.size=$BATCH -s trainer.shuffle.buffer=1024
-        -s trainer.learning.rate="$LR" -s trainer.eval.max.samples=10000)
+        -s trainer.learning.rate="$LR" -s trainer.eval.max.samples=10000 -s trainer.eval.split="$SPLIT")
 # shellcheck disable=SC2206
 COMMON+=(${TRAIN_ARGS:-})   # extra 'kdstream train' arguments for every variant, e.g. "-s trainer.grad.clip.norm=1"
 log "extra train arguments: ${TRAIN_ARGS:-none}" 

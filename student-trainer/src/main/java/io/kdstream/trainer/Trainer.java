@@ -517,7 +517,8 @@ public final class Trainer implements AutoCloseable {
             boolean emaIsTeacher = ema != null && !config.teacherStream();
             EvalResult result = EvalResult.newBuilder()
                     .setRunId(runId).setTrainerId(config.trainerId()).setStep(step).setTimestampMs(Instant.now())
-                    .setDataset("fashion-mnist/test").setSamples(labels.length).setStudentAccuracy(r[0])
+                    .setDataset(config.evalOnValidation() ? "fashion-mnist/validation" : "fashion-mnist/test")
+                    .setSamples(labels.length).setStudentAccuracy(r[0])
                     .setTeacherAccuracy(emaIsTeacher ? ema[0] : null).setAgreement(emaIsTeacher ? ema[1] : null).setLoss(r[1])
                     .setEmaTeacherAccuracy(ema == null ? null : ema[0])
                     .build();
@@ -541,15 +542,19 @@ public final class Trainer implements AutoCloseable {
                 unavailable = true;
                 return false;
             }
-            FashionMnist test = FashionMnist.load(config.evalDir(), FashionMnist.Split.TEST);
-            int n = Math.min(test.size(), config.evalMaxSamples());
-            int size = test.imageSize();
-            byte[] pixels = test.pixels();
+            // the validation split is the tail of the training images: a tuning run trains on a stream without them
+            boolean validation = config.evalOnValidation();
+            FashionMnist data = FashionMnist.load(config.evalDir(), validation ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST);
+            int from = validation ? Math.max(0, data.size() - config.evalValidationImages()) : 0;
+            int n = Math.min(data.size() - from, config.evalMaxSamples());
+            int size = data.imageSize();
+            byte[] pixels = data.pixels();
             inputs = new float[n * size];
             for (int i = 0; i < n * size; i++) {
-                inputs[i] = (pixels[i] & 0xFF) * (1f / 255f);
+                inputs[i] = (pixels[from * size + i] & 0xFF) * (1f / 255f);
             }
-            labels = java.util.Arrays.copyOf(test.labels(), n);
+            labels = java.util.Arrays.copyOfRange(data.labels(), from, from + n);
+            LOGGER.info("Evaluating on {} images {}..{} of {}", n, from, from + n - 1, data.source());
             return true;
         }
     }

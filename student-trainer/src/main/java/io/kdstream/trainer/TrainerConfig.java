@@ -74,6 +74,14 @@ public final class TrainerConfig extends KdConfig {
     private static final String EVAL_DIR_DOC = "Directory of the Fashion-MNIST IDX files whose test split is the held-out set.";
     public static final String EVAL_MAX_SAMPLES_CONFIG = "trainer.eval.max.samples";
     private static final String EVAL_MAX_SAMPLES_DOC = "Test examples evaluated (the first N; 0 disables evaluation).";
+    public static final String EVAL_SPLIT_CONFIG = "trainer.eval.split";
+    private static final String EVAL_SPLIT_DOC = "Held-out set the student is scored on: 'test' (the Fashion-MNIST test "
+            + "split) or 'validation' (the last trainer.eval.validation.images images of the training split, for tuning: "
+            + "train on a stream without them, e.g. 'kdstream ingest fashion-mnist --split train --limit 55000', and keep "
+            + "the test split for the final figures).";
+    public static final String EVAL_VALIDATION_IMAGES_CONFIG = "trainer.eval.validation.images";
+    private static final String EVAL_VALIDATION_IMAGES_DOC = "Size of the validation split carved from the end of the "
+            + "training images (trainer.eval.split=validation).";
     public static final String FAILURES_MAX_CONFIG = "trainer.failures.max.per.window";
     private static final String FAILURES_MAX_DOC = "Most failed steps (non-finite loss or gradient) tolerated within one window; one more "
             + "stops training with an error.";
@@ -181,6 +189,7 @@ public final class TrainerConfig extends KdConfig {
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
             RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
+            EVAL_SPLIT_CONFIG, EVAL_VALIDATION_IMAGES_CONFIG,
             PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG,
             // group runs keep no local checkpoint; leaving their keys out keeps the hash of existing checkpoints
             GROUP_TRAINING_CONFIG, GROUP_SYNC_INTERVAL_CONFIG, GROUP_SYNC_TIMEOUT_CONFIG, GROUP_SYNC_CHUNK_BYTES_CONFIG,
@@ -219,6 +228,9 @@ public final class TrainerConfig extends KdConfig {
             .define(EVAL_INTERVAL_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, EVAL_INTERVAL_DOC)
             .define(EVAL_DIR_CONFIG, Type.STRING, FashionMnist.DEFAULT_DIR.toString(), Importance.LOW, EVAL_DIR_DOC)
             .define(EVAL_MAX_SAMPLES_CONFIG, Type.INT, 10_000, Range.atLeast(0), Importance.LOW, EVAL_MAX_SAMPLES_DOC)
+            .define(EVAL_SPLIT_CONFIG, Type.STRING, "test", ValidString.in("test", "validation"), Importance.LOW, EVAL_SPLIT_DOC)
+            .define(EVAL_VALIDATION_IMAGES_CONFIG, Type.INT, 5_000, Range.between(1, 59_999), Importance.LOW,
+                    EVAL_VALIDATION_IMAGES_DOC)
             .define(FAILURES_MAX_CONFIG, Type.INT, 10, Range.atLeast(0), Importance.MEDIUM, FAILURES_MAX_DOC)
             .define(FAILURES_WINDOW_CONFIG, Type.INT, 100, Range.atLeast(1), Importance.MEDIUM, FAILURES_WINDOW_DOC)
             .define(FOLLOW_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, FOLLOW_DOC)
@@ -501,6 +513,15 @@ public final class TrainerConfig extends KdConfig {
 
     public int evalMaxSamples() {
         return getInt(EVAL_MAX_SAMPLES_CONFIG);
+    }
+
+    /** Whether students are scored on the validation split carved from the training images instead of the test split. */
+    public boolean evalOnValidation() {
+        return "validation".equals(getString(EVAL_SPLIT_CONFIG));
+    }
+
+    public int evalValidationImages() {
+        return getInt(EVAL_VALIDATION_IMAGES_CONFIG);
     }
 
     public int failuresMaxPerWindow() {

@@ -104,4 +104,17 @@ class TrainerConfigTest {
         TrainerConfig other = new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema", TrainerConfig.EMA_DECAY_CONFIG, 0.95));
         assertThat(TrainerConfig.canonicalSha256(ema.trainingSettings())).isNotEqualTo(TrainerConfig.canonicalSha256(other.trainingSettings()));
     }
+
+    @Test
+    void shouldScoreOnTheTestSplitUnlessTheValidationSplitIsAskedFor() {
+        assertThat(new TrainerConfig(Map.of()).evalOnValidation()).isFalse();
+        TrainerConfig tuning = new TrainerConfig(Map.of(TrainerConfig.EVAL_SPLIT_CONFIG, "validation",
+                TrainerConfig.EVAL_VALIDATION_IMAGES_CONFIG, 4000));
+        assertThat(tuning.evalOnValidation()).isTrue();
+        assertThat(tuning.evalValidationImages()).isEqualTo(4000);
+        // where it is scored does not change what it computes: a tuning run and its final run share a training hash
+        assertThat(tuning.trainingSettings()).isEqualTo(new TrainerConfig(Map.of()).trainingSettings());
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.EVAL_SPLIT_CONFIG, "train")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.EVAL_SPLIT_CONFIG);
+    }
 }
