@@ -230,6 +230,7 @@ public final class ModelStore {
 
     /** Loads saved DJL parameters into a fresh block of the model's architecture. */
     public static void loadParameters(Block block, NDManager manager, SavedModel model) {
+        io.kdstream.core.djl.NativeWarnings.absorb();
         Path params = model.parametersPath();
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(params), 1 << 16))) {
             block.loadParameters(manager, in);

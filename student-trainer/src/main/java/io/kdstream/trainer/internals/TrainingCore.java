@@ -20,6 +20,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.jni.JniUtils;
+import io.kdstream.core.djl.NativeWarnings;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
@@ -403,6 +404,7 @@ public final class TrainingCore implements AutoCloseable {
      */
     private static void noGrad() {
         Engine.getInstance(); // loads the native library before the first native call
+        NativeWarnings.absorb();
         if (JniUtils.isGradMode()) {
             JniUtils.setGradMode(false);
         }

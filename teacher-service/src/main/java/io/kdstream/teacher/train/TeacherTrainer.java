@@ -80,6 +80,7 @@ public final class TeacherTrainer {
     /** Trains and evaluates; the caller owns (and closes) the result. */
     public TrainingResult train() {
         Engine engine = Engine.getEngine("PyTorch");
+        io.kdstream.core.djl.NativeWarnings.absorb();
         if (threads > 0) {
             JniUtils.setNumThreads(threads);
         }
