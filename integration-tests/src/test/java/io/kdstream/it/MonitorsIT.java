@@ -11,6 +11,7 @@ import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.TopicReads;
 import io.kdstream.schemas.registry.MockSchemaRegistry;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.streams.MonitorApp;
@@ -19,15 +20,11 @@ import io.kdstream.streams.MonitorConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -385,38 +382,7 @@ class MonitorsIT {
         }
     }
 
-    /**
-     * Reads {@code topic} (read_committed) until {@code done} holds, then on until the end offsets are reached and
-     * no record has come for {@link #SETTLE}: a duplicate published after the expected records would be seen.
-     */
     private static <T> List<T> readToEnd(String topic, Deserializer<T> deserializer, Predicate<List<T>> done) {
-        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "monitors-it-reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<T> values = new ArrayList<>();
-        try (KafkaConsumer<String, T> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-                deserializer)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            long lastRecord = System.nanoTime();
-            while (!done.test(values) || System.nanoTime() - lastRecord < SETTLE.toNanos()
-                    || !atEnd(consumer)) {
-                assertThat(System.nanoTime()).as("records on " + topic + " so far: " + values).isLessThan(deadline);
-                for (ConsumerRecord<String, T> record : consumer.poll(Duration.ofMillis(200))) {
-                    values.add(record.value());
-                    lastRecord = System.nanoTime();
-                }
-            }
-        }
-        return values;
-    }
-
-    private static boolean atEnd(KafkaConsumer<String, ?> consumer) {
-        if (consumer.assignment().isEmpty()) {
-            return false;
-        }
-        Map<TopicPartition, Long> ends = consumer.endOffsets(consumer.assignment());
-        return ends.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+        return TopicReads.readToEnd(kafka.clientProperties(), topic, deserializer, done, SETTLE, TIMEOUT);
     }
 }
