@@ -325,10 +325,11 @@ class MonitorsIT {
             }
             assertThat(events).filteredOn(e -> e.getRunId().equals("run-done"))
                     .allSatisfy(e -> assertThat(e.getLossRatio()).isEqualTo(2.0));
-            System.out.printf("monitors-it: first window of run-done published %d ms after its manifest, of "
-                    + "run-quiet %d ms after its last step (window end + grace %d ms after it)%n",
-                    seenAt.get("run-done/t-done") - sent, seenAt.get("run-quiet/t-quiet") - sent,
-                    expected.keySet().iterator().next() + 12_000 - times.get(times.size() - 1));
+            long lastStep = times.get(times.size() - 1);
+            System.out.printf("monitors-it: first window of run-done read %d ms after its manifest was sent; of "
+                    + "run-quiet %d ms after its last step's event time (its earliest window's end + grace: %d ms "
+                    + "after it)%n", seenAt.get("run-done/t-done") - sent, seenAt.get("run-quiet/t-quiet") - lastStep,
+                    expected.keySet().iterator().next() + 12_000 - lastStep);
 
             // And the trainer that stopped without finishing is reported stale once; the finished one never, even
             // well past the staleness threshold
