@@ -258,25 +258,7 @@ class MonitorsIT {
         createTopics(metrics, dlq, monitors, alerts, runs);
 
         // Given the monitor with 10 s windows every 5 s, 2 s grace, staleness after 4 s
-        Map<String, Object> settings = new HashMap<>();
-        settings.put(MonitorConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        settings.put(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
-        settings.put(MonitorConfig.APPLICATION_ID_CONFIG, "monitor-it-short-" + suffix);
-        settings.put(MonitorConfig.TOPIC_METRICS_CONFIG, metrics);
-        settings.put(MonitorConfig.TOPIC_DLQ_CONFIG, dlq);
-        settings.put(MonitorConfig.TOPIC_MONITORS_CONFIG, monitors);
-        settings.put(MonitorConfig.TOPIC_ALERTS_CONFIG, alerts);
-        settings.put(MonitorConfig.TOPIC_RUNS_CONFIG, runs);
-        settings.put(MonitorConfig.LOSS_WINDOW_SIZE_MS_CONFIG, 10_000L);
-        settings.put(MonitorConfig.LOSS_WINDOW_ADVANCE_MS_CONFIG, 5_000L);
-        settings.put(MonitorConfig.LOSS_WINDOW_GRACE_MS_CONFIG, 2_000L);
-        settings.put(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, 500L);
-        settings.put(MonitorConfig.STALENESS_THRESHOLD_MS_CONFIG, 4_000L);
-        settings.put(MonitorConfig.STALENESS_CHECK_INTERVAL_MS_CONFIG, 500L);
-        settings.put(MonitorConfig.HTTP_ENABLED_CONFIG, false);
-        settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
-        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, Object> settings = shortWindowSettings(registry, suffix, "monitor-it-short-" + suffix, stateDir);
 
         try (MonitorApp app = MonitorApp.start(new MonitorConfig(settings))) {
             awaitRunning(app.streams());
@@ -341,6 +323,114 @@ class MonitorsIT {
             assertThat(app.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
         } finally {
             MockSchemaRegistry.dropScope(scope);
+        }
+    }
+
+    /** Monitor settings for topics {@code kd.<role>-<suffix>}: 10 s windows every 5 s, 2 s grace, stale after 4 s. */
+    private static Map<String, Object> shortWindowSettings(String registry, String suffix, String applicationId,
+                                                           Path stateDir) {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put(MonitorConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        settings.put(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
+        settings.put(MonitorConfig.APPLICATION_ID_CONFIG, applicationId);
+        settings.put(MonitorConfig.TOPIC_METRICS_CONFIG, "kd.metrics-" + suffix);
+        settings.put(MonitorConfig.TOPIC_DLQ_CONFIG, "kd.dlq-" + suffix);
+        settings.put(MonitorConfig.TOPIC_MONITORS_CONFIG, "kd.monitors-" + suffix);
+        settings.put(MonitorConfig.TOPIC_ALERTS_CONFIG, "kd.alerts-" + suffix);
+        settings.put(MonitorConfig.TOPIC_RUNS_CONFIG, "kd.runs-" + suffix);
+        settings.put(MonitorConfig.LOSS_WINDOW_SIZE_MS_CONFIG, 10_000L);
+        settings.put(MonitorConfig.LOSS_WINDOW_ADVANCE_MS_CONFIG, 5_000L);
+        settings.put(MonitorConfig.LOSS_WINDOW_GRACE_MS_CONFIG, 2_000L);
+        settings.put(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, 500L);
+        settings.put(MonitorConfig.STALENESS_THRESHOLD_MS_CONFIG, 4_000L);
+        settings.put(MonitorConfig.STALENESS_CHECK_INTERVAL_MS_CONFIG, 500L);
+        settings.put(MonitorConfig.HTTP_ENABLED_CONFIG, false);
+        settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return settings;
+    }
+
+    @Test
+    void shouldPublishEachEarlyClosedWindowOnceAcrossARestartAndCountALaterStepLate(@TempDir Path otherStateDir)
+            throws Exception {
+        String scope = "monitors-it-" + UUID.randomUUID();
+        String registry = "mock://" + scope;
+        Map<String, Object> serdeConfig = Map.of(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        createTopics("kd.metrics-" + suffix, "kd.dlq-" + suffix, "kd.monitors-" + suffix, "kd.alerts-" + suffix,
+                "kd.runs-" + suffix);
+        String applicationId = "monitor-it-restart-" + suffix;
+        Map<String, Object> producerProps = new HashMap<>(kafka.clientProperties());
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        long t0 = System.currentTimeMillis();
+        List<Long> times = List.of(t0, t0 + 200, t0 + 400);
+        Map<Long, Long> expected = windowsOf(times, 10_000, 5_000);
+        Predicate<List<MonitorEvent>> allWindows = list -> list.size() >= 2 * expected.size();
+        try (KafkaProducer<String, TrainingStep> steps = new KafkaProducer<>(producerProps, new StringSerializer(),
+                KdAvroSerdes.value(TrainingStep.class, serdeConfig).serializer())) {
+            try {
+                // Given a monitor that closed a finished run's windows at its end and a stopped run's in the quiet
+                try (MonitorApp app = MonitorApp.start(new MonitorConfig(
+                        shortWindowSettings(registry, suffix, applicationId, stateDir)))) {
+                    awaitRunning(app.streams());
+                    try (KafkaProducer<String, RunManifest> manifests = new KafkaProducer<>(producerProps,
+                            new StringSerializer(), KdAvroSerdes.value(RunManifest.class, serdeConfig).serializer())) {
+                        for (int i = 0; i < times.size(); i++) {
+                            long t = times.get(i);
+                            steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t, "run-done",
+                                    step("run-done", "t-done", i + 1, t, 0.5, 1.0)));
+                            steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t, "run-quiet",
+                                    step("run-quiet", "t-quiet", i + 1, t, 0.5, 0.5)));
+                        }
+                        steps.flush();
+                        manifests.send(new ProducerRecord<>("kd.runs-" + suffix, "run-done",
+                                finished("run-done", t0 + 1_000))).get();
+                    }
+                    readToEnd("kd.monitors-" + suffix,
+                            KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(), allWindows);
+                }
+
+                // When it restarts on an empty state directory (its state comes back from the changelogs), stays up
+                // for longer than a quiet-period close takes, and then a step of run-done's closed window arrives
+                Map<String, Object> again = shortWindowSettings(registry, suffix, applicationId, otherStateDir);
+                again.put(MonitorConfig.HTTP_ENABLED_CONFIG, true);
+                again.put(MonitorConfig.HTTP_PORT_CONFIG, 0);
+                try (MonitorApp app = MonitorApp.start(new MonitorConfig(again))) {
+                    awaitRunning(app.streams());
+                    Thread.sleep(15_000);
+                    // (between two earlier steps, so every window it belongs to was closed at the run's end)
+                    steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t0 + 100, "run-done",
+                            step("run-done", "t-done", 4, t0 + 100, 0.5, 100.0))).get();
+
+                    // Then the step is counted late for run-done
+                    HttpClient http = HttpClient.newHttpClient();
+                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                    String body = "";
+                    while (!body.contains("\"lateRecordsDropped\":1")) {
+                        assertThat(System.nanoTime()).as("late count of run-done, last answer " + body)
+                                .isLessThan(deadline);
+                        Thread.sleep(200);
+                        HttpResponse<String> run = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                                + app.httpPort() + "/monitors/loss-ratio/run-done")).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        body = run.statusCode() == 200 ? run.body() : "";
+                    }
+
+                    // And every window of both runs is on the topic exactly once
+                    List<MonitorEvent> events = readToEnd("kd.monitors-" + suffix,
+                            KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(), allWindows);
+                    for (String run : List.of("run-done", "run-quiet")) {
+                        assertThat(events).as(run).filteredOn(e -> e.getRunId().equals(run))
+                                .extracting(e -> e.getWindowStartMs().toEpochMilli(), MonitorEvent::getRecords)
+                                .containsExactlyElementsOf(expected.entrySet().stream()
+                                        .map(e -> Tuple.tuple(e.getKey(), e.getValue())).toList());
+                    }
+                    assertThat(app.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+                }
+            } finally {
+                MockSchemaRegistry.dropScope(scope);
+            }
         }
     }
 

@@ -293,7 +293,10 @@ public final class ClosingWindows<V, A> implements Processor<String, V, Windowed
             long start = entry.key.window().start();
             long end = start + spec.sizeMs();
             subjects.put(key, subjects.get(key).withClosedThrough(start));
-            context.forward(new Record<>(windowed(key, start), new WindowResult<>(entry.value, true), end));
+            // the window's end, or the close time when the window closed before its end (run ended): never a
+            // record timestamp ahead of what the monitor has seen or waited for
+            long timestamp = Math.min(end, Math.max(closeTime, start));
+            context.forward(new Record<>(windowed(key, start), new WindowResult<>(entry.value, true), timestamp));
             LOGGER.debug("window closed monitor={} key={} start={} end={} by={}", spec.monitor(), key, start, end,
                     reason);
         }
