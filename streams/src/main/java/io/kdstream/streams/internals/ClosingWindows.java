@@ -165,7 +165,7 @@ public final class ClosingWindows<V, A> implements Processor<String, V, Windowed
         closeTime = Math.max(closeTime, observed);
         saveClock();
         // closed windows go out before the record's windows are written: a write can expire old segments
-        closeDueWindows(previousClose);
+        closeDueWindows(previousClose, "stream time");
         WindowProgress subject = progressOf(key);
         boolean counted = false;
         for (long start = firstWindowStart(ts, spec.sizeMs(), spec.advanceMs()); start <= ts;
@@ -206,7 +206,7 @@ public final class ClosingWindows<V, A> implements Processor<String, V, Windowed
     }
 
     /** Publishes the windows the close time passed since {@code previousClose}. */
-    private void closeDueWindows(long previousClose) {
+    private void closeDueWindows(long previousClose, String reason) {
         if (closeTime == Long.MIN_VALUE || closeTime == previousClose) {
             return;
         }
@@ -222,7 +222,7 @@ public final class ClosingWindows<V, A> implements Processor<String, V, Windowed
             }
             from = Math.max(0, previousLimit - spec.advanceMs());
         }
-        close(from, limit, (key, start) -> true, "stream time");
+        close(from, limit, (key, start) -> true, reason);
     }
 
     /** The wall-clock check: quiet-period closes, then run-end closes. */
@@ -236,7 +236,7 @@ public final class ClosingWindows<V, A> implements Processor<String, V, Windowed
             if (idle > 0 && observed + idle > closeTime) {
                 closeTime = observed + idle;
                 saveClock();
-                closeDueWindows(previousClose);
+                closeDueWindows(previousClose, "quiet period");
             }
         }
         if (runs != null) {
