@@ -188,6 +188,13 @@ public final class MonitorConfig extends AbstractConfig {
     }
 
     private void checkCrossFieldRules() {
+        try {
+            topics();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("the topics " + String.join(", ", TOPIC_METRICS_CONFIG, TOPIC_DLQ_CONFIG,
+                    TOPIC_RUNS_CONFIG, TOPIC_MONITORS_CONFIG, TOPIC_ALERTS_CONFIG) + " do not fit: "
+                    + e.getMessage());
+        }
         if (getLong(LOSS_WINDOW_ADVANCE_MS_CONFIG) > getLong(LOSS_WINDOW_SIZE_MS_CONFIG)) {
             throw new ConfigException(LOSS_WINDOW_ADVANCE_MS_CONFIG + " (" + getLong(LOSS_WINDOW_ADVANCE_MS_CONFIG)
                     + ") must not exceed " + LOSS_WINDOW_SIZE_MS_CONFIG + " (" + getLong(LOSS_WINDOW_SIZE_MS_CONFIG)
