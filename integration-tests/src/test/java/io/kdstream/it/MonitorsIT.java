@@ -7,8 +7,11 @@ import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.MonitorEvent;
 import io.kdstream.avro.MonitorKind;
+import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.TopicReads;
 import io.kdstream.schemas.registry.MockSchemaRegistry;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.streams.MonitorApp;
@@ -17,17 +20,15 @@ import io.kdstream.streams.MonitorConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,8 @@ class MonitorsIT {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
     private static final long WINDOW_MS = 10_000;
+    /** How long a topic must stay quiet, at its end, before a read of it is complete. */
+    private static final Duration SETTLE = Duration.ofSeconds(4);
 
     private static KafkaTestCluster kafka;
 
@@ -75,8 +78,12 @@ class MonitorsIT {
     }
 
     private static TrainingStep step(String trainer, long step, long timeMs, double task, double kd) {
+        return step("run-it", trainer, step, timeMs, task, kd);
+    }
+
+    private static TrainingStep step(String run, String trainer, long step, long timeMs, double task, double kd) {
         return TrainingStep.newBuilder()
-                .setRunId("run-it").setTrainerId(trainer).setGroup("g").setStep(step).setEpoch(0)
+                .setRunId(run).setTrainerId(trainer).setGroup("g").setStep(step).setEpoch(0)
                 .setTimestampMs(Instant.ofEpochMilli(timeMs))
                 .setTaskLoss(task).setKdLoss(kd).setFeatureLoss(0.0).setTotalLoss(task + kd)
                 .setTemperature(4.0).setAlpha(0.5).setLearningRate(0.01).setSamples(32).setFailures(0)
@@ -101,10 +108,8 @@ class MonitorsIT {
         String dlq = "kd.dlq-" + suffix;
         String monitors = "kd.monitors-" + suffix;
         String alerts = "kd.alerts-" + suffix;
-        try (Admin admin = kafka.admin()) {
-            admin.createTopics(List.of(new NewTopic(metrics, 1, (short) 1), new NewTopic(dlq, 1, (short) 1),
-                    new NewTopic(monitors, 1, (short) 1), new NewTopic(alerts, 1, (short) 1))).all().get();
-        }
+        String runs = "kd.runs-" + suffix;
+        createTopics(metrics, dlq, monitors, alerts, runs);
 
         // Given the monitor running with 10 s tumbling windows, band [0.5, 4], M = 2, 3 failures per window
         Map<String, Object> settings = new HashMap<>();
@@ -115,6 +120,8 @@ class MonitorsIT {
         settings.put(MonitorConfig.TOPIC_DLQ_CONFIG, dlq);
         settings.put(MonitorConfig.TOPIC_MONITORS_CONFIG, monitors);
         settings.put(MonitorConfig.TOPIC_ALERTS_CONFIG, alerts);
+        settings.put(MonitorConfig.TOPIC_RUNS_CONFIG, runs);
+        settings.put(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, 500L);
         settings.put(MonitorConfig.LOSS_WINDOW_SIZE_MS_CONFIG, WINDOW_MS);
         settings.put(MonitorConfig.LOSS_WINDOW_ADVANCE_MS_CONFIG, WINDOW_MS);
         settings.put(MonitorConfig.LOSS_WINDOW_GRACE_MS_CONFIG, 0L);
@@ -169,12 +176,20 @@ class MonitorsIT {
                 raw.flush();
             }
 
-            // Then alerts come out: the band breach once, the NaN, the failure threshold, and the silent trainer
-            List<Alert> received = consumeUntil(alerts, KdAvroSerdes.value(Alert.class, serdeConfig).deserializer(),
+            // Then alerts come out: the band breach, the NaN, the failure threshold and the silent trainer, each
+            // exactly once (the topic is read to its end and for a settle period after the last expected alert)
+            List<Alert> received = readToEnd(alerts, KdAvroSerdes.value(Alert.class, serdeConfig).deserializer(),
                     list -> list.stream().anyMatch(a -> a.getType() == AlertType.TRAINER_STALE)
                             && list.stream().anyMatch(a -> a.getType() == AlertType.FAILURE_THRESHOLD)
                             && list.stream().anyMatch(a -> a.getType() == AlertType.LOSS_RATIO_ABOVE_BAND)
                             && list.stream().anyMatch(a -> a.getType() == AlertType.NON_FINITE_LOSS));
+            assertThat(received).extracting(Alert::getType, Alert::getState).containsExactlyInAnyOrder(
+                    Tuple.tuple(AlertType.LOSS_RATIO_ABOVE_BAND, AlertState.FIRING),
+                    Tuple.tuple(AlertType.LOSS_RATIO_ABOVE_BAND, AlertState.RESOLVED),
+                    Tuple.tuple(AlertType.NON_FINITE_LOSS, AlertState.FIRING),
+                    Tuple.tuple(AlertType.FAILURE_THRESHOLD, AlertState.FIRING),
+                    Tuple.tuple(AlertType.TRAINER_STALE, AlertState.FIRING));
+            assertThat(received).extracting(Alert::getAlertId).doesNotHaveDuplicates();
             assertThat(received).filteredOn(a -> a.getType() == AlertType.LOSS_RATIO_ABOVE_BAND
                             && a.getState() == AlertState.FIRING)
                     .singleElement()
@@ -187,16 +202,20 @@ class MonitorsIT {
             assertThat(received).filteredOn(a -> a.getType() == AlertType.TRAINER_STALE).singleElement()
                     .satisfies(a -> assertThat(a.getTrainerId()).isEqualTo("t-1"));
 
-            // And the closed windows are published, with exact ratios
-            List<MonitorEvent> events = consumeUntil(monitors,
+            // And every loss-ratio window is published exactly once, with exact ratios: the last one, [40 s, 50 s),
+            // closes in the quiet period after the last step, with no further record
+            List<MonitorEvent> events = readToEnd(monitors,
                     KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(),
-                    list -> list.stream().filter(e -> e.getMonitor() == MonitorKind.LOSS_RATIO).count() >= 4);
-            assertThat(events).filteredOn(e -> e.getMonitor() == MonitorKind.LOSS_RATIO)
-                    .extracting(MonitorEvent::getLossRatio)
-                    .startsWith(8.0, 8.0, 8.0);
+                    list -> list.stream().filter(e -> e.getMonitor() == MonitorKind.LOSS_RATIO).count() >= 5);
+            List<MonitorEvent> lossWindows = events.stream().filter(e -> e.getMonitor() == MonitorKind.LOSS_RATIO)
+                    .toList();
+            assertThat(lossWindows).extracting(e -> e.getWindowStartMs().toEpochMilli())
+                    .containsExactly(0L, WINDOW_MS, 2 * WINDOW_MS, 3 * WINDOW_MS, 4 * WINDOW_MS);
+            assertThat(lossWindows).extracting(MonitorEvent::getLossRatio)
+                    .containsExactly(8.0, 8.0, 8.0, null, 1.0);
 
             // And the poison record was dead-lettered by the monitor, with its original bytes
-            List<FailureEvent> dead = consumeUntil(dlq,
+            List<FailureEvent> dead = readToEnd(dlq,
                     KdAvroSerdes.value(FailureEvent.class, serdeConfig).deserializer(),
                     list -> list.stream().anyMatch(f -> f.getComponent().equals("monitor")));
             assertThat(dead).filteredOn(f -> f.getComponent().equals("monitor")).singleElement()
@@ -225,6 +244,216 @@ class MonitorsIT {
         }
     }
 
+    @Test
+    void shouldPublishShortRunsWithoutFurtherTrafficAndNotReportAFinishedTrainerStale() throws Exception {
+        String scope = "monitors-it-" + UUID.randomUUID();
+        String registry = "mock://" + scope;
+        Map<String, Object> serdeConfig = Map.of(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        String metrics = "kd.metrics-" + suffix;
+        String dlq = "kd.dlq-" + suffix;
+        String monitors = "kd.monitors-" + suffix;
+        String alerts = "kd.alerts-" + suffix;
+        String runs = "kd.runs-" + suffix;
+        createTopics(metrics, dlq, monitors, alerts, runs);
+
+        // Given the monitor with 10 s windows every 5 s, 2 s grace, staleness after 4 s
+        Map<String, Object> settings = shortWindowSettings(registry, suffix, "monitor-it-short-" + suffix, stateDir);
+
+        try (MonitorApp app = MonitorApp.start(new MonitorConfig(settings))) {
+            awaitRunning(app.streams());
+
+            // When two short runs send five steps each, within one second, and then nothing: run-done's trainer
+            // publishes its FINISHED manifest, as the trainer does at the end of a bounded run; run-quiet's does not
+            Map<String, Object> producerProps = new HashMap<>(kafka.clientProperties());
+            producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+            long t0 = System.currentTimeMillis();
+            List<Long> times = new ArrayList<>();
+            try (KafkaProducer<String, TrainingStep> steps = new KafkaProducer<>(producerProps,
+                         new StringSerializer(), KdAvroSerdes.value(TrainingStep.class, serdeConfig).serializer());
+                 KafkaProducer<String, RunManifest> manifests = new KafkaProducer<>(producerProps,
+                         new StringSerializer(), KdAvroSerdes.value(RunManifest.class, serdeConfig).serializer())) {
+                for (int i = 0; i < 5; i++) {
+                    long t = t0 + i * 200L;
+                    times.add(t);
+                    steps.send(new ProducerRecord<>(metrics, null, t, "run-done",
+                            step("run-done", "t-done", i + 1, t, 0.5, 1.0)));
+                    steps.send(new ProducerRecord<>(metrics, null, t, "run-quiet",
+                            step("run-quiet", "t-quiet", i + 1, t, 0.5, 0.5)));
+                }
+                steps.flush();
+                manifests.send(new ProducerRecord<>(runs, "run-done", finished("run-done", t0 + 1_000))).get();
+            }
+            long sent = System.currentTimeMillis();
+
+            // Then both runs' windows appear on the monitors topic without any further record, each exactly once:
+            // run-done's at its end, run-quiet's once end + grace has passed on the wall clock
+            Map<Long, Long> expected = windowsOf(times, 10_000, 5_000);
+            Map<String, Long> seenAt = new HashMap<>();
+            List<MonitorEvent> events = readToEnd(monitors,
+                    KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(),
+                    list -> {
+                        list.forEach(e -> seenAt.putIfAbsent(e.getSubject(), System.currentTimeMillis()));
+                        return list.stream().filter(e -> e.getRunId().equals("run-done")).count() >= expected.size()
+                                && list.stream().filter(e -> e.getRunId().equals("run-quiet")).count()
+                                        >= expected.size();
+                    });
+            for (String run : List.of("run-done", "run-quiet")) {
+                List<MonitorEvent> windows = events.stream().filter(e -> e.getRunId().equals(run)).toList();
+                assertThat(windows).as(run).extracting(e -> e.getWindowStartMs().toEpochMilli(),
+                                MonitorEvent::getRecords)
+                        .containsExactlyElementsOf(expected.entrySet().stream()
+                                .map(e -> Tuple.tuple(e.getKey(), e.getValue())).toList());
+            }
+            assertThat(events).filteredOn(e -> e.getRunId().equals("run-done"))
+                    .allSatisfy(e -> assertThat(e.getLossRatio()).isEqualTo(2.0));
+            long lastStep = times.get(times.size() - 1);
+            System.out.printf("monitors-it: first window of run-done read %d ms after its manifest was sent; of "
+                    + "run-quiet %d ms after its last step's event time (its earliest window's end + grace: %d ms "
+                    + "after it)%n", seenAt.get("run-done/t-done") - sent, seenAt.get("run-quiet/t-quiet") - lastStep,
+                    expected.keySet().iterator().next() + 12_000 - lastStep);
+
+            // And the trainer that stopped without finishing is reported stale once; the finished one never, even
+            // well past the staleness threshold
+            List<Alert> received = readToEnd(alerts, KdAvroSerdes.value(Alert.class, serdeConfig).deserializer(),
+                    list -> list.stream().anyMatch(a -> a.getType() == AlertType.TRAINER_STALE)
+                            && System.currentTimeMillis() - sent > 8_000);
+            assertThat(received).extracting(Alert::getType, Alert::getTrainerId, Alert::getState)
+                    .containsExactly(Tuple.tuple(AlertType.TRAINER_STALE, "t-quiet", AlertState.FIRING));
+            assertThat(app.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+        } finally {
+            MockSchemaRegistry.dropScope(scope);
+        }
+    }
+
+    /** Monitor settings for topics {@code kd.<role>-<suffix>}: 10 s windows every 5 s, 2 s grace, stale after 4 s. */
+    private static Map<String, Object> shortWindowSettings(String registry, String suffix, String applicationId,
+                                                           Path stateDir) {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put(MonitorConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        settings.put(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
+        settings.put(MonitorConfig.APPLICATION_ID_CONFIG, applicationId);
+        settings.put(MonitorConfig.TOPIC_METRICS_CONFIG, "kd.metrics-" + suffix);
+        settings.put(MonitorConfig.TOPIC_DLQ_CONFIG, "kd.dlq-" + suffix);
+        settings.put(MonitorConfig.TOPIC_MONITORS_CONFIG, "kd.monitors-" + suffix);
+        settings.put(MonitorConfig.TOPIC_ALERTS_CONFIG, "kd.alerts-" + suffix);
+        settings.put(MonitorConfig.TOPIC_RUNS_CONFIG, "kd.runs-" + suffix);
+        settings.put(MonitorConfig.LOSS_WINDOW_SIZE_MS_CONFIG, 10_000L);
+        settings.put(MonitorConfig.LOSS_WINDOW_ADVANCE_MS_CONFIG, 5_000L);
+        settings.put(MonitorConfig.LOSS_WINDOW_GRACE_MS_CONFIG, 2_000L);
+        settings.put(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, 500L);
+        settings.put(MonitorConfig.STALENESS_THRESHOLD_MS_CONFIG, 4_000L);
+        settings.put(MonitorConfig.STALENESS_CHECK_INTERVAL_MS_CONFIG, 500L);
+        settings.put(MonitorConfig.HTTP_ENABLED_CONFIG, false);
+        settings.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        settings.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return settings;
+    }
+
+    @Test
+    void shouldPublishEachEarlyClosedWindowOnceAcrossARestartAndCountALaterStepLate(@TempDir Path otherStateDir)
+            throws Exception {
+        String scope = "monitors-it-" + UUID.randomUUID();
+        String registry = "mock://" + scope;
+        Map<String, Object> serdeConfig = Map.of(MonitorConfig.SCHEMA_REGISTRY_URL_CONFIG, registry);
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        createTopics("kd.metrics-" + suffix, "kd.dlq-" + suffix, "kd.monitors-" + suffix, "kd.alerts-" + suffix,
+                "kd.runs-" + suffix);
+        String applicationId = "monitor-it-restart-" + suffix;
+        Map<String, Object> producerProps = new HashMap<>(kafka.clientProperties());
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        long t0 = System.currentTimeMillis();
+        List<Long> times = List.of(t0, t0 + 200, t0 + 400);
+        Map<Long, Long> expected = windowsOf(times, 10_000, 5_000);
+        Predicate<List<MonitorEvent>> allWindows = list -> list.size() >= 2 * expected.size();
+        try (KafkaProducer<String, TrainingStep> steps = new KafkaProducer<>(producerProps, new StringSerializer(),
+                KdAvroSerdes.value(TrainingStep.class, serdeConfig).serializer())) {
+            try {
+                // Given a monitor that closed a finished run's windows at its end and a stopped run's in the quiet
+                try (MonitorApp app = MonitorApp.start(new MonitorConfig(
+                        shortWindowSettings(registry, suffix, applicationId, stateDir)))) {
+                    awaitRunning(app.streams());
+                    try (KafkaProducer<String, RunManifest> manifests = new KafkaProducer<>(producerProps,
+                            new StringSerializer(), KdAvroSerdes.value(RunManifest.class, serdeConfig).serializer())) {
+                        for (int i = 0; i < times.size(); i++) {
+                            long t = times.get(i);
+                            steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t, "run-done",
+                                    step("run-done", "t-done", i + 1, t, 0.5, 1.0)));
+                            steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t, "run-quiet",
+                                    step("run-quiet", "t-quiet", i + 1, t, 0.5, 0.5)));
+                        }
+                        steps.flush();
+                        manifests.send(new ProducerRecord<>("kd.runs-" + suffix, "run-done",
+                                finished("run-done", t0 + 1_000))).get();
+                    }
+                    readToEnd("kd.monitors-" + suffix,
+                            KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(), allWindows);
+                }
+
+                // When it restarts on an empty state directory (its state comes back from the changelogs), stays up
+                // for longer than a quiet-period close takes, and then a step of run-done's closed window arrives
+                Map<String, Object> again = shortWindowSettings(registry, suffix, applicationId, otherStateDir);
+                again.put(MonitorConfig.HTTP_ENABLED_CONFIG, true);
+                again.put(MonitorConfig.HTTP_PORT_CONFIG, 0);
+                try (MonitorApp app = MonitorApp.start(new MonitorConfig(again))) {
+                    awaitRunning(app.streams());
+                    Thread.sleep(15_000);
+                    // (between two earlier steps, so every window it belongs to was closed at the run's end)
+                    steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t0 + 100, "run-done",
+                            step("run-done", "t-done", 4, t0 + 100, 0.5, 100.0))).get();
+
+                    // Then the step is counted late for run-done
+                    HttpClient http = HttpClient.newHttpClient();
+                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                    String body = "";
+                    while (!body.contains("\"lateRecordsDropped\":1")) {
+                        assertThat(System.nanoTime()).as("late count of run-done, last answer " + body)
+                                .isLessThan(deadline);
+                        Thread.sleep(200);
+                        HttpResponse<String> run = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                                + app.httpPort() + "/monitors/loss-ratio/run-done")).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        body = run.statusCode() == 200 ? run.body() : "";
+                    }
+
+                    // And every window of both runs is on the topic exactly once
+                    List<MonitorEvent> events = readToEnd("kd.monitors-" + suffix,
+                            KdAvroSerdes.value(MonitorEvent.class, serdeConfig).deserializer(), allWindows);
+                    for (String run : List.of("run-done", "run-quiet")) {
+                        assertThat(events).as(run).filteredOn(e -> e.getRunId().equals(run))
+                                .extracting(e -> e.getWindowStartMs().toEpochMilli(), MonitorEvent::getRecords)
+                                .containsExactlyElementsOf(expected.entrySet().stream()
+                                        .map(e -> Tuple.tuple(e.getKey(), e.getValue())).toList());
+                    }
+                    assertThat(app.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+                }
+            } finally {
+                MockSchemaRegistry.dropScope(scope);
+            }
+        }
+    }
+
+    /** Window start to the number of {@code times} in it, for hopping windows, in window order. */
+    private static Map<Long, Long> windowsOf(List<Long> times, long size, long advance) {
+        Map<Long, Long> windows = new java.util.TreeMap<>();
+        for (long t : times) {
+            for (long start = Math.max(0, t - size + advance) / advance * advance; start <= t; start += advance) {
+                windows.merge(start, 1L, Long::sum);
+            }
+        }
+        return windows;
+    }
+
+    private static RunManifest finished(String run, long endedAtMs) {
+        return RunManifest.newBuilder()
+                .setRunId(run).setGroup("g").setStatus(RunStatus.FINISHED).setConfig(Map.of())
+                .setConfigSha256("0".repeat(64)).setCodeVersion("it").setSeed(42L).setStudentArchitecture("mlp")
+                .setRanges(List.of()).setFinalModelSha256("1".repeat(64))
+                .setStartedAtMs(Instant.ofEpochMilli(endedAtMs - 1_000)).setEndedAtMs(Instant.ofEpochMilli(endedAtMs))
+                .build();
+    }
+
     private static void awaitRunning(KafkaStreams streams) throws InterruptedException {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (streams.state() != KafkaStreams.State.RUNNING) {
@@ -234,23 +463,17 @@ class MonitorsIT {
         }
     }
 
-    private static <T> List<T> consumeUntil(String topic, Deserializer<T> deserializer, Predicate<List<T>> done) {
-        Map<String, Object> props = new HashMap<>(kafka.clientProperties());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "monitors-it-reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<T> values = new ArrayList<>();
-        try (KafkaConsumer<String, T> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-                deserializer)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (!done.test(values)) {
-                assertThat(System.nanoTime()).as("records on " + topic + " so far: " + values).isLessThan(deadline);
-                for (ConsumerRecord<String, T> record : consumer.poll(Duration.ofMillis(200))) {
-                    values.add(record.value());
-                }
+    private static void createTopics(String... names) throws Exception {
+        try (Admin admin = kafka.admin()) {
+            List<NewTopic> topics = new ArrayList<>();
+            for (String name : names) {
+                topics.add(new NewTopic(name, 1, (short) 1));
             }
+            admin.createTopics(topics).all().get();
         }
-        return values;
+    }
+
+    private static <T> List<T> readToEnd(String topic, Deserializer<T> deserializer, Predicate<List<T>> done) {
+        return TopicReads.readToEnd(kafka.clientProperties(), topic, deserializer, done, SETTLE, TIMEOUT);
     }
 }

@@ -49,6 +49,21 @@ public final class MonitorConfig extends AbstractConfig {
     public static final String TOPIC_ALERTS_CONFIG = "kd.topic.alerts";
     private static final String TOPIC_ALERTS_DOC = "Topic the Alert records are published to.";
 
+    public static final String TOPIC_RUNS_CONFIG = "kd.topic.runs";
+    private static final String TOPIC_RUNS_DOC = "Topic of the trainers' RunManifest records (input): a run's "
+            + "FINISHED or FAILED manifest publishes its last windows, and the trainer of a FINISHED run is not "
+            + "reported stale.";
+
+    public static final String WINDOW_CLOSE_WHEN_IDLE_CONFIG = "monitor.window.close.when.idle";
+    private static final String WINDOW_CLOSE_WHEN_IDLE_DOC = "Whether windows also close in quiet periods: while no "
+            + "record arrives, the close time of the loss-ratio and failure-count windows runs on with the wall clock "
+            + "from the newest event time, so a window whose end plus grace has passed is published without "
+            + "further records. false: windows close only when newer records advance stream time.";
+    public static final String WINDOW_CHECK_INTERVAL_MS_CONFIG = "monitor.window.check.interval.ms";
+    private static final String WINDOW_CHECK_INTERVAL_MS_DOC = "How often (wall clock) the loss-ratio and "
+            + "failure-count monitors check their open windows for quiet-period closes and ended runs. An ended "
+            + "run's windows are published once its trainer has been quiet this long.";
+
     public static final String LOSS_WINDOW_SIZE_MS_CONFIG = "monitor.loss.window.size.ms";
     private static final String LOSS_WINDOW_SIZE_MS_DOC = "Size of the hopping event-time windows of the loss-ratio "
             + "monitor, in milliseconds of TrainingStep.timestampMs.";
@@ -111,6 +126,12 @@ public final class MonitorConfig extends AbstractConfig {
                     new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_MONITORS_DOC)
             .define(TOPIC_ALERTS_CONFIG, Type.STRING, MonitorTopics.DEFAULT_ALERTS, new ConfigDef.NonEmptyString(),
                     Importance.MEDIUM, TOPIC_ALERTS_DOC)
+            .define(TOPIC_RUNS_CONFIG, Type.STRING, MonitorTopics.DEFAULT_RUNS, new ConfigDef.NonEmptyString(),
+                    Importance.MEDIUM, TOPIC_RUNS_DOC)
+            .define(WINDOW_CLOSE_WHEN_IDLE_CONFIG, Type.BOOLEAN, Thresholds.DEFAULT_CLOSE_WINDOWS_WHEN_IDLE,
+                    Importance.MEDIUM, WINDOW_CLOSE_WHEN_IDLE_DOC)
+            .define(WINDOW_CHECK_INTERVAL_MS_CONFIG, Type.LONG, Thresholds.DEFAULT_WINDOW_CHECK_INTERVAL.toMillis(),
+                    Range.atLeast(1), Importance.LOW, WINDOW_CHECK_INTERVAL_MS_DOC)
             .define(LOSS_WINDOW_SIZE_MS_CONFIG, Type.LONG, Thresholds.DEFAULT_LOSS_WINDOW_SIZE.toMillis(),
                     Range.atLeast(1), Importance.MEDIUM, LOSS_WINDOW_SIZE_MS_DOC)
             .define(LOSS_WINDOW_ADVANCE_MS_CONFIG, Type.LONG, Thresholds.DEFAULT_LOSS_WINDOW_ADVANCE.toMillis(),
@@ -167,6 +188,13 @@ public final class MonitorConfig extends AbstractConfig {
     }
 
     private void checkCrossFieldRules() {
+        try {
+            topics();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("the topics " + String.join(", ", TOPIC_METRICS_CONFIG, TOPIC_DLQ_CONFIG,
+                    TOPIC_RUNS_CONFIG, TOPIC_MONITORS_CONFIG, TOPIC_ALERTS_CONFIG) + " do not fit: "
+                    + e.getMessage());
+        }
         if (getLong(LOSS_WINDOW_ADVANCE_MS_CONFIG) > getLong(LOSS_WINDOW_SIZE_MS_CONFIG)) {
             throw new ConfigException(LOSS_WINDOW_ADVANCE_MS_CONFIG + " (" + getLong(LOSS_WINDOW_ADVANCE_MS_CONFIG)
                     + ") must not exceed " + LOSS_WINDOW_SIZE_MS_CONFIG + " (" + getLong(LOSS_WINDOW_SIZE_MS_CONFIG)
@@ -187,7 +215,7 @@ public final class MonitorConfig extends AbstractConfig {
     /** The topics the monitors read and write. */
     public MonitorTopics topics() {
         return new MonitorTopics(getString(TOPIC_METRICS_CONFIG), getString(TOPIC_DLQ_CONFIG),
-                getString(TOPIC_MONITORS_CONFIG), getString(TOPIC_ALERTS_CONFIG));
+                getString(TOPIC_MONITORS_CONFIG), getString(TOPIC_ALERTS_CONFIG), getString(TOPIC_RUNS_CONFIG));
     }
 
     /** The windows, bands and thresholds of the monitors. */
@@ -204,6 +232,8 @@ public final class MonitorConfig extends AbstractConfig {
                 .optFailureThreshold(getLong(FAILURE_THRESHOLD_CONFIG))
                 .optStalenessThreshold(Duration.ofMillis(getLong(STALENESS_THRESHOLD_MS_CONFIG)))
                 .optStalenessCheckInterval(Duration.ofMillis(getLong(STALENESS_CHECK_INTERVAL_MS_CONFIG)))
+                .optCloseWindowsWhenIdle(getBoolean(WINDOW_CLOSE_WHEN_IDLE_CONFIG))
+                .optWindowCheckInterval(Duration.ofMillis(getLong(WINDOW_CHECK_INTERVAL_MS_CONFIG)))
                 .build();
     }
 

@@ -3,6 +3,7 @@ package io.kdstream.streams;
 import io.kdstream.avro.Alert;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.MonitorEvent;
+import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 
@@ -18,15 +19,17 @@ import java.util.Objects;
  * @param failureEvent FailureEvent values of the dead-letter topic
  * @param monitorEvent MonitorEvent values of the monitors topic
  * @param alert        Alert values of the alerts topic
+ * @param runManifest  RunManifest values of the runs topic
  */
 public record MonitorSerdes(Serde<TrainingStep> trainingStep, Serde<FailureEvent> failureEvent,
-                            Serde<MonitorEvent> monitorEvent, Serde<Alert> alert) {
+                            Serde<MonitorEvent> monitorEvent, Serde<Alert> alert, Serde<RunManifest> runManifest) {
 
     public MonitorSerdes {
         Objects.requireNonNull(trainingStep, "trainingStep");
         Objects.requireNonNull(failureEvent, "failureEvent");
         Objects.requireNonNull(monitorEvent, "monitorEvent");
         Objects.requireNonNull(alert, "alert");
+        Objects.requireNonNull(runManifest, "runManifest");
     }
 
     /** Avro serdes in the Confluent wire format, against the registry named by {@code schema.registry.url}. */
@@ -35,6 +38,7 @@ public record MonitorSerdes(Serde<TrainingStep> trainingStep, Serde<FailureEvent
                 KdAvroSerdes.value(TrainingStep.class, serdeConfig),
                 KdAvroSerdes.value(FailureEvent.class, serdeConfig),
                 KdAvroSerdes.value(MonitorEvent.class, serdeConfig),
-                KdAvroSerdes.value(Alert.class, serdeConfig));
+                KdAvroSerdes.value(Alert.class, serdeConfig),
+                KdAvroSerdes.value(RunManifest.class, serdeConfig));
     }
 }

@@ -9,28 +9,41 @@ import java.util.Objects;
  * @param dlq      FailureEvent records (input of the failure-count monitor, and the monitor's own dead letters)
  * @param monitors MonitorEvent records, one per closed window (output)
  * @param alerts   Alert records (output)
+ * @param runs     RunManifest records of the trainers (input: a run's final manifest closes its windows)
  */
-public record MonitorTopics(String metrics, String dlq, String monitors, String alerts) {
+public record MonitorTopics(String metrics, String dlq, String monitors, String alerts, String runs) {
 
     public static final String DEFAULT_METRICS = "kd.metrics";
     public static final String DEFAULT_DLQ = "kd.dlq";
     public static final String DEFAULT_MONITORS = "kd.monitors";
     public static final String DEFAULT_ALERTS = "kd.alerts";
+    public static final String DEFAULT_RUNS = "kd.runs";
 
     public MonitorTopics {
         requireName(metrics, "metrics");
         requireName(dlq, "dlq");
         requireName(monitors, "monitors");
         requireName(alerts, "alerts");
-        if (monitors.equals(metrics) || alerts.equals(metrics) || monitors.equals(dlq) || alerts.equals(dlq)) {
+        requireName(runs, "runs");
+        if (monitors.equals(metrics) || alerts.equals(metrics) || monitors.equals(dlq) || alerts.equals(dlq)
+                || monitors.equals(runs) || alerts.equals(runs)) {
             throw new IllegalArgumentException("output topics must differ from the input topics: " + metrics + ", "
-                    + dlq + " -> " + monitors + ", " + alerts);
+                    + dlq + ", " + runs + " -> " + monitors + ", " + alerts);
         }
+        if (runs.equals(metrics) || runs.equals(dlq)) {
+            throw new IllegalArgumentException("the runs topic must differ from the metrics and dead-letter topics: "
+                    + runs);
+        }
+    }
+
+    /** The topics with the default runs topic. */
+    public MonitorTopics(String metrics, String dlq, String monitors, String alerts) {
+        this(metrics, dlq, monitors, alerts, DEFAULT_RUNS);
     }
 
     /** The default topic names. */
     public static MonitorTopics defaults() {
-        return new MonitorTopics(DEFAULT_METRICS, DEFAULT_DLQ, DEFAULT_MONITORS, DEFAULT_ALERTS);
+        return new MonitorTopics(DEFAULT_METRICS, DEFAULT_DLQ, DEFAULT_MONITORS, DEFAULT_ALERTS, DEFAULT_RUNS);
     }
 
     private static void requireName(String name, String what) {

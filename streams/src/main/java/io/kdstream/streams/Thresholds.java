@@ -18,11 +18,15 @@ import java.util.Objects;
  * @param failureThreshold        failures of one component and kind in one window that raise an alert
  * @param stalenessThreshold      silence (wall clock) after which a trainer is reported stale
  * @param stalenessCheckInterval  how often the staleness check runs (wall clock)
+ * @param closeWindowsWhenIdle    whether windows also close in quiet periods: while no record arrives, the close
+ *                                time runs on with the wall clock
+ * @param windowCheckInterval     how often (wall clock) open windows are checked for quiet-period and run-end closes
  */
 public record Thresholds(Duration lossWindowSize, Duration lossWindowAdvance, Duration lossWindowGrace,
                          double bandLow, double bandHigh, int consecutiveWindows, double ewmaAlpha,
                          Duration failureWindow, Duration failureGrace, long failureThreshold,
-                         Duration stalenessThreshold, Duration stalenessCheckInterval) {
+                         Duration stalenessThreshold, Duration stalenessCheckInterval, boolean closeWindowsWhenIdle,
+                         Duration windowCheckInterval) {
 
     public static final Duration DEFAULT_LOSS_WINDOW_SIZE = Duration.ofMinutes(1);
     public static final Duration DEFAULT_LOSS_WINDOW_ADVANCE = Duration.ofSeconds(15);
@@ -37,6 +41,8 @@ public record Thresholds(Duration lossWindowSize, Duration lossWindowAdvance, Du
     public static final long DEFAULT_FAILURE_THRESHOLD = 10;
     public static final Duration DEFAULT_STALENESS_THRESHOLD = Duration.ofMinutes(2);
     public static final Duration DEFAULT_STALENESS_CHECK_INTERVAL = Duration.ofSeconds(10);
+    public static final boolean DEFAULT_CLOSE_WINDOWS_WHEN_IDLE = true;
+    public static final Duration DEFAULT_WINDOW_CHECK_INTERVAL = Duration.ofSeconds(5);
 
     public Thresholds {
         requirePositive(lossWindowSize, "lossWindowSize");
@@ -63,6 +69,7 @@ public record Thresholds(Duration lossWindowSize, Duration lossWindowAdvance, Du
         }
         requirePositive(stalenessThreshold, "stalenessThreshold");
         requirePositive(stalenessCheckInterval, "stalenessCheckInterval");
+        requirePositive(windowCheckInterval, "windowCheckInterval");
     }
 
     /** The defaults. */
@@ -102,6 +109,8 @@ public record Thresholds(Duration lossWindowSize, Duration lossWindowAdvance, Du
         private long failureThreshold = DEFAULT_FAILURE_THRESHOLD;
         private Duration stalenessThreshold = DEFAULT_STALENESS_THRESHOLD;
         private Duration stalenessCheckInterval = DEFAULT_STALENESS_CHECK_INTERVAL;
+        private boolean closeWindowsWhenIdle = DEFAULT_CLOSE_WINDOWS_WHEN_IDLE;
+        private Duration windowCheckInterval = DEFAULT_WINDOW_CHECK_INTERVAL;
 
         private Builder() {
         }
@@ -162,11 +171,21 @@ public record Thresholds(Duration lossWindowSize, Duration lossWindowAdvance, Du
             return this;
         }
 
+        public Builder optCloseWindowsWhenIdle(boolean close) {
+            this.closeWindowsWhenIdle = close;
+            return this;
+        }
+
+        public Builder optWindowCheckInterval(Duration interval) {
+            this.windowCheckInterval = interval;
+            return this;
+        }
+
         /** Validates and builds. */
         public Thresholds build() {
             return new Thresholds(lossWindowSize, lossWindowAdvance, lossWindowGrace, bandLow, bandHigh,
                     consecutiveWindows, ewmaAlpha, failureWindow, failureGrace, failureThreshold, stalenessThreshold,
-                    stalenessCheckInterval);
+                    stalenessCheckInterval, closeWindowsWhenIdle, windowCheckInterval);
         }
     }
 }

@@ -29,6 +29,27 @@ class MonitorConfigTest {
         assertThat(config.httpHost()).isEqualTo("127.0.0.1");
         assertThat(config.thresholds()).isEqualTo(Thresholds.defaults());
         assertThat(config.thresholds().failureThreshold()).isEqualTo(10);
+        assertThat(config.topics().runs()).isEqualTo("kd.runs");
+        assertThat(config.thresholds().closeWindowsWhenIdle()).isTrue();
+        assertThat(config.thresholds().windowCheckInterval()).isEqualTo(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void shouldReadTheRunsTopicAndTheWindowClosingSettings() {
+        MonitorConfig config = new MonitorConfig(Map.of(
+                MonitorConfig.TOPIC_RUNS_CONFIG, "my.runs",
+                MonitorConfig.WINDOW_CLOSE_WHEN_IDLE_CONFIG, "false",
+                MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, "250"));
+
+        assertThat(config.topics().runs()).isEqualTo("my.runs");
+        assertThat(config.thresholds().closeWindowsWhenIdle()).isFalse();
+        assertThat(config.thresholds().windowCheckInterval()).isEqualTo(Duration.ofMillis(250));
+        assertThatThrownBy(() -> new MonitorConfig(Map.of(MonitorConfig.TOPIC_RUNS_CONFIG, "kd.monitors")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("kd.monitors")
+                .hasMessageContaining(MonitorConfig.TOPIC_RUNS_CONFIG);
+        assertThatThrownBy(() -> new MonitorConfig(Map.of(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG, "0")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(MonitorConfig.WINDOW_CHECK_INTERVAL_MS_CONFIG);
     }
 
     @Test

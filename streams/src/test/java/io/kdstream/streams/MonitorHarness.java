@@ -4,6 +4,8 @@ import io.kdstream.avro.Alert;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.MonitorEvent;
+import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.schemas.registry.MockSchemaRegistry;
 
@@ -34,6 +36,8 @@ final class MonitorHarness implements AutoCloseable {
     final TestInputTopic<String, byte[]> rawMetrics;
     final TestInputTopic<String, FailureEvent> dlqIn;
     final TestInputTopic<String, byte[]> rawDlq;
+    final TestInputTopic<String, RunManifest> runs;
+    final TestInputTopic<String, byte[]> rawRuns;
     final TestOutputTopic<String, MonitorEvent> monitors;
     final TestOutputTopic<String, Alert> alerts;
     final TestOutputTopic<String, FailureEvent> dlqOut;
@@ -54,6 +58,8 @@ final class MonitorHarness implements AutoCloseable {
         rawMetrics = driver.createInputTopic(topics.metrics(), new StringSerializer(), new ByteArraySerializer());
         dlqIn = driver.createInputTopic(topics.dlq(), new StringSerializer(), serdes.failureEvent().serializer());
         rawDlq = driver.createInputTopic(topics.dlq(), new StringSerializer(), new ByteArraySerializer());
+        runs = driver.createInputTopic(topics.runs(), new StringSerializer(), serdes.runManifest().serializer());
+        rawRuns = driver.createInputTopic(topics.runs(), new StringSerializer(), new ByteArraySerializer());
         monitors = driver.createOutputTopic(topics.monitors(), new StringDeserializer(),
                 serdes.monitorEvent().deserializer());
         alerts = driver.createOutputTopic(topics.alerts(), new StringDeserializer(), serdes.alert().deserializer());
@@ -87,6 +93,29 @@ final class MonitorHarness implements AutoCloseable {
     /** Pipes a step with the Kafka record timestamp equal to its event time. */
     void pipe(TrainingStep step) {
         metrics.pipeInput(step.getTrainerId(), step, step.getTimestampMs());
+    }
+
+    /** A run manifest in the given state; an ended one carries {@code endedAtMs} (null: none). */
+    static RunManifest manifest(String run, RunStatus status, Long endedAtMs) {
+        return RunManifest.newBuilder()
+                .setRunId(run)
+                .setGroup("g")
+                .setStatus(status)
+                .setConfig(Map.of())
+                .setConfigSha256("0".repeat(64))
+                .setCodeVersion("test")
+                .setSeed(1L)
+                .setStudentArchitecture("mlp")
+                .setRanges(java.util.List.of())
+                .setFinalModelSha256(status == RunStatus.FINISHED ? "1".repeat(64) : null)
+                .setStartedAtMs(Instant.EPOCH)
+                .setEndedAtMs(endedAtMs == null ? null : Instant.ofEpochMilli(endedAtMs))
+                .build();
+    }
+
+    /** Pipes a manifest keyed by its run id, as the trainers publish it. */
+    void pipe(RunManifest manifest) {
+        runs.pipeInput(manifest.getRunId(), manifest);
     }
 
     static FailureEvent failure(String component, FailureKind kind, long timeMs) {

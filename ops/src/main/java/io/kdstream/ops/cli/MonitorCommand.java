@@ -81,7 +81,8 @@ public final class MonitorCommand implements Callable<Integer> {
             stopped.countDown();
         }, "kdstream-monitor-shutdown"));
         out.println("kdstream monitors are running");
-        out.println("  reading:  " + config.topics().metrics() + ", " + config.topics().dlq());
+        out.println("  reading:  " + config.topics().metrics() + ", " + config.topics().dlq() + ", "
+                + config.topics().runs());
         out.println("  writing:  " + config.topics().monitors() + ", " + config.topics().alerts());
         if (app.httpPort() > 0) {
             out.println("  queries:  http://" + config.httpHost() + ":" + app.httpPort()

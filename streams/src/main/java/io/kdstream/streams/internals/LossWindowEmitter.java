@@ -21,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Receives each closed loss-ratio window once (after suppression), in window order per run and trainer; publishes its
+ * Receives each closed loss-ratio window once (from {@link ClosingWindows}), in window order per run and trainer; publishes its
  * MonitorEvent, updates the moving average and the breach streak, and raises one FIRING alert when the ratio has been
  * on the same side outside the band for M contiguous windows, and one RESOLVED alert when it comes back. A missing
  * window (no steps) or an undefined ratio breaks the streak.

@@ -48,4 +48,14 @@ public final class StateBytes {
     public static Serde<TrainerActivity> trainerActivity() {
         return serde(TrainerActivity::toBytes, TrainerActivity::fromBytes);
     }
+
+    /** Serde of {@link WindowProgress}. */
+    public static Serde<WindowProgress> windowProgress() {
+        return serde(WindowProgress::toBytes, WindowProgress::fromBytes);
+    }
+
+    /** Serde of {@link RunEnd}. */
+    public static Serde<RunEnd> runEnd() {
+        return serde(RunEnd::toBytes, RunEnd::fromBytes);
+    }
 }

@@ -59,10 +59,23 @@ class StateAndKeysTest {
     }
 
     @Test
-    void shouldTellRecordsTooLateForEveryHoppingWindow() {
+    void shouldFindTheOldestHoppingWindowOfARecordAsKafkaDoes() {
         // windows of 10 s advancing by 5 s: a record at 12 s is in [5, 15) and [10, 20)
-        assertThat(LateRecordGate.newestWindowEnd(12_000, 10_000, 5_000)).isEqualTo(20_000);
-        assertThat(LateRecordGate.isTooLate(12_000, 24_999, 10_000, 5_000, 5_000)).isFalse();
-        assertThat(LateRecordGate.isTooLate(12_000, 25_000, 10_000, 5_000, 5_000)).isTrue();
+        assertThat(ClosingWindows.firstWindowStart(12_000, 10_000, 5_000)).isEqualTo(5_000);
+        assertThat(ClosingWindows.firstWindowStart(3_000, 10_000, 5_000)).isZero();
+        assertThat(ClosingWindows.firstWindowStart(12_000, 10_000, 10_000)).isEqualTo(10_000);
+    }
+
+    @Test
+    void shouldRoundTripWindowProgressAndRunEnds() {
+        WindowProgress progress = WindowProgress.none().withEvent(5_000).withClosedThrough(0);
+        assertThat(WindowProgress.fromBytes(progress.toBytes())).isEqualTo(progress);
+        assertThat(progress.isClosed(0)).isTrue();
+        assertThat(progress.isClosed(5_000)).isFalse();
+        RunEnd end = new RunEnd(io.kdstream.avro.RunStatus.FINISHED, 42L);
+        assertThat(RunEnd.fromBytes(end.toBytes())).isEqualTo(end);
+        assertThat(end.endedAfter(42L)).isTrue();
+        assertThat(end.endedAfter(43L)).isFalse();
+        assertThatThrownBy(() -> RunEnd.fromBytes(new byte[] {1, 0, 0})).isInstanceOf(SerializationException.class);
     }
 }
