@@ -261,10 +261,12 @@ class ReplicatedClusterFaultIT {
             }
             Path checkpoints = dir.resolve("trainer");
             ledger = checkpoints.resolve(Trainer.LEDGER_FILE);
+            TeacherConfig teacherConfig = new TeacherConfig(teacherProps(props, prefix));
+            TrainerConfig trainerConfig = new TrainerConfig(trainerProps(props, prefix, checkpoints));
             teacher = FuzzedInputIT.randomTeacher(dir.resolve("teacher"));
-            service = TeacherService.builder().setConfig(new TeacherConfig(teacherProps(props, prefix))).setTeacher(teacher).build();
+            service = TeacherService.builder().setConfig(teacherConfig).setTeacher(teacher).build();
             service.start();
-            trainer = Trainer.builder().setConfig(new TrainerConfig(trainerProps(props, prefix, checkpoints))).build();
+            trainer = Trainer.builder().setConfig(trainerConfig).build();
             training = CompletableFuture.supplyAsync(trainer::run);
             feeder = new Feeder(config);
         }
@@ -273,6 +275,7 @@ class ReplicatedClusterFaultIT {
             Map<String, Object> p = TeacherProps.smallTransactions(base, prefix);
             // one input per forward pass: the logits must not depend on how inputs were batched around a fault
             p.put(TeacherConfig.BATCH_MAX_SIZE_CONFIG, 1);
+            p.put(TeacherConfig.BATCH_MAX_WAIT_MS_CONFIG, 0);
             p.put(TeacherConfig.TRANSACTION_MAX_INPUTS_CONFIG, 32);
             p.put(TeacherConfig.RETRY_BACKOFF_MS_CONFIG, 200);
             p.put(TeacherConfig.TRANSACTION_TIMEOUT_MS_CONFIG, 30_000);
@@ -371,13 +374,17 @@ class ReplicatedClusterFaultIT {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() {
             try {
                 feeder.close();
             } finally {
                 trainer.stop();
                 try {
                     training.handle((r, e) -> r).get(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    throw new IllegalStateException("the trainer did not stop: " + e, e);
                 } finally {
                     trainer.close();
                     service.close();

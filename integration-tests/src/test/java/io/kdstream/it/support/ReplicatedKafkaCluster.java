@@ -49,7 +49,6 @@ public final class ReplicatedKafkaCluster implements AutoCloseable {
         String minIsr = Integer.toString(brokers - 1);
         Map<String, String> config = new HashMap<>();
         config.put("auto.create.topics.enable", "false");
-        config.put("default.replication.factor", replicas);
         config.put("min.insync.replicas", minIsr);
         config.put("offsets.topic.replication.factor", replicas);
         config.put("offsets.topic.num.partitions", "3");
