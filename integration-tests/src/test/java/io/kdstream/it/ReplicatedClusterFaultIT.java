@@ -52,8 +52,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The whole pipeline (an idempotent ingest producer, the teacher-service and an online trainer, all in this JVM) on a
  * cluster of three brokers, topics replicated three times with {@code min.insync.replicas=2}, while brokers go away:
- * the leader of the teacher-outputs partition is shut down mid-run, and every broker is restarted in turn (a rolling
- * restart) mid-run. Each faulted run must end exactly like the same run on an undisturbed cluster: every input once,
+ * the leader of the teacher-outputs partition is shut down abruptly mid-run (broker 0, configured without controlled
+ * shutdown, is made its leader first), and every broker is restarted in turn (a rolling restart: brokers 1 and 2 with a
+ * controlled shutdown, broker 0 abruptly) mid-run. Each faulted run must end exactly like the same run on an undisturbed cluster: every input once,
  * every teacher output once under read_committed and equal to the undisturbed run's, and the trainer's model
  * bit-identical (same sha256).
  *
@@ -67,6 +68,8 @@ class ReplicatedClusterFaultIT {
     private static final int BATCH = 16;
     private static final int STEPS = 60;
     private static final int INPUTS = BATCH * STEPS;
+    /** The broker configured without controlled shutdown: its shutdown is abrupt, like a crash of the process. */
+    private static final int ABRUPT_BROKER = 0;
 
     private static ReplicatedKafkaCluster kafka;
     private static Outcome reference;
@@ -76,7 +79,7 @@ class ReplicatedClusterFaultIT {
 
     @BeforeAll
     static void start() {
-        kafka = ReplicatedKafkaCluster.start(BROKERS);
+        kafka = ReplicatedKafkaCluster.start(BROKERS, Map.of(ABRUPT_BROKER, Map.of("controlled.shutdown.enable", "false")));
     }
 
     @AfterAll
@@ -87,20 +90,22 @@ class ReplicatedClusterFaultIT {
     }
 
     @Test
-    void shouldLoseNoInputDuplicateNoOutputAndTrainTheSameModelWhenTheTeacherOutputsLeaderIsShutDown(@TempDir Path dir)
+    void shouldLoseNoInputDuplicateNoOutputAndTrainTheSameModelWhenTheTeacherOutputsLeaderGoesDownAbruptly(@TempDir Path dir)
             throws Exception {
         // Given the undisturbed run's outcome, and the same pipeline running on fresh topics, a third of it done
         Outcome expected = reference();
         Outcome outcome;
         String injected;
         try (Pipeline run = new Pipeline("leader", dir)) {
+            kafka.moveLeadership(new TopicPartition(run.config.topics().teacherOutputs(), 0), ABRUPT_BROKER);
             run.allow(INPUTS / 3);
             run.await(() -> run.outputs() >= INPUTS / 4 && run.trainedSteps() >= 4, "a quarter of the outputs and 4 steps");
 
-            // When the leader of the teacher-outputs partition is shut down while inputs keep coming, and started again
-            // once the pipeline has gone on without it
+            // When the leader of the teacher-outputs partition goes away abruptly (no controlled shutdown: it hands
+            // nothing over, and the controller fences it only once its heartbeats stop) while inputs keep coming, and is
+            // started again once the pipeline has gone on without it
             TopicPartition tp = new TopicPartition(run.config.topics().teacherOutputs(), 0);
-            int leader = kafka.leaderOf(tp);
+            int leader = ABRUPT_BROKER;
             List<Integer> isrBefore = kafka.isrOf(tp);
             long outputsAtFault = run.outputs();
             long stepsAtFault = run.trainedSteps();
@@ -108,6 +113,7 @@ class ReplicatedClusterFaultIT {
             long t0 = System.nanoTime();
             kafka.shutdownBroker(leader);
             double shutdownSeconds = seconds(t0);
+            double failoverSeconds = awaitFailover(tp, leader);
             int newLeader = kafka.leaderOf(tp);
             List<Integer> isrDown = kafka.isrOf(tp);
             run.await(() -> run.outputs() >= outputsAtFault + 2L * BATCH && run.trainedSteps() >= stepsAtFault + 2,
@@ -121,11 +127,11 @@ class ReplicatedClusterFaultIT {
             double downSeconds = seconds(t1) + (t1 - t0) / 1e9;
             List<Integer> isrAfter = kafka.isrOf(tp);
             outcome = run.finish();
-            injected = String.format("shut down broker %d, the leader of %s (ISR %s), after %d committed outputs and %d "
-                            + "trained steps (shutdown took %.1f s); new leader %d, ISR %s; %d outputs and %d steps while it was down; "
-                            + "restarted after %.1f s, every replica in sync again %.1f s later (ISR %s)",
-                    leader, tp, isrBefore, outputsAtFault, stepsAtFault, shutdownSeconds, newLeader, isrDown, outputsWhileDown,
-                    stepsWhileDown, downSeconds, catchUp.toMillis() / 1e3, isrAfter);
+            injected = String.format("shut down broker %d abruptly, the leader of %s (ISR %s), after %d committed outputs and %d "
+                            + "trained steps (shutdown took %.1f s); new leader %d %.1f s after the shutdown began, ISR %s; %d outputs "
+                            + "and %d steps while it was down; restarted after %.1f s, every replica in sync again %.1f s later (ISR %s)",
+                    leader, tp, isrBefore, outputsAtFault, stepsAtFault, shutdownSeconds, newLeader, failoverSeconds, isrDown,
+                    outputsWhileDown, stepsWhileDown, downSeconds, catchUp.toMillis() / 1e3, isrAfter);
 
             assertThat(newLeader).as("a new leader was elected").isNotEqualTo(leader).isNotNegative();
             assertThat(isrDown).as("the ISR shrank to the two remaining brokers").hasSize(BROKERS - 1).doesNotContain(leader);
@@ -160,6 +166,7 @@ class ReplicatedClusterFaultIT {
                 int leaderBefore = kafka.leaderOf(tp);
                 long t0 = System.nanoTime();
                 kafka.shutdownBroker(broker);
+                awaitFailover(tp, broker);
                 List<Integer> isrDown = kafka.isrOf(tp);
                 int leaderDown = kafka.leaderOf(tp);
                 run.await(() -> run.outputs() >= outputs + BATCH && run.trainedSteps() >= trained + 1,
@@ -169,8 +176,8 @@ class ReplicatedClusterFaultIT {
                 Duration catchUp = kafka.awaitFullIsr(run.config.topics().all());
                 assertThat(isrDown).as("ISR with broker " + broker + " down").hasSize(BROKERS - 1).doesNotContain(broker);
                 assertThat(leaderDown).isNotEqualTo(broker).isNotNegative();
-                steps.add(String.format("broker %d down %.1f s (leader of %s %d -> %d, ISR %s, %d outputs and %d steps meanwhile), "
-                                + "in sync again %.1f s after its start", broker, down, tp, leaderBefore, leaderDown, isrDown,
+                steps.add(String.format("broker %d%s down %.1f s (leader of %s %d -> %d, ISR %s, %d outputs and %d steps meanwhile), "
+                                + "in sync again %.1f s after its start", broker, broker == ABRUPT_BROKER ? " (abrupt)" : "", down, tp, leaderBefore, leaderDown, isrDown,
                         run.outputs() - outputs, run.trainedSteps() - trained, catchUp.toMillis() / 1e3));
             }
             run.allow(INPUTS);
@@ -204,6 +211,23 @@ class ReplicatedClusterFaultIT {
                 name, BROKERS, injected, o.inputs, o.distinctInputs, o.failedSends, o.outputs, o.distinctOutputs,
                 o.uncommittedOutputs, o.uncommittedOutputs - o.outputs, o.deadLetters, o.aborts,
                 o.sameLogitsAs(expected), expected.logits.size(), o.steps, o.samples, o.modelSha256, expected.modelSha256, o.seconds);
+    }
+
+    /**
+     * Waits until {@code tp} is led by a broker other than {@code gone} and {@code gone} has left its ISR; returns the
+     * seconds that took.
+     */
+    private static double awaitFailover(TopicPartition tp, int gone) throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            int leader = kafka.leaderOf(tp);
+            if (leader >= 0 && leader != gone && !kafka.isrOf(tp).contains(gone)) {
+                return seconds(start);
+            }
+            assertThat(System.nanoTime()).as("a new leader of " + tp + " without broker " + gone).isLessThan(deadline);
+            Thread.sleep(50);
+        }
     }
 
     private static double seconds(long since) {

@@ -4,7 +4,9 @@ import kafka.server.BrokerServer;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewPartitionReassignment;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.ElectionType;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -25,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * A replicated Kafka cluster in this JVM for fault tests: {@code n} brokers and one dedicated KRaft controller
  * (KafkaClusterTestKit), internal topics replicated {@code n} times with {@code min.insync.replicas} and
  * {@code transaction.state.log.min.isr} of {@code n - 1}, so that one broker may be down at any time. A broker is shut
- * down (controlled shutdown: its leaderships move, it leaves every ISR) and started again on its own log directory.
+ * down (by default a controlled shutdown: its leaderships move first, it leaves every ISR; see
+ * {@link #start(int, Map)} for an abrupt one) and started again on its own log directory.
  */
 public final class ReplicatedKafkaCluster implements AutoCloseable {
 
@@ -42,6 +45,16 @@ public final class ReplicatedKafkaCluster implements AutoCloseable {
 
     /** Starts {@code brokers} brokers (at least 2) and one controller. */
     public static ReplicatedKafkaCluster start(int brokers) {
+        return start(brokers, Map.of());
+    }
+
+    /**
+     * Starts {@code brokers} brokers (ids 0 to {@code brokers - 1}, at least 2) and one controller;
+     * {@code perBroker} adds settings to single brokers, e.g. {@code controlled.shutdown.enable=false} for one whose
+     * shutdown should be abrupt (it leaves without handing its leaderships over; the controller fences it once its
+     * heartbeats stop, after {@code broker.session.timeout.ms}, here 4 s).
+     */
+    public static ReplicatedKafkaCluster start(int brokers, Map<Integer, Map<String, String>> perBroker) {
         if (brokers < 2) {
             throw new IllegalArgumentException("a replicated cluster needs at least 2 brokers, not " + brokers);
         }
@@ -61,12 +74,15 @@ public final class ReplicatedKafkaCluster implements AutoCloseable {
         config.put("unclean.leader.election.enable", "false");
         // brokers at rest move leaderships back to the preferred replica only when the test asks for it
         config.put("auto.leader.rebalance.enable", "false");
+        config.put("broker.heartbeat.interval.ms", "500");
+        config.put("broker.session.timeout.ms", "4000");
         KafkaClusterTestKit cluster = null;
         try {
             TestKitNodes nodes = new TestKitNodes.Builder()
                     .setCombined(false)
                     .setNumBrokerNodes(brokers)
                     .setNumControllerNodes(1)
+                    .setPerServerProperties(perBroker)
                     .build();
             KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
             config.forEach(builder::setConfigProp);
@@ -145,6 +161,36 @@ public final class ReplicatedKafkaCluster implements AutoCloseable {
             throw new IllegalStateException("interrupted", e);
         } catch (Exception e) {
             throw new IllegalStateException("cannot describe " + topics + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Makes {@code broker} the leader of {@code tp}: puts it first in the replica list (same replicas) and runs a
+     * preferred-leader election; waits until it leads.
+     */
+    public void moveLeadership(TopicPartition tp, int broker) throws InterruptedException {
+        List<Integer> replicas = new ArrayList<>(partitions(List.of(tp.topic())).get(tp).replicas().stream().map(Node::id).toList());
+        if (!replicas.remove(Integer.valueOf(broker))) {
+            throw new IllegalArgumentException("broker " + broker + " holds no replica of " + tp + ": " + replicas);
+        }
+        replicas.add(0, broker);
+        try {
+            admin.alterPartitionReassignments(Map.of(tp, java.util.Optional.of(new NewPartitionReassignment(replicas))))
+                    .all().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot reorder the replicas of " + tp + ": " + e, e);
+        }
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (leaderOf(tp) != broker) {
+            try {
+                admin.electLeaders(ElectionType.PREFERRED, java.util.Set.of(tp)).all().get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // ELECTION_NOT_NEEDED once it leads, or the reassignment not applied yet: look again
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("broker " + broker + " did not become the leader of " + tp + " within " + WAIT);
+            }
+            Thread.sleep(100);
         }
     }
 
