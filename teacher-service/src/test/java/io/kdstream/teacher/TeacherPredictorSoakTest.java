@@ -58,8 +58,12 @@ class TeacherPredictorSoakTest {
             int batches = (int) Math.max(MIN_BATCHES, (2 * RSS_BOUND_BYTES + outputBytes - 1) / outputBytes);
             int arraysBefore = engineArrays();
             long before = offHeapResidentBytes();
+            long t = System.nanoTime();
             for (int i = 0; i < batches; i++) {
                 predictor.predict(batch, BATCH);
+                if (i % 250 == 0) {
+                    System.out.printf("PROBE %d %d MiB %.1f s%n", i, (offHeapResidentBytes() - before) >> 20, (System.nanoTime() - t) / 1e9);
+                }
             }
             int arraysAfter = engineArrays();
             long grown = offHeapResidentBytes() - before;
