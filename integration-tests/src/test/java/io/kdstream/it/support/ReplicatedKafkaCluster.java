@@ -147,20 +147,38 @@ public final class ReplicatedKafkaCluster implements AutoCloseable {
         }
     }
 
-    /** Leader and in-sync replicas of every partition of {@code topics}, by partition. */
+    /**
+     * Leader and in-sync replicas of every partition of {@code topics}, by partition. A request that fails while a
+     * broker is going away is tried again for up to 30 s.
+     */
     public Map<TopicPartition, TopicPartitionInfo> partitions(Collection<String> topics) {
-        try {
-            Map<TopicPartition, TopicPartitionInfo> out = new TreeMap<>(
-                    java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
-            for (TopicDescription d : admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).values()) {
-                d.partitions().forEach(p -> out.put(new TopicPartition(d.name(), p.partition()), p));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                Map<TopicPartition, TopicPartitionInfo> out = new TreeMap<>(
+                        java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+                for (TopicDescription d : admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS).values()) {
+                    d.partitions().forEach(p -> out.put(new TopicPartition(d.name(), p.partition()), p));
+                }
+                return out;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("cannot describe " + topics + ": " + e.getMessage(), e);
+                }
+                sleepBriefly();
             }
-            return out;
+        }
+    }
+
+    private static void sleepBriefly() {
+        try {
+            Thread.sleep(200);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot describe " + topics + ": " + e.getMessage(), e);
         }
     }
 
