@@ -52,6 +52,11 @@ public class KdConfig extends AbstractConfig {
     public static final String TOPICS_REPLICATION_FACTOR_CONFIG = "kd.topics.replication.factor";
     private static final String TOPICS_REPLICATION_FACTOR_DOC = "Replication factor of created topics (1 for the local "
             + "single-node stack; 3 is usual on a production cluster).";
+    public static final String TOPICS_MIN_INSYNC_REPLICAS_CONFIG = "kd.topics.min.insync.replicas";
+    private static final String TOPICS_MIN_INSYNC_REPLICAS_DOC = "min.insync.replicas of created topics: how many replicas "
+            + "must have a write before an acks=all producer (every kdstream producer) is answered. 0 leaves the broker's "
+            + "setting. With a replication factor of 3, 2 keeps writes available while one broker is down and never "
+            + "acknowledges a write only one broker holds. Must not exceed kd.topics.replication.factor.";
     public static final String TOPICS_RETENTION_MS_CONFIG = "kd.topics.retention.ms";
     private static final String TOPICS_RETENTION_MS_DOC = "retention.ms of created topics other than the teacher outputs "
             + "and the run manifests; -1 keeps records forever.";
@@ -126,6 +131,8 @@ public class KdConfig extends AbstractConfig {
                 .define(TOPICS_PARTITIONS_CONFIG, Type.INT, 4, Range.between(1, 10_000), Importance.MEDIUM, TOPICS_PARTITIONS_DOC)
                 .define(TOPICS_REPLICATION_FACTOR_CONFIG, Type.SHORT, (short) 1, Range.between(1, 32), Importance.MEDIUM,
                         TOPICS_REPLICATION_FACTOR_DOC)
+                .define(TOPICS_MIN_INSYNC_REPLICAS_CONFIG, Type.INT, 0, Range.between(0, 32), Importance.MEDIUM,
+                        TOPICS_MIN_INSYNC_REPLICAS_DOC)
                 .define(TOPICS_RETENTION_MS_CONFIG, Type.LONG, SEVEN_DAYS_MS, Range.atLeast(-1), Importance.LOW, TOPICS_RETENTION_MS_DOC)
                 .define(TOPIC_TEACHER_OUTPUTS_RETENTION_MS_CONFIG, Type.LONG, -1L, Range.atLeast(-1), Importance.MEDIUM,
                         TOPIC_TEACHER_OUTPUTS_RETENTION_MS_DOC);
@@ -137,6 +144,11 @@ public class KdConfig extends AbstractConfig {
 
     protected KdConfig(ConfigDef definition, Map<?, ?> props) {
         super(definition, props, false);
+        if (topicMinInsyncReplicas() > topicReplicationFactor()) {
+            throw new ConfigException(TOPICS_MIN_INSYNC_REPLICAS_CONFIG + "=" + topicMinInsyncReplicas() + " exceeds "
+                    + TOPICS_REPLICATION_FACTOR_CONFIG + "=" + topicReplicationFactor()
+                    + ": no write to such a topic could ever be acknowledged by all the replicas it asks for");
+        }
     }
 
     /** Builds the shared config from already-merged properties (see {@link KdConfigLoader}). */
@@ -164,6 +176,11 @@ public class KdConfig extends AbstractConfig {
 
     public short topicReplicationFactor() {
         return getShort(TOPICS_REPLICATION_FACTOR_CONFIG);
+    }
+
+    /** {@code min.insync.replicas} of created topics; 0 leaves the broker's setting. */
+    public int topicMinInsyncReplicas() {
+        return getInt(TOPICS_MIN_INSYNC_REPLICAS_CONFIG);
     }
 
     public long topicRetentionMs() {

@@ -27,6 +27,17 @@ class KdConfigTest {
     }
 
     @Test
+    void shouldRejectMoreInsyncReplicasThanReplicasNamingBothKeys() {
+        assertThatThrownBy(() -> KdConfig.fromProperties(Map.of("kd.topics.replication.factor", "1", "kd.topics.min.insync.replicas", "2")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kd.topics.min.insync.replicas=2")
+                .hasMessageContaining("kd.topics.replication.factor=1");
+        assertThat(KdConfig.fromProperties(Map.of("kd.topics.replication.factor", "3", "kd.topics.min.insync.replicas", "2"))
+                .topicMinInsyncReplicas()).isEqualTo(2);
+        assertThat(KdConfig.fromProperties(Map.of()).topicMinInsyncReplicas()).isZero();
+    }
+
+    @Test
     void shouldRejectBootstrapServerWithoutPort() {
         assertThatThrownBy(() -> KdConfig.fromProperties(Map.of("bootstrap.servers", "localhost")))
                 .isInstanceOf(ConfigException.class)

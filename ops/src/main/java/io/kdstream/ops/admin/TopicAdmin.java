@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,7 @@ import java.util.concurrent.TimeoutException;
  *       FAILED replaces STARTED, same key) is what replay needs, for as long as the teacher outputs exist;</li>
  *   <li>every other topic: {@code kd.topics.retention.ms}.</li>
  * </ul>
+ * With {@code kd.topics.min.insync.replicas} above 0 every topic also gets that {@code min.insync.replicas}.
  */
 public final class TopicAdmin implements AutoCloseable {
     private static final long LEADER_SETTLE_MS = 500;
@@ -84,6 +86,10 @@ public final class TopicAdmin implements AutoCloseable {
                         TopicConfig.RETENTION_MS_CONFIG, "-1");
             } else {
                 configs = standard;
+            }
+            if (config.topicMinInsyncReplicas() > 0) {
+                configs = new HashMap<>(configs);
+                configs.put(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(config.topicMinInsyncReplicas()));
             }
             // two catalog entries may share a name (e.g. metrics and eval on one topic): the first wins
             specs.putIfAbsent(name, new TopicSpec(name, partitions, replication, configs));

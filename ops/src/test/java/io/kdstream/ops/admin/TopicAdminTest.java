@@ -33,6 +33,16 @@ class TopicAdminTest {
     }
 
     @Test
+    void shouldSetTheConfiguredMinInsyncReplicasOnEveryTopicAndLeaveTheBrokersOtherwise() {
+        KdConfig replicated = KdConfig.fromProperties(Map.of("kd.topics.replication.factor", "3", "kd.topics.min.insync.replicas", "2"));
+        KdConfig plain = KdConfig.fromProperties(Map.of("kd.topics.replication.factor", "3"));
+
+        assertThat(TopicAdmin.catalog(replicated)).allSatisfy(s -> assertThat(s.configs()).containsEntry("min.insync.replicas", "2"));
+        assertThat(spec(TopicAdmin.catalog(replicated), "kd.runs").configs()).containsEntry("cleanup.policy", "compact");
+        assertThat(TopicAdmin.catalog(plain)).allSatisfy(s -> assertThat(s.configs()).doesNotContainKey("min.insync.replicas"));
+    }
+
+    @Test
     void shouldKeepTeacherOutputsForeverByDefaultAndOthersForTheConfiguredRetention() {
         List<TopicSpec> specs = TopicAdmin.catalog(KdConfig.fromProperties(Map.of()));
 
