@@ -98,7 +98,7 @@ public final class MonitorCommand implements Callable<Integer> {
         ObservabilityConfig metricsConfig = metricsConfig();
         PrintWriter out = spec.commandLine().getOut();
         Observability observability = Observability.forService("monitor");
-        MonitorApp app;
+        MonitorApp app = null;
         ObservabilityServer server;
         try {
             app = MonitorApp.start(config);
@@ -108,17 +108,19 @@ public final class MonitorCommand implements Callable<Integer> {
                     List.of(new HealthCheck("streams", () -> ready(streams.state()))),
                     List.of(new HealthCheck("streams", () -> live(streams.state()))), out);
         } catch (RuntimeException e) {
+            if (app != null) {
+                app.close();
+            }
             observability.close();
             throw e;
         }
+        MonitorApp started = app;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println("stopping the monitors ...");
             out.flush();
-            if (server != null) {
-                server.close();
-            }
-            app.close();
+            MetricsOptions.stop(server);
+            started.close();
             observability.close();
             out.println("stopped");
             out.flush();
@@ -127,8 +129,8 @@ public final class MonitorCommand implements Callable<Integer> {
         out.println("kdstream monitors are running");
         out.println("  reading:  " + config.topics().metrics() + ", " + config.topics().dlq());
         out.println("  writing:  " + config.topics().monitors() + ", " + config.topics().alerts());
-        if (app.httpPort() > 0) {
-            out.println("  queries:  http://" + config.httpHost() + ":" + app.httpPort()
+        if (started.httpPort() > 0) {
+            out.println("  queries:  http://" + config.httpHost() + ":" + started.httpPort()
                     + "/monitors/loss-ratio/{run}, /monitors/failures");
         }
         out.println("press Ctrl-C to stop");

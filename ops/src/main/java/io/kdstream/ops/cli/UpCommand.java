@@ -82,9 +82,7 @@ public final class UpCommand implements Callable<Integer> {
             out.println("stopping the local stack ...");
             out.flush();
             up.set(false);
-            if (server != null) {
-                server.close();
-            }
+            MetricsOptions.stop(server);
             observability.close();
             stack.close();
             out.println("stopped");
