@@ -1,6 +1,12 @@
 # student-trainer: distils a student from kd.teacher-outputs; checkpoints under /var/lib/kdstream/run.
+#   docker build -f ops/deploy/docker/trainer.Dockerfile -t kdstream-trainer .
+# trainer.id defaults to the host name (the container's or pod's), so replicas report apart in metrics and monitors.
 ARG BASE=kdstream-base
 FROM ${BASE}
 VOLUME ["/var/lib/kdstream/run"]
+# metrics and health: GET /metrics, /health/live, /health/ready (docs/observability.md)
+ENV KDSTREAM_METRICS_PORT=9404 \
+    KDSTREAM_METRICS_HOST=0.0.0.0
+EXPOSE 9404
 ENTRYPOINT ["java", "-cp", "/opt/kdstream/lib/*", "io.kdstream.ops.cli.KdstreamCli", "train", \
             "--config", "/etc/kdstream/kdstream.properties", "--checkpoint-dir", "/var/lib/kdstream/run"]

@@ -9,7 +9,8 @@
 #   IMAGE=kdstream/kafka:test SUITE=bookworm MIRROR=http://deb.debian.org/debian ops/deploy/kafka-image/build.sh
 #   ops/deploy/kafka-image/build.sh --libs-only          # step 1 only, into ops/deploy/kafka-image/target/libs
 #
-# The image is configured like apache/kafka (KAFKA_* variables, CLUSTER_ID); see start.sh.
+# The image is configured like apache/kafka (KAFKA_* variables, CLUSTER_ID; the log in KAFKA_LOG_DIRS, default
+# /var/lib/kafka/data as in docker-compose.yml); see start.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,7 +62,8 @@ debootstrap --variant=minbase --include="$JRE" "$SUITE" "$root" "$MIRROR"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 
 # 3. the broker, its entry point and the import
-install -d "$root/opt/kafka/libs" "$root/opt/kafka/config" "$root/opt/kafka/bin" "$root/tmp/kraft-combined-logs"
+install -d "$root/opt/kafka/libs" "$root/opt/kafka/config" "$root/opt/kafka/bin" "$root/tmp/kraft-combined-logs" \
+    "$root/var/lib/kafka/data"
 cp "$target"/libs/*.jar "$root/opt/kafka/libs/"
 install -m 0755 "$here/start.sh" "$root/opt/kafka/bin/start.sh"
 tar -C "$root" -c . | docker import \

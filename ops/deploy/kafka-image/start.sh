@@ -1,8 +1,9 @@
 #!/bin/sh
 # Entry point of the kdstream/kafka test image: one KRaft node (broker and controller), configured the way the
 # apache/kafka image is, so one set of variables starts either image: every KAFKA_FOO_BAR variable becomes
-# foo.bar in server.properties (KAFKA_HEAP_OPTS and KAFKA_OPTS are JVM options). CLUSTER_ID formats the log
-# directory on the first start; a restarted container keeps its data and is not formatted again.
+# foo.bar in server.properties (KAFKA_HEAP_OPTS and KAFKA_OPTS are JVM options). The log goes to KAFKA_LOG_DIRS
+# (default /var/lib/kafka/data: mount a volume there to keep it across re-created containers). CLUSTER_ID formats
+# the log directory on the first start; a restarted container keeps its data and is not formatted again.
 set -eu
 home=${BROKER_HOME:-/opt/kafka}
 conf=$home/config/server.properties
@@ -11,7 +12,10 @@ env | grep '^KAFKA_' | grep -v -e '^KAFKA_HEAP_OPTS=' -e '^KAFKA_OPTS=' | while 
     key=$(printf '%s' "${name#KAFKA_}" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_' 'abcdefghijklmnopqrstuvwxyz.')
     printf '%s=%s\n' "$key" "$value" >> "$conf"
 done
-grep -q '^log\.dirs=' "$conf" || printf 'log.dirs=/tmp/kraft-combined-logs\n' >> "$conf"
+grep -q '^log\.dirs=' "$conf" || printf 'log.dirs=/var/lib/kafka/data\n' >> "$conf"
+sed -n 's/^log\.dirs=//p' "$conf" | tr ',' '\n' | while IFS= read -r dir; do
+    if [ -n "$dir" ]; then mkdir -p "$dir"; fi
+done
 if ! grep -q '^process\.roles=' "$conf"; then
     echo "start.sh: set at least KAFKA_NODE_ID, KAFKA_PROCESS_ROLES, KAFKA_LISTENERS, KAFKA_ADVERTISED_LISTENERS," \
         "KAFKA_CONTROLLER_LISTENER_NAMES, KAFKA_LISTENER_SECURITY_PROTOCOL_MAP and KAFKA_CONTROLLER_QUORUM_VOTERS" >&2

@@ -87,13 +87,16 @@ final class GroupTrainer {
 
     private final TrainerConfig config;
     private final BooleanSupplier stopRequested;
+    private final java.util.function.Consumer<TrainingStep> stepListener;
 
     private volatile boolean rebalanced;
     private volatile List<TopicPartition> assigned = List.of();
 
-    GroupTrainer(TrainerConfig config, BooleanSupplier stopRequested) {
+    GroupTrainer(TrainerConfig config, BooleanSupplier stopRequested,
+                 java.util.function.Consumer<TrainingStep> stepListener) {
         this.config = config;
         this.stopRequested = stopRequested;
+        this.stepListener = stepListener;
     }
 
     /** An item read from an owned partition: an example, or null for a dead-lettered record. */
@@ -327,6 +330,7 @@ final class GroupTrainer {
                                 .setLabelledSamples(batch.labelled())
                                 .build();
                         send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                        stepListener.accept(record);
                         continue;
                     }
                     // 3. contribute and wait for the round of this generation to complete

@@ -86,6 +86,7 @@ public final class Trainer implements AutoCloseable {
     private final TrainerConfig config;
     private final List<PartitionRange> rangesOverride;
     private final List<List<Batch.Segment>> ledgerOverride;
+    private final java.util.function.Consumer<TrainingStep> stepListener;
     private volatile boolean stopRequested;
 
     /**
@@ -118,10 +119,12 @@ public final class Trainer implements AutoCloseable {
                          long skippedUnlabelled) {
     }
 
-    private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride, List<List<Batch.Segment>> ledgerOverride) {
+    private Trainer(TrainerConfig config, List<PartitionRange> rangesOverride, List<List<Batch.Segment>> ledgerOverride,
+                    java.util.function.Consumer<TrainingStep> stepListener) {
         this.config = config;
         this.rangesOverride = rangesOverride;
         this.ledgerOverride = ledgerOverride;
+        this.stepListener = stepListener;
     }
 
     public static Builder builder() {
@@ -136,6 +139,7 @@ public final class Trainer implements AutoCloseable {
         private TrainerConfig config;
         private List<PartitionRange> ranges;
         private List<List<Batch.Segment>> ledger;
+        private java.util.function.Consumer<TrainingStep> stepListener = step -> { };
 
         private Builder() {
         }
@@ -155,6 +159,15 @@ public final class Trainer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Called on the training thread with every step's record, as it is published to the metrics topic (e.g. to
+         * update in-process meters); it must be cheap and must not keep the record's arrays.
+         */
+        public Builder optStepListener(java.util.function.Consumer<TrainingStep> listener) {
+            this.stepListener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
         public Trainer build() {
             Objects.requireNonNull(config, "config is required (setConfig)");
             if (ranges != null && ranges.isEmpty()) {
@@ -168,7 +181,7 @@ public final class Trainer implements AutoCloseable {
                 throw new IllegalArgumentException(TrainerConfig.GROUP_TRAINING_CONFIG + "=true trains the live group: "
                         + "optRanges and optLedger (replay) need it off");
             }
-            return new Trainer(config, ranges, ledger);
+            return new Trainer(config, ranges, ledger, stepListener);
         }
     }
 
@@ -200,7 +213,7 @@ public final class Trainer implements AutoCloseable {
     /** Trains (or resumes) the run in the configured checkpoint directory. */
     public Result run() {
         if (config.groupTraining()) {
-            return new GroupTrainer(config, () -> stopRequested).run();
+            return new GroupTrainer(config, () -> stopRequested, stepListener).run();
         }
         long runStart = System.nanoTime();
         Architecture architecture = ModelZoo.get(config.student());
@@ -337,6 +350,7 @@ public final class Trainer implements AutoCloseable {
                             .setLabelledSamples(batch.labelled())
                             .build();
                     send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                    stepListener.accept(record);
                     publishNanos += System.nanoTime() - p0;
                     if (failureReason != null) {
                         String reason = failureReason;

@@ -67,7 +67,8 @@ public final class TrainerConfig extends KdConfig {
     public static final String RUN_ID_CONFIG = "trainer.run.id";
     private static final String RUN_ID_DOC = "Run id; empty: a new random id (a resumed run keeps its checkpoint's id).";
     public static final String TRAINER_ID_CONFIG = "trainer.id";
-    private static final String TRAINER_ID_DOC = "Name of this trainer instance in metrics.";
+    private static final String TRAINER_ID_DOC = "Name of this trainer instance in metrics and monitors; kdstream train "
+            + "uses the host name (a container's or pod's) when it is not set.";
     public static final String EVAL_INTERVAL_CONFIG = "trainer.eval.interval.steps";
     private static final String EVAL_INTERVAL_DOC = "Steps between evaluations on the held-out set (0: only at the end).";
     public static final String EVAL_DIR_CONFIG = "trainer.eval.dir";

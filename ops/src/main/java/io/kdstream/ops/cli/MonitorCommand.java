@@ -1,8 +1,13 @@
 package io.kdstream.ops.cli;
 
+import io.kdstream.ops.observe.HealthCheck;
+import io.kdstream.ops.observe.Observability;
+import io.kdstream.ops.observe.ObservabilityConfig;
+import io.kdstream.ops.observe.ObservabilityServer;
 import io.kdstream.streams.MonitorApp;
 import io.kdstream.streams.MonitorConfig;
 
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,6 +19,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -50,6 +56,26 @@ public final class MonitorCommand implements Callable<Integer> {
             description = "Any monitor, Kafka Streams or client setting, e.g. -p monitor.failure.threshold=20.")
     Map<String, String> properties = new LinkedHashMap<>();
 
+    @Mixin
+    MetricsOptions metrics;
+
+    /** The metrics server settings: connection settings, then -p properties, then the --metrics-* flags. */
+    ObservabilityConfig metricsConfig() {
+        Map<String, Object> settings = new HashMap<>(connection.properties());
+        settings.putAll(properties);
+        return metrics.config(settings);
+    }
+
+    /** Ready while the Kafka Streams instance runs (rebalancing included). */
+    static boolean ready(KafkaStreams.State state) {
+        return state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING;
+    }
+
+    /** Live unless the Kafka Streams instance failed (its threads are gone; only a restart helps). */
+    static boolean live(KafkaStreams.State state) {
+        return state != KafkaStreams.State.ERROR && state != KafkaStreams.State.PENDING_ERROR;
+    }
+
     /** The monitor configuration: connection settings, then -p properties, then the dedicated flags. */
     MonitorConfig config() {
         Map<String, Object> settings = new HashMap<>(connection.properties());
@@ -69,13 +95,33 @@ public final class MonitorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         MonitorConfig config = config();
+        ObservabilityConfig metricsConfig = metricsConfig();
         PrintWriter out = spec.commandLine().getOut();
-        MonitorApp app = MonitorApp.start(config);
+        Observability observability = Observability.forService("monitor");
+        MonitorApp app = null;
+        ObservabilityServer server;
+        try {
+            app = MonitorApp.start(config);
+            observability.bind(app.streams());
+            KafkaStreams streams = app.streams();
+            server = MetricsOptions.start(metricsConfig, observability,
+                    List.of(new HealthCheck("streams", () -> ready(streams.state()))),
+                    List.of(new HealthCheck("streams", () -> live(streams.state()))), out);
+        } catch (RuntimeException e) {
+            if (app != null) {
+                app.close();
+            }
+            observability.close();
+            throw e;
+        }
+        MonitorApp started = app;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println("stopping the monitors ...");
             out.flush();
-            app.close();
+            MetricsOptions.stop(server);
+            started.close();
+            observability.close();
             out.println("stopped");
             out.flush();
             stopped.countDown();
@@ -84,8 +130,8 @@ public final class MonitorCommand implements Callable<Integer> {
         out.println("  reading:  " + config.topics().metrics() + ", " + config.topics().dlq() + ", "
                 + config.topics().runs());
         out.println("  writing:  " + config.topics().monitors() + ", " + config.topics().alerts());
-        if (app.httpPort() > 0) {
-            out.println("  queries:  http://" + config.httpHost() + ":" + app.httpPort()
+        if (started.httpPort() > 0) {
+            out.println("  queries:  http://" + config.httpHost() + ":" + started.httpPort()
                     + "/monitors/loss-ratio/{run}, /monitors/failures");
         }
         out.println("press Ctrl-C to stop");

@@ -3,6 +3,11 @@ package io.kdstream.ops.cli;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
+import io.kdstream.ops.observe.HealthCheck;
+import io.kdstream.ops.observe.Observability;
+import io.kdstream.ops.observe.ObservabilityConfig;
+import io.kdstream.ops.observe.ObservabilityServer;
+import io.kdstream.ops.observe.TeacherMeters;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherLoader;
 import io.kdstream.teacher.bench.TeacherBenchmark;
@@ -23,6 +28,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -184,14 +190,23 @@ public final class TeacherCommand {
         @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE", description = "Any setting, e.g. -D teacher.batch.max.size=128.")
         Map<String, String> settings = new HashMap<>();
 
+        @Mixin
+        MetricsOptions metrics;
+
         @Override
         public Integer call() throws InterruptedException {
             PrintWriter console = spec.commandLine().getOut();
             TeacherConfig config = teacherConfig(connection, settings, device, workers);
+            Map<String, Object> base = new HashMap<>(connection.properties());
+            base.putAll(settings);
+            ObservabilityConfig metricsConfig = metrics.config(base);
             ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
             String modelSpec = model != null ? model : (config.model().isBlank() ? null : config.model());
-            try (Teacher teacher = TeacherLoader.load(modelSpec, modelStore, config.device());
-                 TeacherService service = TeacherService.builder().setConfig(config).setTeacher(teacher).build()) {
+            try (Observability observability = Observability.forService(TeacherService.COMPONENT);
+                 Teacher teacher = TeacherLoader.load(modelSpec, modelStore, config.device());
+                 TeacherService service = TeacherService.builder().setConfig(config).setTeacher(teacher)
+                         .optClientsListener((consumer, producer) -> observability.bind(consumer).bind(producer)).build()) {
+                new TeacherMeters(service.metrics()).bindTo(observability.registry());
                 Thread hook = new Thread(service::close, "kdstream-teacher-shutdown");
                 Runtime.getRuntime().addShutdownHook(hook);
                 service.start();
@@ -200,7 +215,14 @@ public final class TeacherCommand {
                         teacher.info().sha256(), teacher.device(), config.topics().inputs(), config.topics().teacherOutputs(),
                         config.topics().dlq());
                 console.flush();
-                service.awaitTermination();
+                HealthCheck workersRunning = new HealthCheck("workers", service::isRunning);
+                ObservabilityServer server = MetricsOptions.start(metricsConfig, observability,
+                        List.of(workersRunning), List.of(workersRunning), console);
+                try {
+                    service.awaitTermination();
+                } finally {
+                    MetricsOptions.stop(server);
+                }
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
                 } catch (IllegalStateException shuttingDown) {

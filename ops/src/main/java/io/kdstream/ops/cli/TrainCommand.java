@@ -1,5 +1,10 @@
 package io.kdstream.ops.cli;
 
+import io.kdstream.ops.observe.HealthCheck;
+import io.kdstream.ops.observe.Observability;
+import io.kdstream.ops.observe.ObservabilityConfig;
+import io.kdstream.ops.observe.ObservabilityServer;
+import io.kdstream.ops.observe.TrainingStepMeters;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerBenchmark;
 import io.kdstream.trainer.TrainerConfig;
@@ -10,14 +15,18 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code kdstream train}: distil a student from the teacher-outputs topic (the work lives in student-trainer). */
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -93,11 +102,52 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        TrainerConfig config = new TrainerConfig(training.apply(connection.properties()));
-        Trainer trainer = Trainer.builder().setConfig(config).build();
+        Map<String, Object> props = withTrainerId(training.apply(connection.properties()), hostName());
+        TrainerConfig config = new TrainerConfig(props);
+        ObservabilityConfig metricsConfig = metrics.config(props);
+        try (Observability observability = Observability.forService(Trainer.COMPONENT);
+             TrainingStepMeters meters = new TrainingStepMeters(observability.registry())) {
+            Trainer trainer = Trainer.builder().setConfig(config).optStepListener(meters::record).build();
+            AtomicBoolean running = new AtomicBoolean(true);
+            ObservabilityServer server = MetricsOptions.start(metricsConfig, observability,
+                    List.of(new HealthCheck("training", running::get)), List.of(), out);
+            try {
+                return run(out, config, trainer);
+            } finally {
+                running.set(false);
+                MetricsOptions.stop(server);
+            }
+        }
+    }
+
+    /** {@code trainer.id} defaults to the host name (a container's or pod's name), so replicas report apart. */
+    static Map<String, Object> withTrainerId(Map<String, Object> props, String hostName) {
+        if (!props.containsKey(TrainerConfig.TRAINER_ID_CONFIG) && hostName != null && !hostName.isBlank()) {
+            props.put(TrainerConfig.TRAINER_ID_CONFIG, hostName);
+        }
+        return props;
+    }
+
+    /** This machine's (container's, pod's) host name, or null when it cannot be told. */
+    static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.trim();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static int run(PrintWriter out, TrainerConfig config, Trainer trainer) throws InterruptedException {
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             trainer.stop();

@@ -1,17 +1,26 @@
 package io.kdstream.ops.cli;
 
+import io.kdstream.core.config.KdConfigLoader;
+import io.kdstream.ops.observe.HealthCheck;
+import io.kdstream.ops.observe.Observability;
+import io.kdstream.ops.observe.ObservabilityConfig;
+import io.kdstream.ops.observe.ObservabilityServer;
 import io.kdstream.ops.stack.LocalStack;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** {@code kdstream up}: runs the local stack in the foreground until Ctrl-C or SIGTERM. */
 @Command(name = "up", mixinStandardHelpOptions = true,
@@ -39,10 +48,14 @@ public final class UpCommand implements Callable<Integer> {
             description = "KRaft controller port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int controllerPort;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws InterruptedException {
         Path dir = dataDir != null ? dataDir : LocalStack.defaultDataDir();
         PrintWriter out = spec.commandLine().getOut();
+        ObservabilityConfig metricsConfig = metrics.config(KdConfigLoader.load(null, System.getenv(), Map.of()));
         out.println("starting the local stack in " + dir.toAbsolutePath() + " ...");
         out.flush();
         long start = System.nanoTime();
@@ -53,10 +66,24 @@ public final class UpCommand implements Callable<Integer> {
                 .optControllerPort(controllerPort)
                 .build()
                 .start();
+        Observability observability = Observability.forService("local-stack");
+        AtomicBoolean up = new AtomicBoolean(true);
+        ObservabilityServer server;
+        try {
+            server = MetricsOptions.start(metricsConfig, observability, List.of(new HealthCheck("stack", up::get)),
+                    List.of(), out);
+        } catch (RuntimeException e) {
+            observability.close();
+            stack.close();
+            throw e;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             out.println("stopping the local stack ...");
             out.flush();
+            up.set(false);
+            MetricsOptions.stop(server);
+            observability.close();
             stack.close();
             out.println("stopped");
             out.flush();

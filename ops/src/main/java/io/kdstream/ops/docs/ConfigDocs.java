@@ -1,6 +1,7 @@
 package io.kdstream.ops.docs;
 
 import io.kdstream.core.config.KdConfig;
+import io.kdstream.ops.observe.ObservabilityConfig;
 import io.kdstream.schemas.serde.KdSerdeConfig;
 import io.kdstream.streams.MonitorConfig;
 import io.kdstream.teacher.serve.TeacherConfig;
@@ -58,7 +59,11 @@ public final class ConfigDocs {
                 new Section("monitors", "Monitors (`kdstream monitor`)",
                         "The Kafka Streams monitors: loss-ratio windows and band, dead-letter counts, trainer "
                                 + "staleness, the HTTP query endpoint. Kafka Streams settings pass through.",
-                        MonitorConfig.configDef()));
+                        MonitorConfig.configDef()),
+                new Section("metrics", "Metrics and health (`teacher serve`, `train`, `monitor`, `up`)",
+                        "The Prometheus and health endpoints of the long-running commands (docs/observability.md); "
+                                + "`--metrics-port` and `--metrics-host` set them too.",
+                        ObservabilityConfig.configDef()));
     }
 
     /** The whole Markdown page. */

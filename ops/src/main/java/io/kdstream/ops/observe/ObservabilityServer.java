@@ -18,8 +18,9 @@ import java.util.concurrent.Executors;
 
 /**
  * A small HTTP server for operations: {@code GET /metrics} (Prometheus text format), {@code GET /health/live}
- * (liveness: 200 while the process serves requests), {@code GET /health/ready} (readiness: 200 when every
- * {@link HealthCheck} is up, else 503) and {@code GET /health} (both, as JSON). Binds 127.0.0.1 by default.
+ * (liveness: 200 while every liveness {@link HealthCheck} is up, else 503; with none, 200 while the process serves
+ * requests), {@code GET /health/ready} (readiness: 200 when every readiness check is up, else 503) and
+ * {@code GET /health} (both, as JSON). Binds 127.0.0.1 by default.
  *
  * <pre>{@code
  * try (Observability obs = Observability.forService("teacher-service");
@@ -38,6 +39,7 @@ public final class ObservabilityServer implements AutoCloseable {
     private final String host;
     private final int requestedPort;
     private final List<HealthCheck> checks;
+    private final List<HealthCheck> livenessChecks;
     private HttpServer server;
     private ExecutorService executor;
 
@@ -46,6 +48,7 @@ public final class ObservabilityServer implements AutoCloseable {
         this.host = b.host;
         this.requestedPort = b.port;
         this.checks = List.copyOf(b.checks);
+        this.livenessChecks = List.copyOf(b.livenessChecks);
     }
 
     public static Builder builder() {
@@ -70,10 +73,10 @@ public final class ObservabilityServer implements AutoCloseable {
         server.setExecutor(executor);
         server.createContext("/metrics", ex -> handle(ex, () -> new Response(200, PROMETHEUS_CONTENT_TYPE,
                 observability.scrape())));
-        server.createContext("/health/live", ex -> handle(ex, () -> json(200, "{\"status\":\"UP\"}")));
-        server.createContext("/health/ready", ex -> handle(ex, () -> readiness(false)));
+        server.createContext("/health/live", ex -> handle(ex, () -> status(livenessChecks, null)));
+        server.createContext("/health/ready", ex -> handle(ex, () -> status(checks, null)));
         server.createContext("/health", ex -> handle(ex, () -> "/health".equals(ex.getRequestURI().getPath())
-                ? readiness(true) : json(404, "{\"error\":\"not found\"}")));
+                ? status(checks, allUp(livenessChecks)) : json(404, "{\"error\":\"not found\"}")));
         server.start();
         LOGGER.info("Metrics and health on http://{}:{}/metrics and /health", host, port());
         return this;
@@ -81,10 +84,15 @@ public final class ObservabilityServer implements AutoCloseable {
 
     /** The port listened on (the chosen one when started with port 0). */
     public int port() {
+        return address().getPort();
+    }
+
+    /** The address and port listened on. */
+    public synchronized InetSocketAddress address() {
         if (server == null) {
             throw new IllegalStateException("not started");
         }
-        return server.getAddress().getPort();
+        return server.getAddress();
     }
 
     private record Response(int status, String contentType, String body) {
@@ -94,22 +102,33 @@ public final class ObservabilityServer implements AutoCloseable {
         Response respond();
     }
 
-    private Response readiness(boolean withLiveness) {
+    private static boolean allUp(List<HealthCheck> list) {
+        boolean up = true;
+        for (HealthCheck c : list) {
+            up &= c.up();
+        }
+        return up;
+    }
+
+    /** The JSON status of {@code list}; with {@code live} (for /health) the liveness and readiness verdicts too. */
+    private static Response status(List<HealthCheck> list, Boolean live) {
         StringBuilder sb = new StringBuilder("{\"status\":\"");
         boolean allUp = true;
         StringBuilder details = new StringBuilder();
-        for (HealthCheck c : checks) {
+        for (HealthCheck c : list) {
             boolean up = c.up();
             allUp &= up;
             details.append(details.length() == 0 ? "" : ",").append('"').append(c.name()).append("\":\"")
                     .append(up ? "UP" : "DOWN").append('"');
         }
-        sb.append(allUp ? "UP" : "DOWN").append('"');
-        if (withLiveness) {
-            sb.append(",\"live\":\"UP\",\"ready\":\"").append(allUp ? "UP" : "DOWN").append('"');
+        boolean ok = allUp && (live == null || live);
+        sb.append(ok ? "UP" : "DOWN").append('"');
+        if (live != null) {
+            sb.append(",\"live\":\"").append(live ? "UP" : "DOWN").append("\",\"ready\":\"")
+                    .append(allUp ? "UP" : "DOWN").append('"');
         }
         sb.append(",\"checks\":{").append(details).append("}}");
-        return json(allUp ? 200 : 503, sb.toString());
+        return json(ok ? 200 : 503, sb.toString());
     }
 
     private static Response json(int status, String body) {
@@ -162,6 +181,7 @@ public final class ObservabilityServer implements AutoCloseable {
         private String host = "127.0.0.1";
         private int port = -1;
         private final List<HealthCheck> checks = new ArrayList<>();
+        private final List<HealthCheck> livenessChecks = new ArrayList<>();
 
         private Builder() {
         }
@@ -186,6 +206,12 @@ public final class ObservabilityServer implements AutoCloseable {
         /** A readiness condition. */
         public Builder addCheck(HealthCheck c) {
             checks.add(Objects.requireNonNull(c, "check"));
+            return this;
+        }
+
+        /** A liveness condition: down means the process is stuck and should be restarted. */
+        public Builder addLivenessCheck(HealthCheck c) {
+            livenessChecks.add(Objects.requireNonNull(c, "check"));
             return this;
         }
 

@@ -85,10 +85,6 @@ public final class TeacherConfig extends KdConfig {
     private static final String METRICS_INTERVAL_MS_DOC = "How often throughput, batch fill, latency percentiles and "
             + "dead-letter counts are logged; 0 disables the log line.";
 
-    public static final String METRICS_PORT_CONFIG = "teacher.metrics.port";
-    private static final String METRICS_PORT_DOC = "Port on 127.0.0.1 serving the metrics in the Prometheus text format "
-            + "at /metrics; 0 disables the endpoint.";
-
     public static final String RETRY_BACKOFF_MS_CONFIG = "teacher.retry.backoff.ms";
     private static final String RETRY_BACKOFF_MS_DOC = "Pause before a batch is retried after a transient failure "
             + "(broker or registry unavailable).";
@@ -132,7 +128,6 @@ public final class TeacherConfig extends KdConfig {
                 .define(TRANSACTION_TIMEOUT_MS_CONFIG, Type.INT, 60_000, Range.between(1_000, 900_000), Importance.LOW,
                         TRANSACTION_TIMEOUT_MS_DOC)
                 .define(METRICS_INTERVAL_MS_CONFIG, Type.LONG, 10_000L, Range.atLeast(0), Importance.LOW, METRICS_INTERVAL_MS_DOC)
-                .define(METRICS_PORT_CONFIG, Type.INT, 0, Range.between(0, 65_535), Importance.LOW, METRICS_PORT_DOC)
                 .define(RETRY_BACKOFF_MS_CONFIG, Type.LONG, 1_000L, Range.between(0, 600_000), Importance.LOW, RETRY_BACKOFF_MS_DOC)
                 .define(VIEWS_PER_INPUT_CONFIG, Type.INT, 1, Range.between(1, 64), Importance.MEDIUM, VIEWS_PER_INPUT_DOC)
                 .define(VIEWS_MAX_SHIFT_CONFIG, Type.INT, 2, Range.between(0, 64), Importance.LOW, VIEWS_MAX_SHIFT_DOC)
@@ -225,10 +220,6 @@ public final class TeacherConfig extends KdConfig {
 
     public long metricsIntervalMs() {
         return getLong(METRICS_INTERVAL_MS_CONFIG);
-    }
-
-    public int metricsPort() {
-        return getInt(METRICS_PORT_CONFIG);
     }
 
     /** The teacher-labelled views to publish per input. */

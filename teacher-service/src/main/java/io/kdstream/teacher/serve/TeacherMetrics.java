@@ -5,15 +5,20 @@ import io.kdstream.avro.FailureKind;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 
 /**
  * Counters of a running teacher-service, shared by its workers: inputs, outputs, dead letters per kind, batches and
  * their fill, committed transactions and aborts, and a window of recent per-input latencies (from the poll that
- * returned the input to the commit of its transaction)
- * for percentiles. Thread-safe.
+ * returned the input to the commit of its transaction) for the percentiles of the log line. Thread-safe.
+ *
+ * <p>A metrics registry reads the counters through the accessors and follows the per-batch fill and the per-input
+ * latencies through an {@link Observer}, so it can keep its own histograms; this library depends on none.
  */
 public final class TeacherMetrics {
 
@@ -29,6 +34,13 @@ public final class TeacherMetrics {
     private final long[] latenciesNs = new long[LATENCY_WINDOW];
     private long latencyCount;
     private final long startNs = System.nanoTime();
+    private final List<Observer> observers = new CopyOnWriteArrayList<>();
+
+    /** Follows what {@link #recordCommit} records: called on the worker thread, so it must be cheap. */
+    public interface Observer {
+        /** One committed transaction's inference batches (their fill in (0, 1]) and per-input latencies. */
+        void committed(double[] batchFills, long[] perInputLatencyNs);
+    }
 
     public TeacherMetrics() {
         for (FailureKind k : FailureKind.values()) {
@@ -52,6 +64,44 @@ public final class TeacherMetrics {
                 latenciesNs[(int) (latencyCount++ % LATENCY_WINDOW)] = l;
             }
         }
+        for (Observer o : observers) {
+            o.committed(batchFills, perInputLatencyNs);
+        }
+    }
+
+    /** Adds an observer of the commits recorded from now on. */
+    public void addObserver(Observer observer) {
+        observers.add(Objects.requireNonNull(observer, "observer"));
+    }
+
+    /** Inputs committed so far (outputs plus dead letters). */
+    public long inputs() {
+        return inputs.get();
+    }
+
+    /** Teacher outputs committed so far. */
+    public long outputs() {
+        return outputs.get();
+    }
+
+    /** Dead letters of {@code kind} committed so far. */
+    public long deadLetters(FailureKind kind) {
+        return deadLetters.get(kind).get();
+    }
+
+    /** Inference batches so far. */
+    public long batches() {
+        return batches.get();
+    }
+
+    /** Committed transactions so far. */
+    public long commits() {
+        return commits.get();
+    }
+
+    /** Aborted transactions so far. */
+    public long aborts() {
+        return aborts.get();
     }
 
     public void recordAbort() {
@@ -113,37 +163,6 @@ public final class TeacherMetrics {
                             + "latency_p95_ms=%.1f latency_p99_ms=%.1f commits=%d aborts=%d",
                     dt > 0 ? dIn / dt : 0, inputs, outputs, deadLetterTotal(), batches, meanFill, p50Ms, p95Ms, p99Ms,
                     commits, aborts);
-        }
-
-        /** The Prometheus text exposition format. */
-        public String prometheus() {
-            StringBuilder sb = new StringBuilder();
-            counter(sb, "kdstream_teacher_inputs_total", "Inputs committed (outputs plus dead letters).", inputs);
-            counter(sb, "kdstream_teacher_outputs_total", "Teacher outputs committed.", outputs);
-            sb.append("# HELP kdstream_teacher_dead_letters_total Dead letters committed, by kind.\n")
-                    .append("# TYPE kdstream_teacher_dead_letters_total counter\n");
-            deadLetters.forEach((k, v) -> sb.append("kdstream_teacher_dead_letters_total{kind=\"").append(k).append("\"} ")
-                    .append(v).append('\n'));
-            counter(sb, "kdstream_teacher_batches_total", "Inference batches.", batches);
-            counter(sb, "kdstream_teacher_transactions_committed_total", "Committed transactions.", commits);
-            counter(sb, "kdstream_teacher_transactions_aborted_total", "Aborted transactions.", aborts);
-            gauge(sb, "kdstream_teacher_batch_fill_ratio", "Mean batch occupancy.", meanFill);
-            sb.append("# HELP kdstream_teacher_latency_ms Latency from poll to commit over recent inputs.\n")
-                    .append("# TYPE kdstream_teacher_latency_ms summary\n")
-                    .append("kdstream_teacher_latency_ms{quantile=\"0.5\"} ").append(p50Ms).append('\n')
-                    .append("kdstream_teacher_latency_ms{quantile=\"0.95\"} ").append(p95Ms).append('\n')
-                    .append("kdstream_teacher_latency_ms{quantile=\"0.99\"} ").append(p99Ms).append('\n');
-            return sb.toString();
-        }
-
-        private static void counter(StringBuilder sb, String name, String help, long v) {
-            sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                    .append("# TYPE ").append(name).append(" counter\n").append(name).append(' ').append(v).append('\n');
-        }
-
-        private static void gauge(StringBuilder sb, String name, String help, double v) {
-            sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
-                    .append("# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(v).append('\n');
         }
     }
 }

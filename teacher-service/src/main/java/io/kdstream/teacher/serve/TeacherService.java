@@ -12,7 +12,6 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherPredictor;
 import io.kdstream.teacher.serve.internals.BatchTransformer;
-import io.kdstream.teacher.serve.internals.MetricsEndpoint;
 import io.kdstream.teacher.serve.internals.Worker;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -32,6 +31,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * The teacher-service: consumes {@code InputRecord}s from the inputs topic in a consumer group, runs batched inference
@@ -54,11 +54,11 @@ public final class TeacherService implements AutoCloseable {
     private final TeacherConfig config;
     private final Teacher teacher;
     private final Clock clock;
+    private final BiConsumer<Consumer<byte[], byte[]>, Producer<byte[], byte[]>> clientsListener;
     private final TeacherMetrics metrics = new TeacherMetrics();
     private final List<Worker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private ScheduledExecutorService reporter;
-    private MetricsEndpoint endpoint;
     private boolean started;
     private boolean closed;
 
@@ -66,13 +66,14 @@ public final class TeacherService implements AutoCloseable {
         this.config = b.config;
         this.teacher = b.teacher;
         this.clock = b.clock;
+        this.clientsListener = b.clientsListener;
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Starts the workers (and the metrics log and endpoint when configured). */
+    /** Starts the workers (and the metrics log line when configured). */
     public synchronized void start() {
         if (started) {
             throw new IllegalStateException("already started");
@@ -110,9 +111,6 @@ public final class TeacherService implements AutoCloseable {
                 last[0] = s;
             }, config.metricsIntervalMs(), config.metricsIntervalMs(), TimeUnit.MILLISECONDS);
         }
-        if (config.metricsPort() > 0) {
-            endpoint = MetricsEndpoint.start(config.metricsPort(), () -> metrics.snapshot().prometheus());
-        }
     }
 
     private static Map<String, Long> nonZero(TeacherMetrics.Snapshot s) {
@@ -147,6 +145,7 @@ public final class TeacherService implements AutoCloseable {
                     options, inputSerde.deserializer(), policy.maxSize(), clock, config.views());
             consumer = KafkaClients.consumer(config, config.groupId(), consumerOverrides);
             Producer<byte[], byte[]> producer = KafkaClients.producer(config, prefix + "-" + i + "-producer", producerOverrides);
+            clientsListener.accept(consumer, producer);
             DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, topics.dlq(), failureSerde.serializer(), clock);
             return new Worker(i, consumer, producer, transformer, policy, topics.inputs(), topics.teacherOutputs(),
                     outputSerde.serializer(), dlq, metrics, config.retryBackoffMs(), predictor, () -> {
@@ -226,10 +225,6 @@ public final class TeacherService implements AutoCloseable {
             reporter.shutdownNow();
             reporter = null;
         }
-        if (endpoint != null) {
-            endpoint.close();
-            endpoint = null;
-        }
     }
 
     /** Builds a {@link TeacherService}. */
@@ -237,8 +232,18 @@ public final class TeacherService implements AutoCloseable {
         private TeacherConfig config;
         private Teacher teacher;
         private Clock clock = Clock.systemUTC();
+        private BiConsumer<Consumer<byte[], byte[]>, Producer<byte[], byte[]>> clientsListener = (c, p) -> { };
 
         private Builder() {
+        }
+
+        /**
+         * Called with each worker's consumer and producer when {@link #start()} creates them, e.g. to bind their
+         * client metrics to a registry. The service owns and closes the clients.
+         */
+        public Builder optClientsListener(BiConsumer<Consumer<byte[], byte[]>, Producer<byte[], byte[]>> listener) {
+            this.clientsListener = Objects.requireNonNull(listener, "listener");
+            return this;
         }
 
         public Builder setConfig(TeacherConfig c) {

@@ -35,10 +35,25 @@ class TeacherMetricsTest {
         assertThat(s.p95Ms()).isEqualTo(95.0);
         assertThat(s.p99Ms()).isEqualTo(99.0);
         assertThat(s.logLine(null)).contains("inputs=100", "dlq=3", "batch_fill=0.75", "latency_p99_ms=99.0");
-        assertThat(s.prometheus())
-                .contains("kdstream_teacher_outputs_total 97")
-                .contains("kdstream_teacher_dead_letters_total{kind=\"SHAPE\"} 2")
-                .contains("kdstream_teacher_latency_ms{quantile=\"0.95\"} 95.0");
+        assertThat(m.outputs()).isEqualTo(97);
+        assertThat(m.deadLetters(FailureKind.SHAPE)).isEqualTo(2);
+        assertThat(m.aborts()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldPassEachCommitsBatchFillsAndLatenciesToTheObservers() {
+        TeacherMetrics m = new TeacherMetrics();
+        java.util.List<double[]> fills = new java.util.ArrayList<>();
+        java.util.List<long[]> latencies = new java.util.ArrayList<>();
+        m.addObserver((f, l) -> {
+            fills.add(f);
+            latencies.add(l);
+        });
+
+        m.recordCommit(3, 3, Map.of(), new int[] {2, 1}, new double[] {1.0, 0.5}, new long[] {7, 8, 9});
+
+        assertThat(fills).singleElement().satisfies(f -> assertThat(f).containsExactly(1.0, 0.5));
+        assertThat(latencies).singleElement().satisfies(l -> assertThat(l).containsExactly(7, 8, 9));
     }
 
     @Test
