@@ -8,6 +8,7 @@
 #   sudo ops/deploy/kafka-image/build.sh                 # needs root (debootstrap), docker and the ~/.m2 of a build
 #   IMAGE=kdstream/kafka:test SUITE=bookworm MIRROR=http://deb.debian.org/debian ops/deploy/kafka-image/build.sh
 #   ops/deploy/kafka-image/build.sh --libs-only          # step 1 only, into ops/deploy/kafka-image/target/libs
+#   MAVEN_OFFLINE= ops/deploy/kafka-image/build.sh      # step 1 may download the jars (a fresh machine, e.g. CI)
 #
 # The image is configured like apache/kafka (KAFKA_* variables, CLUSTER_ID); see start.sh.
 set -euo pipefail
@@ -16,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$repo/pom.xml" | head -1)
 IMAGE=${IMAGE:-kdstream/kafka:$kafka_version}
+MAVEN_OFFLINE=${MAVEN_OFFLINE--o}
 SUITE=${SUITE:-bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 JRE=${JRE:-openjdk-17-jre-headless}
@@ -41,7 +43,7 @@ cat > "$target/broker-libs/pom.xml" <<POM
   </dependencies>
 </project>
 POM
-(cd "$repo" && ./mvnw -o -q -B -f "$target/broker-libs/pom.xml" \
+(cd "$repo" && ./mvnw ${MAVEN_OFFLINE:+"$MAVEN_OFFLINE"} -q -B -f "$target/broker-libs/pom.xml" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
     -DincludeScope=runtime -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.assertj,org.opentest4j,org.apiguardian \
     -DoutputDirectory="$target/libs")

@@ -39,7 +39,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Opens a report in headless Chromium (Debian's {@code chromium}) and checks that the charts rendered: the screenshot
  * is not blank and holds the charts' colours, and the browser's DOM has every chart with its data points. Skipped
- * when {@value #CHROMIUM} is not installed ({@code apt-get install -y chromium}).
+ * when {@value #CHROMIUM} is not installed ({@code apt-get install -y chromium}), except in CI ({@code CI=true}),
+ * where a missing browser fails the test: CI installs it, so its absence is a broken CI machine, not a choice.
  */
 class DemoReportIT {
 
@@ -55,10 +56,21 @@ class DemoReportIT {
 
     @BeforeAll
     static void writeReport() throws IOException {
-        assumeTrue(Files.isExecutable(CHROMIUM), CHROMIUM + " is not installed (apt-get install -y chromium); "
-                + "the browser check of the report is skipped");
+        requireChromium("the browser check of the report");
         report = dir.resolve("report.html");
         Files.writeString(report, HtmlReport.render(synthetic()), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Skips the calling test when {@value #CHROMIUM} is missing, or fails it when the environment says CI
+     * ({@code CI=true}), where {@code .ci/run} installs the browser.
+     */
+    static void requireChromium(String check) {
+        String missing = CHROMIUM + " is not installed (apt-get install -y chromium); " + check;
+        if (!Files.isExecutable(CHROMIUM) && "true".equalsIgnoreCase(System.getenv("CI"))) {
+            throw new AssertionError(missing + " cannot run, and CI=true: in CI a missing browser is a failure");
+        }
+        assumeTrue(Files.isExecutable(CHROMIUM), missing + " is skipped");
     }
 
     @Test
