@@ -9,7 +9,7 @@
 # ci_docker_down    stops the dockerd that ci_docker_up started (nothing else) and forgets its socket.
 #
 # Settings (environment): KD_CI_DOCKER=0 skips all of it; KD_CI_DOCKER_DIR (default /var/lib/kdstream-ci) holds the
-# engine's data (and so the cached image) and its log, dockerd.log.
+# engine's data (and so the cached image) and the logs: dockerd.log, kafka-image.log, apt.log.
 
 KD_CI_DOCKER_DIR=${KD_CI_DOCKER_DIR:-/var/lib/kdstream-ci}
 ci_dockerd_pid=
@@ -23,9 +23,12 @@ ci_now() { date +%s; }
 
 # apt-get install, once more after an apt-get update when the package lists are missing or stale
 ci_apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null 2>&1 \
-    || { apt-get update -qq </dev/null >/dev/null 2>&1 || true
-         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null >/dev/null; }
+  local log=$KD_CI_DOCKER_DIR/apt.log
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null >>"$log" 2>&1 \
+    || { apt-get update -qq </dev/null >>"$log" 2>&1 || true
+         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null >>"$log" 2>&1; } \
+    || { echo "ci: docker: apt-get install $* failed; the end of $log:" >&2; tail -n 5 "$log" | sed 's/^/ci:   /' >&2
+         return 1; }
 }
 
 # An engine that answers already (DOCKER_HOST or the default socket), else one started here on its own socket.
@@ -37,6 +40,11 @@ ci_docker_engine() {
   if ! command -v dockerd >/dev/null 2>&1; then
     echo "ci: docker: installing docker.io"
     ci_apt_install docker.io || { ci_docker_skip "apt-get install docker.io failed"; return 1; }
+    # where the package's own service started (systemd machines), use that engine rather than a second one
+    if timeout 20 docker info >/dev/null 2>&1; then
+      echo "ci: docker: using the engine the docker.io package started"
+      return 0
+    fi
   fi
   [ "$(id -u)" = 0 ] || { ci_docker_skip "starting dockerd needs root"; return 1; }
   mkdir -p "$KD_CI_DOCKER_DIR/data" /run/kdstream-ci || { ci_docker_skip "cannot create $KD_CI_DOCKER_DIR"; return 1; }
@@ -98,6 +106,7 @@ ci_docker_up() {
   fi
   local start image
   start=$(ci_now)
+  mkdir -p "$KD_CI_DOCKER_DIR" || { ci_docker_skip "cannot create $KD_CI_DOCKER_DIR"; return 0; }
   ci_docker_engine || return 0
   if ! image=$(ci_kafka_image); then
     ci_docker_down
