@@ -98,7 +98,8 @@ class ApicurioRegistryIT {
             return;
         }
         int port = freePort();
-        registryLog = Files.createTempFile("apicurio-", ".log");
+        // next to the distribution, in target/
+        registryLog = Path.of(home).toAbsolutePath().resolveSibling("apicurio.log");
         long started = System.nanoTime();
         registryProcess = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + port, "-jar", runner.toString())
