@@ -86,7 +86,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 /**
  * The pipeline on a broker that only speaks SASL/SCRAM-SHA-512 and authorises every request with ACLs: the teacher and
  * the trainer each work with their own principal and nothing more; unauthenticated clients and wrong passwords are
- * refused; a trainer cannot write inputs; and no secret of the configuration reaches the logs, the run manifest or
+ * refused, each with the exception a client really gets; what the teacher, ingest and trainer principals may not do
+ * is refused; the plaintext controller listener makes anyone who reaches it a super user (shown, so that the
+ * deployment advice is backed by a test); and no secret of the configuration reaches the logs, the run manifest or
  * the checkpoint.
  */
 class SecuredClusterIT {
