@@ -51,7 +51,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * record acknowledged, stored once and consumed once.
  *
  * <p>Needs a Docker engine; skipped, with the reason, where none is reachable. The image is
- * {@code -Dkd.it.kafka.image=...} if given, else {@code kdstream/kafka:<kafka version>} if the engine has it (built
+ * {@code -Dkd.it.kafka.image=...} or the environment's {@code KD_IT_KAFKA_IMAGE} if given (CI's {@code .ci/run}
+ * builds the image and sets it), else {@code kdstream/kafka:<kafka version>} if the engine has it (built
  * offline by {@code ops/deploy/kafka-image/build.sh}), else {@code apache/kafka:<kafka version>}, pulled. On an engine
  * without registry access, also set {@code TESTCONTAINERS_RYUK_DISABLED=true} (the reaper is an image too) and, where
  * Testcontainers believes it runs inside a container, {@code TESTCONTAINERS_HOST_OVERRIDE=localhost} (else it runs an
@@ -199,7 +200,7 @@ class BrokerContainerFaultIT {
     }
 
     private static DockerImageName image() {
-        String configured = System.getProperty("kd.it.kafka.image", "");
+        String configured = System.getProperty("kd.it.kafka.image", System.getenv().getOrDefault("KD_IT_KAFKA_IMAGE", ""));
         if (!configured.isBlank()) {
             return DockerImageName.parse(configured);
         }

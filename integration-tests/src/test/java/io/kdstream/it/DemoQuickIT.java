@@ -167,7 +167,7 @@ class DemoQuickIT {
 
     @Test
     void shouldRenderTheReportInHeadlessChromium() throws Exception {
-        assumeTrue(Files.isExecutable(DemoReportIT.CHROMIUM), "chromium is not installed");
+        DemoReportIT.requireChromium("the browser check of the demo's report");
 
         var shot = DemoReportIT.screenshot(result.report(), dir.resolve("demo.png"), dir.resolve("profile"));
 

@@ -22,6 +22,20 @@ import io.kdstream.trainer.TrainerConfig;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
+import org.apache.kafka.common.errors.UnsupportedSaslMechanismException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
@@ -72,7 +86,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 /**
  * The pipeline on a broker that only speaks SASL/SCRAM-SHA-512 and authorises every request with ACLs: the teacher and
  * the trainer each work with their own principal and nothing more; unauthenticated clients and wrong passwords are
- * refused; a trainer cannot write inputs; and no secret of the configuration reaches the logs, the run manifest or
+ * refused, each with the exception a client really gets; what the teacher, ingest and trainer principals may not do
+ * is refused; the plaintext controller listener makes anyone who reaches it a super user (shown, so that the
+ * deployment advice is backed by a test); and no secret of the configuration reaches the logs, the run manifest or
  * the checkpoint.
  */
 class SecuredClusterIT {
@@ -225,11 +241,23 @@ class SecuredClusterIT {
         Map<String, Object> unknownUser = kafka.clientProperties("mallory", TRAINER_PASSWORD);
         Map<String, Object> noCredentials = new HashMap<>(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
 
-        // Then the SCRAM handshake fails for the first two, and the third never gets an answer
+        Map<String, Object> plainMechanism = kafka.clientProperties(TRAINER, TRAINER_PASSWORD);
+        plainMechanism.put(SaslConfigs.SASL_MECHANISM, "PLAIN");
+        plainMechanism.put(SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                + "username=\"" + TRAINER + "\" password=\"" + TRAINER_PASSWORD + "\";");
+
+        // Then the SCRAM handshake fails for the first two; the broker does not offer PLAIN; and a client without SASL
+        // is never answered (the listener drops its requests before authentication), so it times out: it is not told
+        // it failed to authenticate, it just never gets a node
         assertThatThrownBy(() -> describe(wrongPassword)).hasCauseInstanceOf(SaslAuthenticationException.class);
         assertThatThrownBy(() -> describe(unknownUser)).hasCauseInstanceOf(SaslAuthenticationException.class);
-        assertThatThrownBy(() -> describe(noCredentials)).isInstanceOf(ExecutionException.class);
-        System.out.println("SecuredClusterIT: wrong password, unknown user and plaintext clients refused");
+        assertThatThrownBy(() -> describe(plainMechanism)).hasCauseInstanceOf(UnsupportedSaslMechanismException.class);
+        Throwable plaintext = catchThrowable(() -> describe(noCredentials));
+        assertThat(plaintext).isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        System.out.println("SecuredClusterIT: wrong password and unknown user refused (SaslAuthenticationException), PLAIN "
+                + "refused (UnsupportedSaslMechanismException), a client without SASL never answered ("
+                + plaintext.getCause().getClass().getSimpleName() + ": " + plaintext.getCause().getMessage() + ")");
     }
 
     @Test
@@ -248,6 +276,103 @@ class SecuredClusterIT {
                     .get(30, TimeUnit.SECONDS).offset()).isNotNegative();
         }
         System.out.println("SecuredClusterIT: trainer principal refused on " + P + ".inputs (TopicAuthorizationException)");
+    }
+
+    @Test
+    void shouldRefuseTheTeacherEverythingButReadingInputsAndWritingItsOutputs() throws Exception {
+        // Given clients authenticated as the teacher
+        Map<String, Object> teacher = kafka.clientProperties(TEACHER, TEACHER_PASSWORD);
+
+        // Then it cannot write inputs or the trainer's topics, read its own outputs (they are the trainer's to read),
+        // use a transactional id outside its prefix, join the trainer's group or create a topic
+        assertWriteRefused(teacher, P + ".inputs");
+        assertWriteRefused(teacher, P + ".runs");
+        assertWriteRefused(teacher, P + ".model-sync");
+        assertReadRefused(teacher, P + ".teacher-outputs");
+        assertThat(initTransactions(teacher, "not-" + P + "-teacher-0")).isInstanceOf(TransactionalIdAuthorizationException.class);
+        assertThat(joinGroup(teacher, P + "-trainer", P + ".inputs")).isInstanceOf(GroupAuthorizationException.class);
+        assertThat(createTopic(teacher, P + ".teacher-made")).hasCauseInstanceOf(TopicAuthorizationException.class);
+        // ... while what it needs works: a transaction under its own prefix, and reading inputs in its own group
+        assertThat(initTransactions(teacher, P + "-teacher-probe")).isNull();
+        assertThat(joinGroup(teacher, P + "-teacher", P + ".inputs")).isNull();
+        System.out.println("SecuredClusterIT: teacher principal refused writes to inputs, runs and model-sync, reads of "
+                + "teacher-outputs, a foreign transactional id, the trainer's group and topic creation");
+    }
+
+    @Test
+    void shouldRefuseTheIngestEverythingButWritingInputs() throws Exception {
+        // Given clients authenticated as the ingest principal
+        Map<String, Object> ingest = kafka.clientProperties(INGEST, INGEST_PASSWORD);
+
+        // Then it cannot read the inputs back, forge teacher outputs, create or delete topics, read ACLs or grant itself
+        // credentials (that it can write inputs is shown by the pipeline test)
+        assertReadRefused(ingest, P + ".inputs");
+        assertWriteRefused(ingest, P + ".teacher-outputs");
+        assertWriteRefused(ingest, P + ".dlq");
+        assertThat(createTopic(ingest, P + ".ingest-made")).hasCauseInstanceOf(TopicAuthorizationException.class);
+        try (Admin admin = Admin.create(withTimeouts(ingest))) {
+            assertThat(catchThrowable(() -> admin.deleteTopics(List.of(P + ".inputs")).all().get(30, TimeUnit.SECONDS)))
+                    .hasCauseInstanceOf(TopicAuthorizationException.class);
+            assertThat(catchThrowable(() -> admin.describeAcls(AclBindingFilter.ANY).values().get(30, TimeUnit.SECONDS)))
+                    .hasCauseInstanceOf(ClusterAuthorizationException.class);
+            assertThat(catchThrowable(() -> admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(
+                    "mallory", new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), "x"))).all().get(30, TimeUnit.SECONDS)))
+                    .hasCauseInstanceOf(ClusterAuthorizationException.class);
+        }
+        System.out.println("SecuredClusterIT: ingest principal refused reads of inputs, writes to teacher-outputs and dlq, "
+                + "topic creation and deletion, ACL listing and credential changes");
+    }
+
+    @Test
+    void shouldRefuseTheTrainerReadingInputsForgingTeacherOutputsOrAdministering() throws Exception {
+        // Given clients authenticated as the trainer
+        Map<String, Object> trainer = kafka.clientProperties(TRAINER, TRAINER_PASSWORD);
+
+        // Then it cannot read inputs (no EMA-teacher ACL here), write teacher outputs, join the teacher's group, use a
+        // transactional id, delete its own topics or grant ACLs
+        assertReadRefused(trainer, P + ".inputs");
+        assertWriteRefused(trainer, P + ".teacher-outputs");
+        assertThat(joinGroup(trainer, P + "-teacher", P + ".teacher-outputs")).isInstanceOf(GroupAuthorizationException.class);
+        assertThat(initTransactions(trainer, P + "-teacher-0")).isInstanceOf(TransactionalIdAuthorizationException.class);
+        try (Admin admin = Admin.create(withTimeouts(trainer))) {
+            assertThat(catchThrowable(() -> admin.deleteTopics(List.of(P + ".metrics")).all().get(30, TimeUnit.SECONDS)))
+                    .hasCauseInstanceOf(TopicAuthorizationException.class);
+            assertThat(catchThrowable(() -> admin.createAcls(List.of(allow(TRAINER, ResourceType.TOPIC, P + ".inputs",
+                    PatternType.LITERAL, AclOperation.READ))).all().get(30, TimeUnit.SECONDS)))
+                    .hasCauseInstanceOf(ClusterAuthorizationException.class);
+        }
+        System.out.println("SecuredClusterIT: trainer principal refused reads of inputs, writes to teacher-outputs, the "
+                + "teacher's group and transactional ids, topic deletion and ACL creation");
+    }
+
+    @Test
+    void shouldMakeAnyoneReachingTheControllerListenerASuperUser() throws Exception {
+        // Given the controller listener: plaintext, so every client on it is User:ANONYMOUS, which is a super user
+        // (the node needs that to reach its own controller); and an unauthenticated admin client there
+        String aclTopic = P + ".controller-granted";
+        AclBinding grant = allow("mallory", ResourceType.TOPIC, aclTopic, PatternType.LITERAL, AclOperation.READ);
+        Map<String, Object> anonymous = new HashMap<>();
+        anonymous.put(AdminClientConfig.BOOTSTRAP_CONTROLLERS_CONFIG, kafka.bootstrapControllers());
+        try (Admin controller = Admin.create(withTimeouts(anonymous)); Admin admin = kafka.admin()) {
+            // When it grants an ACL to a principal of its choice
+            controller.createAcls(List.of(grant)).all().get(30, TimeUnit.SECONDS);
+
+            // Then the broker enforces it: whoever reaches that port administers the cluster. Keep the controller
+            // listener unreachable from clients, or authenticate it and name its principal in super.users
+            AclBindingFilter granted = new AclBindingFilter(grant.pattern().toFilter(), AccessControlEntryFilter.ANY);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (admin.describeAcls(granted).values().get(30, TimeUnit.SECONDS).isEmpty()) {
+                assertThat(System.nanoTime()).as("the ACL granted on the controller listener reaches the broker").isLessThan(deadline);
+                Thread.sleep(100);
+            }
+            assertThat(admin.describeAcls(granted).values().get(30, TimeUnit.SECONDS)).containsExactly(grant);
+            assertThat(controller.deleteAcls(List.of(grant.toFilter())).all().get(30, TimeUnit.SECONDS)).containsExactly(grant);
+        }
+        // ... while the same unauthenticated client on the broker listener gets nothing
+        Map<String, Object> onBroker = new HashMap<>(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()));
+        assertThatThrownBy(() -> describe(onBroker)).hasCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+        System.out.println("SecuredClusterIT: an unauthenticated admin on the controller listener (" + kafka.bootstrapControllers()
+                + ") granted and deleted an ACL as ANONYMOUS, a super user");
     }
 
     @Test
@@ -299,6 +424,91 @@ class SecuredClusterIT {
     private static Throwable rootOf(Throwable t) {
         List<Throwable> chain = causes(t);
         return chain.get(chain.size() - 1);
+    }
+
+    private static Map<String, Object> withTimeouts(Map<String, Object> props) {
+        Map<String, Object> p = new HashMap<>(props);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        return p;
+    }
+
+    /** The failure of one send to {@code topic}, or null if it was acknowledged. */
+    private static Throwable send(Map<String, Object> client, String topic) {
+        Map<String, Object> p = new HashMap<>(client);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 20_000);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(topic, new byte[] {1}, new byte[] {2})).get(60, TimeUnit.SECONDS);
+            return null;
+        } catch (Exception e) {
+            return e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        }
+    }
+
+    private static void assertWriteRefused(Map<String, Object> client, String topic) {
+        assertThat(send(client, topic)).as("a write to " + topic).isInstanceOf(TopicAuthorizationException.class);
+    }
+
+    /** Reading {@code topic} without a group: the first fetch or offset lookup is refused. */
+    private static void assertReadRefused(Map<String, Object> client, String topic) {
+        Map<String, Object> p = new HashMap<>(client);
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 20_000);
+        Throwable refused = null;
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(new TopicPartition(topic, 0)));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (refused == null && System.nanoTime() < deadline) {
+                try {
+                    consumer.poll(Duration.ofMillis(500));
+                } catch (RuntimeException e) {
+                    refused = e;
+                }
+            }
+        }
+        assertThat(refused).as("a read of " + topic).isInstanceOf(TopicAuthorizationException.class);
+    }
+
+    /** The failure of joining {@code group} subscribed to {@code topic}, or null if a partition was assigned. */
+    private static Throwable joinGroup(Map<String, Object> client, String group, String topic) {
+        Map<String, Object> p = new HashMap<>(client);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                try {
+                    consumer.poll(Duration.ofMillis(500));
+                    if (!consumer.assignment().isEmpty()) {
+                        return null;
+                    }
+                } catch (RuntimeException e) {
+                    return e;
+                }
+            }
+            return new AssertionError("neither joined " + group + " nor refused within 30 s");
+        }
+    }
+
+    /** The failure of {@code initTransactions} with {@code transactionalId}, or null if it succeeded. */
+    private static Throwable initTransactions(Map<String, Object> client, String transactionalId) {
+        Map<String, Object> p = new HashMap<>(client);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            return null;
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    private static Throwable createTopic(Map<String, Object> client, String topic) {
+        try (Admin admin = Admin.create(withTimeouts(client))) {
+            return catchThrowable(() -> admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS));
+        }
     }
 
     private static void describe(Map<String, Object> props) throws Exception {

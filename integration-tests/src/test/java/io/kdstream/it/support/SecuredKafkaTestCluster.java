@@ -109,6 +109,14 @@ public final class SecuredKafkaTestCluster implements AutoCloseable {
         return cluster.bootstrapServers();
     }
 
+    /**
+     * The plaintext controller listener. Everyone connecting there is {@code User:ANONYMOUS}, a super user (the node
+     * reaches its own controller that way), so it must stay unreachable from clients.
+     */
+    public String bootstrapControllers() {
+        return cluster.bootstrapControllers();
+    }
+
     /** Client properties of principal {@code user} with {@code password}. */
     public Map<String, Object> clientProperties(String user, String password) {
         Map<String, Object> p = new HashMap<>();
