@@ -153,7 +153,26 @@ class TeacherPredictorSoakTest {
     /** Resident memory minus the committed Java heap (garbage float[] copies grow the heap, not native memory). */
     private static long offHeapResidentBytes() throws IOException {
         System.gc();
+        trimNativeHeap();
         return residentKb() * 1024 - Runtime.getRuntime().totalMemory();
+    }
+
+    /** glibc's {@code malloc_trim(0)}. */
+    interface GlibcMalloc extends com.sun.jna.Library {
+        int malloc_trim(long pad);
+    }
+
+    /**
+     * Hands the native heap's free pages back to the system (glibc), so resident memory counts live allocations only:
+     * otherwise arrays freed by an earlier test of the same JVM leave pages that later allocations reuse without any
+     * growth, and the measure depends on the order the tests run in.
+     */
+    private static void trimNativeHeap() {
+        try {
+            com.sun.jna.Native.load("c", GlibcMalloc.class).malloc_trim(0);
+        } catch (LinkageError | RuntimeException e) {
+            // not glibc: the measure keeps its order dependence
+        }
     }
 
     private static long residentKb() throws IOException {
