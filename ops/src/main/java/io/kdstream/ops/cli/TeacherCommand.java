@@ -44,7 +44,7 @@ public final class TeacherCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--epochs", defaultValue = "12", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--epochs", defaultValue = "" + TeacherTrainer.DEFAULT_EPOCHS, description = "Training epochs (default: ${DEFAULT-VALUE}).")
         int epochs;
 
         @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -57,19 +57,19 @@ public final class TeacherCommand {
                 description = "Peak learning rate: warm-up from a tenth of it, then cosine decay to 1% (default: ${DEFAULT-VALUE}).")
         float learningRate;
 
-        @Option(names = "--weight-decay", defaultValue = "0.05",
+        @Option(names = "--weight-decay", defaultValue = "" + TeacherTrainer.DEFAULT_WEIGHT_DECAY,
                 description = "AdamW decoupled weight decay; 0 = plain Adam (default: ${DEFAULT-VALUE}).")
         float weightDecay;
 
-        @Option(names = "--warm-up", defaultValue = "1",
+        @Option(names = "--warm-up", defaultValue = "" + TeacherTrainer.DEFAULT_WARM_UP_EPOCHS,
                 description = "Epochs of linear learning-rate warm-up (default: ${DEFAULT-VALUE}).")
         int warmUpEpochs;
 
-        @Option(names = "--shift", defaultValue = "2",
+        @Option(names = "--shift", defaultValue = "" + TeacherTrainer.DEFAULT_SHIFT,
                 description = "Augmentation: random shift of up to N pixels (pad and crop); 0 = none (default: ${DEFAULT-VALUE}).")
         int shift;
 
-        @Option(names = "--flip", defaultValue = "true", negatable = true,
+        @Option(names = "--flip", defaultValue = "" + TeacherTrainer.DEFAULT_FLIP, negatable = true,
                 description = "Augmentation: random horizontal flips; --no-flip for none (default: ${DEFAULT-VALUE}).")
         boolean flip;
 

@@ -17,7 +17,7 @@ public record Augmentation(int maxShift, boolean horizontalFlip) {
     /** No augmentation: images are used as they are. */
     public static final Augmentation NONE = new Augmentation(0, false);
 
-    /** The teacher's default: shifts of up to 2 pixels (pad 2, random 28x28 crop) and horizontal flips. */
+    /** Shifts of up to 2 pixels (pad 2, random 28x28 crop) and horizontal flips: the teacher's default. */
     public static final Augmentation SHIFT_AND_FLIP = new Augmentation(2, true);
 
     public Augmentation {

@@ -49,11 +49,15 @@ public final class TeacherTrainer {
     private static final int EVAL_BATCH = 500;
 
     /** Default number of epochs. */
-    public static final int DEFAULT_EPOCHS = 12;
+    public static final int DEFAULT_EPOCHS = 15;
     /** Default AdamW weight decay. */
     public static final float DEFAULT_WEIGHT_DECAY = 0.05f;
     /** Default warm-up epochs. */
     public static final int DEFAULT_WARM_UP_EPOCHS = 1;
+    /** Default augmentation shift in pixels. */
+    public static final int DEFAULT_SHIFT = 2;
+    /** Default augmentation flip. */
+    public static final boolean DEFAULT_FLIP = true;
 
     private final FashionMnist train;
     private final FashionMnist test;
@@ -286,7 +290,7 @@ public final class TeacherTrainer {
         private int limit;
         private int testLimit;
         private boolean cosine = true;
-        private Augmentation augmentation = Augmentation.SHIFT_AND_FLIP;
+        private Augmentation augmentation = new Augmentation(DEFAULT_SHIFT, DEFAULT_FLIP);
         private float weightDecay = DEFAULT_WEIGHT_DECAY;
         private int warmUpEpochs = DEFAULT_WARM_UP_EPOCHS;
         private int validation;
