@@ -13,6 +13,7 @@ import io.kdstream.teacher.TeacherLoader;
 import io.kdstream.teacher.bench.TeacherBenchmark;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.teacher.train.Augmentation;
 import io.kdstream.teacher.train.TeacherTrainer;
 import io.kdstream.teacher.train.TrainingListener;
 import io.kdstream.teacher.train.TrainingResult;
@@ -49,7 +50,7 @@ public final class TeacherCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--epochs", defaultValue = "10", description = "Training epochs (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--epochs", defaultValue = "" + TeacherTrainer.DEFAULT_EPOCHS, description = "Training epochs (default: ${DEFAULT-VALUE}).")
         int epochs;
 
         @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -58,8 +59,30 @@ public final class TeacherCommand {
         @Option(names = "--batch-size", defaultValue = "128", description = "Mini-batch size (default: ${DEFAULT-VALUE}).")
         int batchSize;
 
-        @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--lr", defaultValue = "0.001",
+                description = "Peak learning rate: warm-up from a tenth of it, then cosine decay to 1% (default: ${DEFAULT-VALUE}).")
         float learningRate;
+
+        @Option(names = "--weight-decay", defaultValue = "" + TeacherTrainer.DEFAULT_WEIGHT_DECAY,
+                description = "AdamW decoupled weight decay; 0 = plain Adam (default: ${DEFAULT-VALUE}).")
+        float weightDecay;
+
+        @Option(names = "--warm-up", defaultValue = "" + TeacherTrainer.DEFAULT_WARM_UP_EPOCHS,
+                description = "Epochs of linear learning-rate warm-up (default: ${DEFAULT-VALUE}).")
+        int warmUpEpochs;
+
+        @Option(names = "--shift", defaultValue = "" + TeacherTrainer.DEFAULT_SHIFT,
+                description = "Augmentation: random shift of up to N pixels (pad and crop); 0 = none (default: ${DEFAULT-VALUE}).")
+        int shift;
+
+        @Option(names = "--flip", defaultValue = "" + TeacherTrainer.DEFAULT_FLIP, negatable = true,
+                description = "Augmentation: random horizontal flips; --no-flip for none (default: ${DEFAULT-VALUE}).")
+        boolean flip;
+
+        @Option(names = "--validation", defaultValue = "0",
+                description = "Hold out the last N training images and report accuracy on them instead of the test split, "
+                        + "for choosing a recipe; 0 = train on all (default: ${DEFAULT-VALUE}).")
+        int validation;
 
         @Option(names = "--threads", defaultValue = "0",
                 description = "Intra-op threads for training; 0 = all cores (default: ${DEFAULT-VALUE}).")
@@ -94,7 +117,11 @@ public final class TeacherCommand {
                     .optLearningRate(learningRate)
                     .optThreads(threads)
                     .optLimit(limit)
-                    .optListener(new EpochProgress(console))
+                    .optWeightDecay(weightDecay)
+                    .optWarmUpEpochs(warmUpEpochs)
+                    .optAugmentation(new Augmentation(shift, flip))
+                    .optValidation(validation)
+                    .optListener(new EpochProgress(console, validation > 0 ? "val acc" : "test acc"))
                     .build();
             try (TrainingResult result = trainer.train()) {
                 SavedModel saved;
@@ -104,9 +131,9 @@ public final class TeacherCommand {
                     saved = ModelStore.saveTo(out, result.block(), result.metadata());
                     modelStore.setLatest(saved.dir());
                 }
-                console.printf(Locale.ROOT, "Saved %s %s to %s%n  test accuracy %.2f%%, %d epochs in %.1f s, sha256 %s%n",
+                console.printf(Locale.ROOT, "Saved %s %s to %s%n  %s %.2f%%, %d epochs in %.1f s, sha256 %s%n",
                         saved.metadata().architecture(), saved.metadata().version(), saved.dir(),
-                        100 * result.testAccuracy(), result.epochs().size(), result.seconds(),
+                        validation > 0 ? "validation accuracy" : "test accuracy", 100 * result.testAccuracy(), result.epochs().size(), result.seconds(),
                         saved.metadata().parametersSha256());
                 console.flush();
             }
@@ -320,11 +347,13 @@ public final class TeacherCommand {
     /** Shows each epoch as a progress bar on stderr (the shared {@link ProgressBar}) and one result line on stdout. */
     static final class EpochProgress implements TrainingListener {
         private final PrintWriter console;
+        private final String accuracyLabel;
         private ProgressBar bar;
         private long shown;
 
-        EpochProgress(PrintWriter console) {
+        EpochProgress(PrintWriter console, String accuracyLabel) {
             this.console = console;
+            this.accuracyLabel = accuracyLabel;
         }
 
         @Override
@@ -345,8 +374,8 @@ public final class TeacherCommand {
                 bar.finish();
                 bar = null;
             }
-            console.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1f s%n",
-                    epoch, epochs, trainLoss, 100 * trainAccuracy, 100 * testAccuracy, seconds);
+            console.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %.2f%%  %s %.2f%%  %.1f s%n",
+                    epoch, epochs, trainLoss, 100 * trainAccuracy, accuracyLabel, 100 * testAccuracy, seconds);
             console.flush();
         }
     }

@@ -33,6 +33,7 @@ import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherLoader;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.teacher.train.Augmentation;
 import io.kdstream.teacher.train.TeacherTrainer;
 import io.kdstream.teacher.train.TrainingListener;
 import io.kdstream.teacher.train.TrainingResult;
@@ -449,6 +450,9 @@ public final class DemoRunner implements AutoCloseable {
                 .setTrainData(train).setTestData(test)
                 .optEpochs(plan.teacherEpochs()).optSeed(plan.seed())
                 .optBatchSize(DemoPlan.TEACHER_BATCH_SIZE).optLearningRate(DemoPlan.TEACHER_LEARNING_RATE)
+                // the demo's short teacher runs (1-3 epochs) keep the plain recipe: Adam, cosine decay without warm-up, no
+                // augmentation, which is also what the teachers cached by TeacherCache were trained with
+                .optAugmentation(Augmentation.NONE).optWeightDecay(0).optWarmUpEpochs(0)
                 .optLimit(plan.teacherTrainImages() < train.size() ? plan.teacherTrainImages() : 0)
                 .optTestLimit(plan.teacherTestImages() < test.size() ? plan.teacherTestImages() : 0)
                 .optListener(new TeacherProgress())

@@ -56,6 +56,20 @@ class TeacherCommandTest {
     }
 
     @Test
+    void shouldReportValidationAccuracyAndRecordNoTestAccuracyWhenHoldingOutImages() {
+        Path store = tmp.resolve("models");
+
+        int trained = run("teacher", "train", "--epochs", "1", "--limit", "300", "--validation", "200",
+                "--batch-size", "50", "--no-flip", "--shift", "1", "--store", store.toString());
+
+        assertThat(trained).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("epoch 1/1", "val acc", "validation accuracy").doesNotContain("test acc");
+        ModelMetadata meta = ModelStore.read(ModelStore.open(store).latest().orElseThrow()).metadata();
+        assertThat(meta.testAccuracy()).isEmpty();
+        assertThat(meta.training()).hasValueSatisfying(t -> assertThat(t.dataset()).isEqualTo("fashion-mnist/train[0:300]"));
+    }
+
+    @Test
     void shouldFailWithAMessageWhenTheStoreIsEmpty() {
         int code = run("teacher", "validate", "--store", tmp.resolve("empty").toString());
         assertThat(code).isEqualTo(KdstreamCli.EXIT_FAILURE);

@@ -36,14 +36,28 @@ import java.util.Objects;
 import java.util.Random;
 
 /**
- * Trains a zoo architecture (by default the teacher CNN) on Fashion-MNIST with DJL on the CPU: Adam with cosine
- * learning-rate decay, softmax cross-entropy, mini-batches of a seeded shuffle, test accuracy after every epoch. With the same seed, data and
- * thread count, two runs give the same parameters.
+ * Trains a zoo architecture (by default the teacher CNN) on Fashion-MNIST with DJL on the CPU: AdamW (decoupled weight
+ * decay; plain Adam when the decay is 0), a linear learning-rate warm-up then cosine decay, softmax cross-entropy,
+ * mini-batches of a seeded shuffle with seeded {@link Augmentation} (shifts and horizontal flips by default), and
+ * the accuracy on the test split after every epoch. With {@link Builder#optValidation(int)} the last images of the
+ * training split are held out and evaluated instead of the test split, for choosing a recipe without looking at the
+ * test split. With the same seed, data and thread count, two runs give the same parameters.
  */
 public final class TeacherTrainer {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(TeacherTrainer.class);
     private static final int EVAL_BATCH = 500;
+
+    /** Default number of epochs. */
+    public static final int DEFAULT_EPOCHS = 15;
+    /** Default AdamW weight decay. */
+    public static final float DEFAULT_WEIGHT_DECAY = 0.05f;
+    /** Default warm-up epochs. */
+    public static final int DEFAULT_WARM_UP_EPOCHS = 1;
+    /** Default augmentation shift in pixels. */
+    public static final int DEFAULT_SHIFT = 2;
+    /** Default augmentation flip. */
+    public static final boolean DEFAULT_FLIP = true;
 
     private final FashionMnist train;
     private final FashionMnist test;
@@ -56,6 +70,10 @@ public final class TeacherTrainer {
     private final int limit;
     private final int testLimit;
     private final boolean cosine;
+    private final Augmentation augmentation;
+    private final float weightDecay;
+    private final int warmUpEpochs;
+    private final int validation;
     private final TrainingListener listener;
 
     private TeacherTrainer(Builder b) {
@@ -70,6 +88,10 @@ public final class TeacherTrainer {
         this.limit = b.limit;
         this.testLimit = b.testLimit;
         this.cosine = b.cosine;
+        this.augmentation = b.augmentation;
+        this.weightDecay = b.weightDecay;
+        this.warmUpEpochs = b.warmUpEpochs;
+        this.validation = b.validation;
         this.listener = b.listener;
     }
 
@@ -85,8 +107,15 @@ public final class TeacherTrainer {
             JniUtils.setNumThreads(threads);
         }
         engine.setRandomSeed((int) seed);
-        int trainSize = limit > 0 ? Math.min(limit, train.size()) : train.size();
-        int testSize = testLimit > 0 ? Math.min(testLimit, test.size()) : test.size();
+        if (validation >= train.size()) {
+            throw new KdException("cannot hold out " + validation + " of " + train.size() + " training images for validation");
+        }
+        int pool = train.size() - validation;
+        int trainSize = limit > 0 ? Math.min(limit, pool) : pool;
+        FashionMnist evalData = validation > 0 ? train : test;
+        int evalFrom = validation > 0 ? pool : 0;
+        int evalCount = validation > 0 ? validation : test.size();
+        int testSize = testLimit > 0 ? Math.min(testLimit, evalCount) : evalCount;
         List<Integer> inShape = architecture.inputShape();
         if (inShape.size() != 3 || inShape.get(1) != train.rows() || inShape.get(2) != train.cols()) {
             throw new KdException(architecture.name() + " takes " + inShape + ", the data is " + train.rows() + "x" + train.cols());
@@ -99,10 +128,11 @@ public final class TeacherTrainer {
             Loss loss = Loss.softmaxCrossEntropyLoss();
             DefaultTrainingConfig config = new DefaultTrainingConfig(loss)
                     .optDevices(new Device[] {Device.cpu()})
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(learningRateTracker(trainSize)).build());
+                    .optOptimizer(optimizer(trainSize));
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(batchShape(1));
                 Random shuffle = new Random(seed);
+                Random augment = new Random(seed * 0x9E3779B97F4A7C15L + 1);
                 int[] order = new int[trainSize];
                 for (int i = 0; i < trainSize; i++) {
                     order[i] = i;
@@ -116,7 +146,9 @@ public final class TeacherTrainer {
                     for (int from = 0; from < trainSize; from += batchSize) {
                         int n = Math.min(batchSize, trainSize - from);
                         try (NDManager scope = trainer.getManager().newSubManager()) {
-                            NDArray x = scope.create(FloatBuffer.wrap(pixels(train, order, from, n)), batchShape(n));
+                            float[] batch = pixels(train, order, from, n);
+                            augmentation.apply(batch, n, train.rows(), train.cols(), augment);
+                            NDArray x = scope.create(FloatBuffer.wrap(batch), batchShape(n));
                             NDArray y = scope.create(IntBuffer.wrap(labels(train, order, from, n)), new Shape(n), DataType.INT32);
                             try (GradientCollector gc = trainer.newGradientCollector()) {
                                 NDArray logits = trainer.forward(new NDList(x)).get(0);
@@ -130,7 +162,7 @@ public final class TeacherTrainer {
                         batches++;
                         listener.onBatch(epoch, epochs, from + n, trainSize, lossSum / batches);
                     }
-                    double testAccuracy = evaluate(trainer, testSize);
+                    double testAccuracy = evaluate(trainer, evalData, evalFrom, testSize);
                     double seconds = (System.nanoTime() - epochStart) / 1e9;
                     EpochStats e = new EpochStats(epoch, lossSum / Math.max(1, batches), (double) correct / trainSize,
                             testAccuracy, seconds);
@@ -144,7 +176,7 @@ public final class TeacherTrainer {
             ModelMetadata metadata = ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE)
                     .withTraining(new ModelMetadata.TrainingInfo(train.source() + (trainSize < train.size() ? "[0:" + trainSize + "]" : ""),
                             epochs, seed, batchSize, Double.parseDouble(Float.toString(learningRate)), totalSeconds));
-            if (!stats.isEmpty()) {
+            if (!stats.isEmpty() && validation == 0) {
                 metadata = metadata.withTestAccuracy(stats.get(stats.size() - 1).testAccuracy());
             }
             return new TrainingResult(model, metadata, stats, totalSeconds);
@@ -154,27 +186,51 @@ public final class TeacherTrainer {
         }
     }
 
-    /** Cosine decay from the learning rate to 1% of it over all updates, or a fixed rate. */
-    private Tracker learningRateTracker(int trainSize) {
-        int updates = epochs * ((trainSize + batchSize - 1) / batchSize);
-        if (!cosine || updates < 2) {
-            return Tracker.fixed(learningRate);
+    private Optimizer optimizer(int trainSize) {
+        int perEpoch = (trainSize + batchSize - 1) / batchSize;
+        Tracker rate = learningRateTracker(learningRate, epochs * perEpoch, cosine ? warmUpEpochs * perEpoch : 0, cosine);
+        if (weightDecay > 0) {
+            return Optimizer.adamW().optLearningRateTracker(rate).optWeightDecays(weightDecay).build();
         }
-        return CosineTracker.builder().setBaseValue(learningRate).optFinalValue(learningRate / 100).setMaxUpdates(updates).build();
+        return Optimizer.adam().optLearningRateTracker(rate).build();
     }
 
-    private double evaluate(Trainer trainer, int testSize) {
+    /**
+     * The learning rate at each update: with {@code cosine}, a linear rise from a tenth of {@code rate} to {@code rate}
+     * over the first {@code warmUp} updates (at most a fifth of all), then a cosine decay to 1% of it at update
+     * {@code updates}; otherwise {@code rate} throughout.
+     */
+    static Tracker learningRateTracker(float rate, int updates, int warmUp, boolean cosine) {
+        if (!cosine || updates < 2) {
+            return Tracker.fixed(rate);
+        }
+        int rise = Math.max(0, Math.min(warmUp, updates / 5));
+        Tracker decay = CosineTracker.builder().setBaseValue(rate).optFinalValue(rate / 100).setMaxUpdates(updates - rise).build();
+        if (rise == 0) {
+            return decay;
+        }
+        float start = rate / 10;
+        return numUpdate -> numUpdate < rise
+                ? start + (rate - start) * numUpdate / rise
+                : decay.getNewValue(numUpdate - rise);
+    }
+
+    private double evaluate(Trainer trainer, FashionMnist data, int first, int count) {
         long correct = 0;
-        for (int from = 0; from < testSize; from += EVAL_BATCH) {
-            int n = Math.min(EVAL_BATCH, testSize - from);
+        int[] index = new int[count];
+        for (int i = 0; i < count; i++) {
+            index[i] = first + i;
+        }
+        for (int from = 0; from < count; from += EVAL_BATCH) {
+            int n = Math.min(EVAL_BATCH, count - from);
             try (NDManager scope = trainer.getManager().newSubManager()) {
-                NDArray x = scope.create(FloatBuffer.wrap(pixels(test, null, from, n)), batchShape(n));
-                NDArray y = scope.create(IntBuffer.wrap(labels(test, null, from, n)), new Shape(n), DataType.INT32);
+                NDArray x = scope.create(FloatBuffer.wrap(pixels(data, index, from, n)), batchShape(n));
+                NDArray y = scope.create(IntBuffer.wrap(labels(data, index, from, n)), new Shape(n), DataType.INT32);
                 NDArray logits = trainer.evaluate(new NDList(x)).get(0);
                 correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
             }
         }
-        return testSize == 0 ? 0 : (double) correct / testSize;
+        return count == 0 ? 0 : (double) correct / count;
     }
 
     private Shape batchShape(int n) {
@@ -227,7 +283,7 @@ public final class TeacherTrainer {
         private FashionMnist train;
         private FashionMnist test;
         private Architecture architecture = ModelZoo.teacherCnn();
-        private int epochs = 10;
+        private int epochs = DEFAULT_EPOCHS;
         private long seed = 42;
         private int batchSize = 128;
         private float learningRate = 1e-3f;
@@ -235,6 +291,10 @@ public final class TeacherTrainer {
         private int limit;
         private int testLimit;
         private boolean cosine = true;
+        private Augmentation augmentation = new Augmentation(DEFAULT_SHIFT, DEFAULT_FLIP);
+        private float weightDecay = DEFAULT_WEIGHT_DECAY;
+        private int warmUpEpochs = DEFAULT_WARM_UP_EPOCHS;
+        private int validation;
         private TrainingListener listener = new TrainingListener() {
         };
 
@@ -300,6 +360,33 @@ public final class TeacherTrainer {
             return this;
         }
 
+        /** Training-time augmentation (default {@link Augmentation#SHIFT_AND_FLIP}); {@link Augmentation#NONE} for none. */
+        public Builder optAugmentation(Augmentation a) {
+            this.augmentation = a;
+            return this;
+        }
+
+        /** Decoupled (AdamW) weight decay per unit of learning rate; 0 = plain Adam. */
+        public Builder optWeightDecay(float decay) {
+            this.weightDecay = decay;
+            return this;
+        }
+
+        /** Epochs of linear learning-rate warm-up before the cosine decay (only with the decay on; at most a fifth of the run); 0 = none. */
+        public Builder optWarmUpEpochs(int n) {
+            this.warmUpEpochs = n;
+            return this;
+        }
+
+        /**
+         * Hold out the last {@code n} training images and evaluate on them after every epoch instead of on the test
+         * split (the metadata then records no test accuracy); 0 = train on all and evaluate on the test split.
+         */
+        public Builder optValidation(int n) {
+            this.validation = n;
+            return this;
+        }
+
         public Builder optListener(TrainingListener l) {
             this.listener = l;
             return this;
@@ -310,10 +397,14 @@ public final class TeacherTrainer {
             Objects.requireNonNull(test, "setTestData is required");
             Objects.requireNonNull(architecture, "architecture");
             Objects.requireNonNull(listener, "listener");
-            if (epochs < 1 || batchSize < 1 || !(learningRate > 0) || threads < 0 || limit < 0 || testLimit < 0) {
+            Objects.requireNonNull(augmentation, "augmentation");
+            if (epochs < 1 || batchSize < 1 || !(learningRate > 0) || threads < 0 || limit < 0 || testLimit < 0
+                    || !(weightDecay >= 0) || warmUpEpochs < 0 || validation < 0) {
                 throw new IllegalArgumentException("need epochs >= 1, batchSize >= 1, learningRate > 0, threads >= 0, "
-                        + "limit >= 0, testLimit >= 0; got epochs=" + epochs + " batchSize=" + batchSize
-                        + " learningRate=" + learningRate + " threads=" + threads + " limit=" + limit + " testLimit=" + testLimit);
+                        + "limit >= 0, testLimit >= 0, weightDecay >= 0, warmUpEpochs >= 0, validation >= 0; got epochs=" + epochs
+                        + " batchSize=" + batchSize + " learningRate=" + learningRate + " threads=" + threads + " limit=" + limit
+                        + " testLimit=" + testLimit + " weightDecay=" + weightDecay + " warmUpEpochs=" + warmUpEpochs
+                        + " validation=" + validation);
             }
             return new TeacherTrainer(this);
         }

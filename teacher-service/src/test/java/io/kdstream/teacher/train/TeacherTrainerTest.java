@@ -112,6 +112,62 @@ class TeacherTrainerTest {
         }
     }
 
+    @Test
+    void shouldWarmUpLinearlyFromATenthThenDecayByCosineToOnePercent() {
+        ai.djl.training.tracker.Tracker rate = TeacherTrainer.learningRateTracker(1e-3f, 100, 10, true);
+        org.assertj.core.data.Offset<Float> tiny = org.assertj.core.data.Offset.offset(1e-7f);
+        assertThat(rate.getNewValue(0)).isCloseTo(1e-4f, tiny);
+        assertThat(rate.getNewValue(5)).isCloseTo(5.5e-4f, tiny);
+        assertThat(rate.getNewValue(10)).isCloseTo(1e-3f, tiny);
+        // halfway through the 90 decay updates the cosine is at the mean of the peak and the floor
+        assertThat(rate.getNewValue(55)).isCloseTo((1e-3f + 1e-5f) / 2, tiny);
+        assertThat(rate.getNewValue(100)).isCloseTo(1e-5f, tiny);
+        for (int u = 11; u <= 100; u++) {
+            assertThat(rate.getNewValue(u)).isLessThan(rate.getNewValue(u - 1));
+        }
+    }
+
+    @Test
+    void shouldCapTheWarmUpAtAFifthOfTheRunAndKeepAFixedRateWithoutDecay() {
+        ai.djl.training.tracker.Tracker capped = TeacherTrainer.learningRateTracker(1e-3f, 40, 40, true);
+        assertThat(capped.getNewValue(8)).isEqualTo(1e-3f);
+        assertThat(capped.getNewValue(7)).isLessThan(1e-3f);
+        ai.djl.training.tracker.Tracker fixed = TeacherTrainer.learningRateTracker(1e-3f, 40, 4, false);
+        assertThat(fixed.getNewValue(0)).isEqualTo(1e-3f);
+        assertThat(fixed.getNewValue(39)).isEqualTo(1e-3f);
+    }
+
+    @Test
+    void shouldEvaluateOnHeldOutTrainingImagesAndRecordNoTestAccuracyInValidationMode() {
+        List<Long> progress = new ArrayList<>();
+        try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
+                .optArchitecture(ModelZoo.studentTinyCnn()).optValidation(200)
+                .optEpochs(1).optLimit(300).optBatchSize(50).optSeed(5)
+                .optListener(new TrainingListener() {
+                    @Override
+                    public void onBatch(int epoch, int epochs, long done, long total, double meanLoss) {
+                        progress.add(total);
+                    }
+                })
+                .build().train()) {
+            assertThat(progress).containsOnly(300L);
+            // 200 held-out images: the accuracy is a whole number of them
+            double held = result.testAccuracy() * 200;
+            assertThat(held).isCloseTo(Math.rint(held), org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(result.metadata().testAccuracy()).isEmpty();
+            assertThat(result.metadata().training()).hasValueSatisfying(t ->
+                    assertThat(t.dataset()).isEqualTo("fashion-mnist/train[0:300]"));
+        }
+    }
+
+    @Test
+    void shouldRefuseToHoldOutTheWholeTrainingSplit() {
+        TeacherTrainer trainer = TeacherTrainer.builder().setTrainData(train).setTestData(test)
+                .optValidation(train.size()).build();
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(trainer::train))
+                .isInstanceOf(io.kdstream.core.KdException.class).hasMessageContaining("validation");
+    }
+
     private SavedModel trainAndSave(long seed, String dir) {
         try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
                 .optArchitecture(ModelZoo.studentTinyCnn())
