@@ -60,7 +60,7 @@ public final class TeacherCommand {
         int batchSize;
 
         @Option(names = "--lr", defaultValue = "0.001",
-                description = "Peak learning rate: warm-up from a tenth of it, then cosine decay to 1% (default: ${DEFAULT-VALUE}).")
+                description = "Peak learning rate: warm-up from a tenth of it, then cosine decay to 1%% (default: ${DEFAULT-VALUE}).")
         float learningRate;
 
         @Option(names = "--weight-decay", defaultValue = "" + TeacherTrainer.DEFAULT_WEIGHT_DECAY,
