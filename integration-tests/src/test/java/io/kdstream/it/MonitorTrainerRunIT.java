@@ -7,8 +7,6 @@ import io.kdstream.avro.MonitorKind;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
-import io.kdstream.it.support.KafkaTestCluster;
-import io.kdstream.it.support.TestRegistry;
 import io.kdstream.it.support.TopicReads;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.streams.MonitorApp;
@@ -16,17 +14,16 @@ import io.kdstream.streams.MonitorConfig;
 import io.kdstream.streams.Thresholds;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.it.support.LocalKafka;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.assertj.core.groups.Tuple;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -35,7 +32,6 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The monitor with its default windows (60 s, every 15 s, 10 s grace) watching a real bounded training run that is
@@ -48,30 +44,13 @@ class MonitorTrainerRunIT {
     private static final Duration SETTLE = Duration.ofSeconds(4);
     private static final long STALENESS_MS = 5_000;
 
-    private static KafkaTestCluster kafka;
-    private static TestRegistry registry;
-
-    @BeforeAll
-    static void start() {
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
-        kafka = KafkaTestCluster.start();
-        registry = TestRegistry.start(kafka.bootstrapServers());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final LocalKafka STACK = LocalKafka.withFashionMnist();
 
     @Test
     void shouldPublishAShortRunsWindowsWhenItFinishesAndNotReportItsTrainerStale(@TempDir Path dir) throws Exception {
         // Given 300 teacher outputs and the monitor running with its default windows
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "monrun", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "monrun", dir);
         props.put(TrainerConfig.EPOCHS_CONFIG, "1");
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
         TrainerIT.Fixtures.createTopics(props);
@@ -97,7 +76,7 @@ class MonitorTrainerRunIT {
             // Then every window of the run is published, each exactly once, without any further record; the newest
             // one before its end plus grace has come, so it was closed by the run's end, not by time
             long[] newestSeenAt = {Long.MAX_VALUE};
-            List<MonitorEvent> events = TopicReads.readToEnd(kafka.clientProperties(), kd.topics().monitors(),
+            List<MonitorEvent> events = TopicReads.readToEnd(STACK.kafka().clientProperties(), kd.topics().monitors(),
                     KdAvroSerdes.value(MonitorEvent.class, serde).deserializer(),
                     list -> {
                         if (newestSeenAt[0] == Long.MAX_VALUE && list.stream()
@@ -125,7 +104,7 @@ class MonitorTrainerRunIT {
 
             // And the finished trainer is not reported stale, well past the staleness threshold
             long finished = System.currentTimeMillis();
-            List<Alert> alerts = TopicReads.readToEnd(kafka.clientProperties(), kd.topics().alerts(),
+            List<Alert> alerts = TopicReads.readToEnd(STACK.kafka().clientProperties(), kd.topics().alerts(),
                     KdAvroSerdes.value(Alert.class, serde).deserializer(),
                     list -> System.currentTimeMillis() - finished > 2 * STALENESS_MS, SETTLE, TIMEOUT);
             assertThat(alerts).extracting(Alert::getType).doesNotContain(AlertType.TRAINER_STALE);

@@ -3,52 +3,31 @@ package io.kdstream.it;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
-import io.kdstream.it.support.KafkaTestCluster;
-import io.kdstream.it.support.TestRegistry;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.it.support.LocalKafka;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Replaying a finished run from its manifest reproduces its model bit for bit, even after the topic has grown. */
 class ReplayIT {
 
-    private static KafkaTestCluster kafka;
-    private static TestRegistry registry;
-
-    @BeforeAll
-    static void start() {
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
-        kafka = KafkaTestCluster.start();
-        registry = TestRegistry.start(kafka.bootstrapServers());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final LocalKafka STACK = LocalKafka.withFashionMnist();
 
     @Test
     void shouldReproduceTheFinalModelSha256FromTheManifestOnTheRunsTopic(@TempDir Path dir) throws Exception {
         // Given a finished distillation run over 400 teacher outputs (tiny CNN, learnt CTKD temperature: more state to restore)
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "replay", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "replay", dir);
         props.put(TrainerConfig.STUDENT_CONFIG, "fmnist-tinycnn-student");
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
         props.put(TrainerConfig.EPOCHS_CONFIG, "1");
@@ -64,8 +43,8 @@ class ReplayIT {
 
         // When the run is replayed from the manifest found on the runs topic
         Map<String, Object> connection = new HashMap<>();
-        connection.put("bootstrap.servers", kafka.bootstrapServers());
-        connection.put("schema.registry.url", registry.url());
+        connection.put("bootstrap.servers", STACK.kafka().bootstrapServers());
+        connection.put("schema.registry.url", STACK.registry().url());
         RunManifest manifest = Replay.findManifest(new KdConfig(props), original.runId());
         Replay.Outcome outcome = Replay.run(manifest, connection, dir.resolve("replay"));
 
@@ -78,7 +57,7 @@ class ReplayIT {
     @Test
     void shouldReportAMismatchWhenTheSettingsDiffer(@TempDir Path dir) throws Exception {
         // Given a finished labels-only run
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "replay-mismatch", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "replay-mismatch", dir);
         props.put(TrainerConfig.TEACHER_CONFIG, "none");
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
         props.put(TrainerConfig.EPOCHS_CONFIG, "1");
@@ -94,7 +73,7 @@ class ReplayIT {
         Map<String, String> altered = new HashMap<>(manifest.getConfig());
         altered.put(TrainerConfig.SEED_CONFIG, "43");
         manifest.setConfig(altered);
-        Map<String, Object> connection = Map.of("bootstrap.servers", kafka.bootstrapServers(), "schema.registry.url", registry.url());
+        Map<String, Object> connection = Map.of("bootstrap.servers", STACK.kafka().bootstrapServers(), "schema.registry.url", STACK.registry().url());
         Replay.Outcome outcome = Replay.run(manifest, connection, dir.resolve("replay"));
 
         // Then the hashes differ and the outcome says so

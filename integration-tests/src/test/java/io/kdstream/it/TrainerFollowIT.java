@@ -2,15 +2,13 @@ package io.kdstream.it;
 
 import io.kdstream.avro.RunManifest;
 import io.kdstream.core.data.FashionMnist;
-import io.kdstream.it.support.KafkaTestCluster;
-import io.kdstream.it.support.TestRegistry;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.it.support.LocalKafka;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -21,35 +19,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** An online run trains on teacher outputs as they arrive, keeps a per-step ledger, and replays from it bit for bit. */
 class TrainerFollowIT {
 
-    private static KafkaTestCluster kafka;
-    private static TestRegistry registry;
-
-    @BeforeAll
-    static void start() {
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
-        kafka = KafkaTestCluster.start();
-        registry = TestRegistry.start(kafka.bootstrapServers());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final LocalKafka STACK = LocalKafka.withFashionMnist();
 
     @Test
     void shouldTrainOnRecordsAsTheyArriveAndReplayTheLedger(@TempDir Path dir) throws Exception {
         // Given 200 teacher outputs and an online trainer following the topic
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "follow", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "follow", dir);
         props.put(TrainerConfig.FOLLOW_CONFIG, "true");
         props.put(TrainerConfig.EPOCHS_CONFIG, "1");
         props.put(TrainerConfig.FOLLOW_MAX_WAIT_CONFIG, "300");
@@ -80,8 +60,8 @@ class TrainerFollowIT {
         assertThat(Files.readAllLines(ledgerFile)).hasSize((int) result.steps());
 
         // ... and replaying the ledger reproduces the model
-        Replay.Outcome outcome = Replay.run(manifest, Map.of("bootstrap.servers", kafka.bootstrapServers(),
-                "schema.registry.url", registry.url()), dir.resolve("replay"));
+        Replay.Outcome outcome = Replay.run(manifest, Map.of("bootstrap.servers", STACK.kafka().bootstrapServers(),
+                "schema.registry.url", STACK.registry().url()), dir.resolve("replay"));
         assertThat(outcome.result().samples()).isEqualTo(350);
         assertThat(outcome.matches()).isTrue();
     }

@@ -8,25 +8,21 @@ import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.data.LabelSelection;
-import io.kdstream.it.support.KafkaTestCluster;
-import io.kdstream.it.support.TestRegistry;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.it.support.LocalKafka;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A mostly unlabelled stream, as a production input topic is: one teacher output in ten carries a label. The distilling
@@ -38,25 +34,8 @@ class UnlabelledStreamIT {
     private static final int RECORDS = 600;
     private static final LabelSelection TEN_PERCENT = new LabelSelection(0.1, 7);
 
-    private static KafkaTestCluster kafka;
-    private static TestRegistry registry;
-
-    @BeforeAll
-    static void start() {
-        assumeTrue(Files.isDirectory(FashionMnist.DEFAULT_DIR), "Fashion-MNIST is not installed");
-        kafka = KafkaTestCluster.start();
-        registry = TestRegistry.start(kafka.bootstrapServers());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final LocalKafka STACK = LocalKafka.withFashionMnist();
 
     /** Teacher output {@code i}, without its label unless the 10% selection keeps it. */
     private static TeacherOutput mostlyUnlabelled(int i) {
@@ -74,7 +53,7 @@ class UnlabelledStreamIT {
     @Test
     void shouldDistilOnAStreamWithTenPercentLabelsWithoutADeadLetterAndReplayBitForBit(@TempDir Path dir) throws Exception {
         // Given 600 teacher outputs of which about 10% carry a label
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "unlabelled-kd", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "unlabelled-kd", dir);
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "200");
         TrainerIT.Fixtures.createTopics(props);
         TrainerIT.Fixtures.produce(props, 0, RECORDS, UnlabelledStreamIT::mostlyUnlabelled);
@@ -108,8 +87,8 @@ class UnlabelledStreamIT {
 
         // When the run is replayed from its manifest
         RunManifest manifest = Replay.findManifest(config, original.runId());
-        Replay.Outcome outcome = Replay.run(manifest, Map.of("bootstrap.servers", kafka.bootstrapServers(),
-                "schema.registry.url", registry.url()), dir.resolve("replay"));
+        Replay.Outcome outcome = Replay.run(manifest, Map.of("bootstrap.servers", STACK.kafka().bootstrapServers(),
+                "schema.registry.url", STACK.registry().url()), dir.resolve("replay"));
 
         // Then the replay trained on the same records and reproduced the model bit for bit
         assertThat(outcome.result().samples()).isEqualTo(original.samples());
@@ -122,7 +101,7 @@ class UnlabelledStreamIT {
     @Test
     void shouldTrainTheLabelsOnlyBaselineOnTheLabelledRecordsAloneAndCountTheOthers(@TempDir Path dir) throws Exception {
         // Given the same mostly unlabelled stream
-        Map<String, Object> props = TrainerIT.Fixtures.props(kafka, registry, "unlabelled-base", dir);
+        Map<String, Object> props = TrainerIT.Fixtures.props(STACK.kafka(), STACK.registry(), "unlabelled-base", dir);
         props.put(TrainerConfig.TEACHER_CONFIG, "none");
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "0");
         TrainerIT.Fixtures.createTopics(props);

@@ -49,15 +49,15 @@ public final class TeacherTrainer {
     private static final int EVAL_BATCH = 500;
 
     /** Default number of epochs. */
-    public static final int DEFAULT_EPOCHS = 15;
+    public static final int DEFAULT_EPOCHS = 10;
     /** Default AdamW weight decay. */
-    public static final float DEFAULT_WEIGHT_DECAY = 0.05f;
+    public static final float DEFAULT_WEIGHT_DECAY = 0f;
     /** Default warm-up epochs. */
-    public static final int DEFAULT_WARM_UP_EPOCHS = 1;
+    public static final int DEFAULT_WARM_UP_EPOCHS = 0;
     /** Default augmentation shift in pixels. */
-    public static final int DEFAULT_SHIFT = 2;
+    public static final int DEFAULT_SHIFT = 0;
     /** Default augmentation flip. */
-    public static final boolean DEFAULT_FLIP = true;
+    public static final boolean DEFAULT_FLIP = false;
 
     private final FashionMnist train;
     private final FashionMnist test;

@@ -171,6 +171,8 @@ class TeacherTrainerTest {
     private SavedModel trainAndSave(long seed, String dir) {
         try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
                 .optArchitecture(ModelZoo.studentTinyCnn())
+                // the augmented recipe: its shifts, flips, weight decay and warm-up must repeat bit for bit too
+                .optAugmentation(new Augmentation(2, true)).optWeightDecay(0.05f).optWarmUpEpochs(1)
                 .optEpochs(1).optLimit(300).optTestLimit(100).optBatchSize(50).optSeed(seed).build().train()) {
             return ModelStore.saveTo(tmp.resolve(dir), result.block(), result.metadata());
         }
