@@ -82,7 +82,7 @@ final class GroupReplay {
         Map<String, Object> serde = config.serdeProperties();
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
                 architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()));
+                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
         Map<String, TrainingCore> lineages = new LinkedHashMap<>();
         String divergence = null;
         long stepCount = 0;

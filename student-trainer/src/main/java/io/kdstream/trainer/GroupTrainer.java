@@ -130,7 +130,7 @@ final class GroupTrainer {
         }
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
                 architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()));
+                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture);

@@ -141,6 +141,14 @@ public final class StudentArchitectures {
         return a;
     }
 
+    /**
+     * The shape every input record must have for {@code architecture}: its input shape for a spec student; null for
+     * a zoo student, which takes any shape of its element count (as it always has).
+     */
+    public static List<Integer> recordShape(Architecture architecture) {
+        return ArchitectureSpec.isSpec(architecture.name()) ? architecture.inputShape() : null;
+    }
+
     /** A saved student's network with its parameters loaded, in {@code manager}. */
     public static FeatureBlock load(SavedModel saved, NDManager manager) {
         Architecture a = forSaved(saved.metadata());

@@ -277,10 +277,11 @@ public final class Trainer implements AutoCloseable {
             TeacherOutputDecoder decoder = new TeacherOutputDecoder(
                     KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
                     architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0,
-                    new LabelSelection(config.labelFraction(), config.seed()));
+                    new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
             RecordDecoder recordDecoder = config.readsInputs()
                     ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, serde).deserializer(), architecture.inputSize(),
-                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()))
+                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()),
+                            StudentArchitectures.recordShape(architecture))
                     : decoder;
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);

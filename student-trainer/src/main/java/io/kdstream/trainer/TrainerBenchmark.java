@@ -130,9 +130,10 @@ public final class TrainerBenchmark {
         // the same decoding as the run: InputRecords for the EMA teacher alone, teacher outputs otherwise
         RecordDecoder decoder = config.readsInputs()
                 ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), labels)
+                        architecture.inputSize(), architecture.numClasses(), labels, StudentArchitectures.recordShape(architecture))
                 : new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels);
+                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels,
+                        StudentArchitectures.recordShape(architecture));
         List<Batch> out = new ArrayList<>();
         try (BatchReader reader = new BatchReader(
                 () -> KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), r,

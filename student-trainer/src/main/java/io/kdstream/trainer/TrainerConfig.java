@@ -86,7 +86,8 @@ public final class TrainerConfig extends KdConfig {
     public static final String EVAL_DIR_CONFIG = "trainer.eval.dir";
     private static final String EVAL_DIR_DOC = "Directory of the Fashion-MNIST IDX files whose test split is the held-out set.";
     public static final String EVAL_MAX_SAMPLES_CONFIG = "trainer.eval.max.samples";
-    private static final String EVAL_MAX_SAMPLES_DOC = "Test examples evaluated (the first N; 0 disables evaluation).";
+    private static final String EVAL_MAX_SAMPLES_DOC = "Held-out examples evaluated (the first N of the Fashion-MNIST split, "
+            + "or of trainer.eval.topic; 0 disables evaluation).";
     public static final String EVAL_SPLIT_CONFIG = "trainer.eval.split";
     private static final String EVAL_SPLIT_DOC = "Held-out set the student is scored on: 'test' (the Fashion-MNIST test "
             + "split) or 'validation' (the last trainer.eval.validation.images images of the training split, for tuning: "

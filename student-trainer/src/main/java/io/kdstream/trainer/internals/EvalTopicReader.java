@@ -93,7 +93,7 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
                             undecodable++;
                             continue;
                         }
-                        if (in.getInput() == null || !fits(in.getInput().getShape(), shape)) {
+                        if (in.getInput() == null || !InputRecordDecoder.fits(in.getInput().getShape(), shape)) {
                             wrongShape++;
                             continue;
                         }
@@ -135,14 +135,6 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
         }
         LOGGER.info("Evaluating on {} labelled records of topic {} (limit {})", n, topic, limit);
         return out;
-    }
-
-    /** Whether a record's input shape is the student's (a [H, W] input also fits a one-channel [1, H, W] student). */
-    static boolean fits(List<Integer> actual, List<Integer> expected) {
-        if (actual.equals(expected)) {
-            return true;
-        }
-        return expected.size() == 3 && expected.get(0) == 1 && actual.equals(expected.subList(1, 3));
     }
 
     private static boolean finite(float[] values, int from, int n) {
