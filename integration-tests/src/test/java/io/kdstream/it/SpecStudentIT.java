@@ -22,6 +22,7 @@ import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherIdentity;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.RunManifests;
 import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.Trainer;
@@ -161,6 +162,13 @@ class SpecStudentIT {
         assertThat(last.getStep()).isEqualTo(result.steps());
         assertThat(last.getStudentAccuracy()).isEqualTo(result.accuracy());
         assertThat(result.accuracy()).isGreaterThan(0.6);
+        // When the run is replayed from its manifest into a fresh directory (the shape is detected again)
+        Replay.Outcome replay = Replay.run(Replay.findManifest(config, result.runId()), Map.of("bootstrap.servers",
+                STACK.kafka().bootstrapServers(), "schema.registry.url", STACK.registry().url()), dir.resolve("replay"));
+
+        // Then it builds the same student and reproduces the model bit for bit
+        assertThat(replay.result().samples()).isEqualTo(result.samples());
+        assertThat(replay.matches()).isTrue();
         System.out.printf(java.util.Locale.ROOT, "SpecStudentIT: %s on %s, %d classes: %d steps, %d samples, held-out accuracy "
                 + "%.4f on %d records (chance 0.2000), %.1f s in the trainer%n", STUDENT, CHW, CLASSES, result.steps(),
                 result.samples(), result.accuracy(), HELD_OUT, result.timings().totalNanos() / 1e9);
