@@ -562,8 +562,16 @@ public final class Trainer implements AutoCloseable {
                 return true;
             }
             if (!config.evalTopic().isEmpty()) {
-                EvalTopicReader held = EvalTopicReader.read(config, config.evalTopic(), core.architecture(),
-                        KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(), config.evalMaxSamples());
+                EvalTopicReader held;
+                try {
+                    held = EvalTopicReader.read(config, config.evalTopic(), core.architecture(),
+                            KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(), config.evalMaxSamples());
+                } catch (KdException e) {
+                    // like a missing Fashion-MNIST directory: the run goes on (and saves its model) without evaluation
+                    LOGGER.warn("No evaluation: {}", e.getMessage());
+                    unavailable = true;
+                    return false;
+                }
                 if (held.size() == 0) {
                     LOGGER.warn("No evaluation: topic {} ({}) holds no usable labelled record", config.evalTopic(),
                             TrainerConfig.EVAL_TOPIC_CONFIG);
