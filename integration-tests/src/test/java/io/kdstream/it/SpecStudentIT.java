@@ -169,6 +169,24 @@ class SpecStudentIT {
         // Then it builds the same student and reproduces the model bit for bit
         assertThat(replay.result().samples()).isEqualTo(result.samples());
         assertThat(replay.matches()).isTrue();
+        // When a short run names an evaluation topic that does not exist
+        Map<String, Object> typo = new HashMap<>(props);
+        typo.put(TrainerConfig.EVAL_TOPIC_CONFIG, PREFIX + ".no-such-topic");
+        typo.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("typo").toString());
+        typo.put(TrainerConfig.EPOCHS_CONFIG, "1");
+        typo.put(TrainerConfig.MAX_STEPS_CONFIG, "5");
+        Trainer.Result unevaluated;
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(typo)).build()) {
+            unevaluated = trainer.run();
+        }
+
+        // Then it still trains and saves its student, without an accuracy and without creating the topic
+        assertThat(unevaluated.completed()).isTrue();
+        assertThat(unevaluated.modelSha256()).isNotNull();
+        assertThat(unevaluated.accuracy()).isNull();
+        try (Admin admin = KafkaClients.admin(config)) {
+            assertThat(admin.listTopics().names().get()).doesNotContain(PREFIX + ".no-such-topic");
+        }
         System.out.printf(java.util.Locale.ROOT, "SpecStudentIT: %s on %s, %d classes: %d steps, %d samples, held-out accuracy "
                 + "%.4f on %d records (chance 0.2000), %.1f s in the trainer%n", STUDENT, CHW, CLASSES, result.steps(),
                 result.samples(), result.accuracy(), HELD_OUT, result.timings().totalNanos() / 1e9);

@@ -62,7 +62,9 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
         long wrongShape = 0;
         long unlabelled = 0;
         long badLabel = 0;
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500))) {
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500,
+                // a misspelt topic must not be created by looking for it
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
                 throw new KdException("Evaluation topic " + topic + " (" + TrainerConfig.EVAL_TOPIC_CONFIG + ") does not exist");

@@ -49,7 +49,8 @@ public final class StreamShapeProbe {
         Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, serde).deserializer();
         Deserializer<InputRecord> inputs = KdAvroSerdes.value(InputRecord.class, serde).deserializer();
         long skipped = 0;
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100))) {
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100,
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
                 throw new KdException("Topic " + topic + " does not exist: cannot detect the student's input shape from it; "
