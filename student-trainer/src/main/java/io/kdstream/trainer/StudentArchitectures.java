@@ -1,6 +1,7 @@
 package io.kdstream.trainer;
 
 import io.kdstream.core.KdException;
+import io.kdstream.core.model.ModelFormat;
 import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
@@ -133,6 +134,10 @@ public final class StudentArchitectures {
      * @throws KdException when the metadata's declared features differ from the rebuilt architecture's
      */
     public static Architecture forSaved(ModelMetadata metadata) {
+        if (metadata.format() != ModelFormat.DJL) {
+            throw new KdException("Saved student " + metadata.architecture() + " is a " + metadata.format() + " model; only "
+                    + "DJL students (zoo names and specs) are rebuilt from their metadata");
+        }
         Architecture a = forShape(metadata.architecture(), metadata.inputShape(), metadata.numClasses());
         if (!a.features().equals(metadata.features())) {
             throw new KdException("Saved student " + metadata.architecture() + " declares features " + metadata.features()
