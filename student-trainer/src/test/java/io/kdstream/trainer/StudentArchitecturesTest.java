@@ -225,4 +225,32 @@ class StudentArchitecturesTest {
         assertThat(config(dir, Map.of(TrainerConfig.INPUT_SHAPE_CONFIG, "3,32,32")).trainingSettings())
                 .containsEntry(TrainerConfig.INPUT_SHAPE_CONFIG, "3,32,32");
     }
+
+    @Test
+    void shouldTrainTheSpecOfTheZooTinyCnnExactlyAsTheZooModel(@TempDir Path dir) {
+        // cnn:8,16:dense64 on [1, 28, 28] and 10 classes is the zoo's tiny CNN, with one more feature tap
+        Architecture spec = StudentArchitectures.forShape("cnn:8,16:dense64", List.of(1, 28, 28), 10);
+        TrainerConfig cfg = config(dir, Map.of(TrainerConfig.TEACHER_CONFIG, "none"));
+        try (TrainingCore zoo = new TrainingCore(cfg, ModelZoo.studentTinyCnn()); TrainingCore own = new TrainingCore(cfg, spec)) {
+            SplittableRandom r = new SplittableRandom(5);
+            for (int step = 0; step < 3; step++) {
+                float[] x = new float[N * 784];
+                int[] labels = new int[N];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextDouble();
+                }
+                for (int i = 0; i < N; i++) {
+                    labels[i] = r.nextInt(10);
+                }
+                Batch b = new Batch(0, N, x, labels, null, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0, null);
+                assertThat(own.step(b, step, null).totalLoss()).isEqualTo(zoo.step(b, step, null).totalLoss());
+            }
+            List<float[]> a = List.copyOf(zoo.parameters().values());
+            List<float[]> b = List.copyOf(own.parameters().values());
+            assertThat(b).hasSameSizeAs(a);
+            for (int i = 0; i < a.size(); i++) {
+                assertThat(b.get(i)).as("parameter " + i).containsExactly(a.get(i));
+            }
+        }
+    }
 }
