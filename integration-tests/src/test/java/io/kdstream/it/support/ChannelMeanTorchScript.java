@@ -18,8 +18,9 @@ import java.util.zip.ZipOutputStream;
 
 /**
  * Writes a parameter-free TorchScript module for tests, without Python (the same writer as the teacher-service unit
- * tests use; the modules do not share test code): {@code forward(image)} returns the mean of
- * every channel of an {@code [N, C, H, W]} input, so its logits are {@code [N, C]} and easy to predict by hand. The
+ * tests use; the modules do not share test code): {@code forward(image)} reshapes the input to
+ * {@code [N, C, H * W]} (failing, like a real model, on any other element count) and returns the mean of every
+ * channel, so its logits are {@code [N, C]} and easy to predict by hand. The
  * archive has the layout {@code torch.jit.save} writes (stored entries under one folder: the pickled module object,
  * its TorchScript source, an empty constants table and the format version), plus the metadata sidecar that declares
  * the input shape.
@@ -37,7 +38,7 @@ public final class ChannelMeanTorchScript {
         Path file = dir.resolve(stem + ".pt");
         try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
             stored(zip, stem + "/data.pkl", modulePickle());
-            stored(zip, stem + "/code/__torch__.py", source().getBytes(StandardCharsets.UTF_8));
+            stored(zip, stem + "/code/__torch__.py", source(c, h * w).getBytes(StandardCharsets.UTF_8));
             stored(zip, stem + "/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
             stored(zip, stem + "/version", "3\n".getBytes(StandardCharsets.UTF_8));
         }
@@ -47,7 +48,7 @@ public final class ChannelMeanTorchScript {
         return file;
     }
 
-    private static String source() {
+    private static String source(int channels, int pixels) {
         return "class " + CLASS_NAME + "(Module):\n"
                 + "  __parameters__ = []\n"
                 + "  __buffers__ = []\n"
@@ -55,7 +56,8 @@ public final class ChannelMeanTorchScript {
                 + "  _is_full_backward_hook : Optional[bool]\n"
                 + "  def forward(self: __torch__." + CLASS_NAME + ",\n"
                 + "    image: Tensor) -> Tensor:\n"
-                + "    return torch.mean(image, [2, 3])\n";
+                + "    planes = torch.reshape(image, [-1, " + channels + ", " + pixels + "])\n"
+                + "    return torch.mean(planes, [2])\n";
     }
 
     /** Pickle protocol 2 of the module object: {@code __torch__.ChannelMean} with {training: False, hook: None}. */

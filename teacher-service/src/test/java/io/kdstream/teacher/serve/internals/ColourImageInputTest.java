@@ -5,6 +5,8 @@ import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.InputRecord;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.avro.Tensor;
+import io.kdstream.core.KdException;
+import io.kdstream.core.model.ModelStore;
 import io.kdstream.schemas.serde.KdAvroSerde;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -34,6 +37,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /**
@@ -71,6 +75,17 @@ class ColourImageInputTest {
     void shouldTakeTheInputShapeFromTheSidecar() {
         assertThat(teacher.metadata().inputShape()).containsExactly(C, H, W);
         assertThat(teacher.metadata().numClasses()).isEqualTo(C);
+    }
+
+    @Test
+    void shouldSayHowToDeclareTheInputShapeWhenAModuleWithoutMetadataFailsTheDefaultProbe(@TempDir Path bare)
+            throws IOException {
+        Path module = ChannelMeanTorchScript.write(bare, "colour_only", C, H, W);
+        Files.delete(ModelStore.sidecarOf(module));
+
+        assertThatThrownBy(() -> TeacherLoader.load(module, Device.cpu())).isInstanceOf(KdException.class)
+                .hasMessageContaining("colour_only.json").hasMessageContaining("inputShape")
+                .hasMessageContaining("[1, 28, 28]");
     }
 
     @Test
