@@ -93,10 +93,26 @@ public final class TopicsCommand {
         @Option(names = "--dry-run", description = "Print the topics that would be created and exit.")
         boolean dryRun;
 
+        @Option(names = "--extra", paramLabel = "TOPIC", split = ",",
+                description = "Also create these topics, with the settings of the inputs topic: e.g. a held-out set of "
+                        + "InputRecords for trainer.eval.topic (repeatable or comma-separated).")
+        List<String> extra = List.of();
+
         @Override
         public Integer call() {
             KdConfig config = config(connection, topicOptions.overrides());
-            List<TopicSpec> specs = TopicAdmin.catalog(config);
+            List<TopicSpec> specs = new java.util.ArrayList<>(TopicAdmin.catalog(config));
+            TopicSpec inputs = specs.stream().filter(t -> t.name().equals(config.topics().inputs())).findFirst()
+                    .orElseThrow();
+            for (String name : extra) {
+                String topic = name.trim();
+                if (topic.isEmpty()) {
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--extra: empty topic name");
+                }
+                if (specs.stream().noneMatch(t -> t.name().equals(topic))) {
+                    specs.add(new TopicSpec(topic, inputs.partitions(), inputs.replicationFactor(), inputs.configs()));
+                }
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (dryRun) {
                 specs.forEach(s -> out.println(describeSpec(s)));
