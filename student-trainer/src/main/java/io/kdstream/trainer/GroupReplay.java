@@ -12,7 +12,7 @@ import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchSource;
@@ -65,7 +65,7 @@ final class GroupReplay {
      */
     static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
         long start = System.nanoTime();
-        Architecture architecture = ModelZoo.get(config.student());
+        Architecture architecture = TorchScriptStudent.resolve(config);
         List<Round> rounds = readRounds(config, manifest);
         List<List<Batch.Segment>> steps = new ArrayList<>();
         for (Round r : rounds) {
@@ -133,6 +133,7 @@ final class GroupReplay {
             base.loadParameters(GroupTrainer.unflatten(current, initial));
             Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, base.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            TorchScriptStudent.exportInto(architecture, base.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
             LOGGER.info("Group replay of run {} finished: {} rounds, {} steps over {} lineages, model sha256 {}{}",
                     manifest.getRunId(), rounds.size(), stepCount, lineages.size(), sha,

@@ -19,7 +19,7 @@ import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchAssembler;
@@ -105,7 +105,7 @@ final class GroupTrainer {
 
     Trainer.Result run() {
         long runStart = System.nanoTime();
-        Architecture architecture = ModelZoo.get(config.student());
+        Architecture architecture = TorchScriptStudent.resolve(config);
         String group = config.group();
         String runId = config.runId().isBlank() ? group + "-" + UUID.randomUUID().toString().substring(0, 8) : config.runId();
         Path dir = config.checkpointDir();
@@ -443,6 +443,7 @@ final class GroupTrainer {
             Double accuracy = evaluation.run(producer, evalSerializer, runId, steps);
             Path modelDir = dir.resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            TorchScriptStudent.exportInto(architecture, core.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
             RunManifest done = manifest.setStatus(RunStatus.FINISHED)
                     .setTeacherSha256(config.teacherStream() ? decoder.teacherSha256() : null)

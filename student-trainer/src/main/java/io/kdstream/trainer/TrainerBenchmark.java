@@ -6,7 +6,7 @@ import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
@@ -85,7 +85,7 @@ public final class TrainerBenchmark {
         p.put(TrainerConfig.CHECKPOINT_INTERVAL_CONFIG, Long.toString(Math.max(1, steps)));
         p.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("kafka").toString());
         TrainerConfig config = new TrainerConfig(p);
-        Architecture architecture = ModelZoo.get(config.student());
+        Architecture architecture = TorchScriptStudent.resolve(config);
 
         // Warm up the engine so neither measured loop pays for it.
         List<Batch> warmup = readBatches(config, architecture, null, WARMUP_STEPS);

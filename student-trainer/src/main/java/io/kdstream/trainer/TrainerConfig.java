@@ -29,6 +29,12 @@ public final class TrainerConfig extends KdConfig {
 
     public static final String STUDENT_CONFIG = "trainer.student";
     private static final String STUDENT_DOC = "Student architecture from the model zoo.";
+    public static final String STUDENT_MODEL_CONFIG = "trainer.student.model";
+    private static final String STUDENT_MODEL_DOC = "A TorchScript file (.pt) to train as the student instead of a zoo "
+            + "architecture (then trainer.student must not be set). The module takes [N, inputShape...] float32 and "
+            + "returns the logits, or a tuple (logits, feature...); its input shape, class count and features come from "
+            + "the .json file of the same name next to it. The trained student is also written as TorchScript (student.pt "
+            + "with student.json) into the model directory and next to every checkpoint. Empty: a zoo student.";
     public static final String TEACHER_CONFIG = "trainer.teacher";
     private static final String TEACHER_DOC = "'stream': distil from the teacher outputs on the topic; 'none': train on the "
             + "labels of the same records alone (the baseline); 'ema': mean teacher, an exponential moving average of the "
@@ -205,11 +211,12 @@ public final class TrainerConfig extends KdConfig {
             LABEL_FRACTION_CONFIG);
 
     /** Keys added later than the EMA teacher's, omitted from the training hash at their default for the same reason. */
-    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG);
+    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, STUDENT_MODEL_CONFIG);
 
     private static final ConfigDef CONFIG = baseConfigDef()
             .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, ValidString.in(ModelZoo.FMNIST_MLP_STUDENT,
                     ModelZoo.FMNIST_TINY_CNN_STUDENT), Importance.HIGH, STUDENT_DOC)
+            .define(STUDENT_MODEL_CONFIG, Type.STRING, "", Importance.HIGH, STUDENT_MODEL_DOC)
             .define(TEACHER_CONFIG, Type.STRING, "stream", ValidString.in("stream", "none", "ema", "stream+ema"), Importance.HIGH,
                     TEACHER_DOC)
             .define(EPOCHS_CONFIG, Type.INT, 1, Range.between(1, 10_000), Importance.HIGH, EPOCHS_DOC)
@@ -279,6 +286,10 @@ public final class TrainerConfig extends KdConfig {
     }
 
     private void validateCrossFields() {
+        if (studentModel().isPresent() && originals().containsKey(STUDENT_CONFIG)) {
+            throw new ConfigException(STUDENT_MODEL_CONFIG + "=" + getString(STUDENT_MODEL_CONFIG) + " trains a TorchScript "
+                    + "student, so " + STUDENT_CONFIG + " (" + student() + ") must not be set as well");
+        }
         if (shuffleBuffer() % batchSize() != 0) {
             throw new ConfigException(SHUFFLE_BUFFER_CONFIG + " (" + shuffleBuffer() + ") must be a multiple of "
                     + BATCH_SIZE_CONFIG + " (" + batchSize() + ")");
@@ -370,6 +381,12 @@ public final class TrainerConfig extends KdConfig {
 
     public String student() {
         return getString(STUDENT_CONFIG);
+    }
+
+    /** The TorchScript student file of {@value #STUDENT_MODEL_CONFIG}, when one is set. */
+    public java.util.Optional<Path> studentModel() {
+        String file = getString(STUDENT_MODEL_CONFIG);
+        return file == null || file.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(Path.of(file.trim()));
     }
 
     public boolean teacherStream() {
