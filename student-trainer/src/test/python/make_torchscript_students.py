@@ -4,7 +4,8 @@
 Two small, untrained (seeded) students, each a scripted module that takes [N, C, H, W] float32 in [0, 1]:
   tiny_student_28   [1, 28, 28] -> 10 classes, returns (logits, conv2, embedding):
                     conv(4)-ReLU-pool -> conv(8)-ReLU-pool [conv2: 8x7x7, stride 4] -> flatten
-                    -> dense(16)-ReLU [embedding: 16] -> dense(10)
+                    -> dense(16)-ReLU [embedding: 16] -> dropout(0.1) -> dense(10)
+                    (the dropout is active in training mode only: it exercises the trainer's per-step seeding)
   tiny_student_32   [3, 32, 32] -> 5 classes, returns the logits alone:
                     conv(4, stride 2)-ReLU -> conv(8, stride 2)-ReLU -> global average pool -> dense(5)
 Outputs, next to each other in the output directory, for each student NAME:
@@ -30,13 +31,14 @@ class TinyStudent28(nn.Module):
         self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
         self.conv2 = nn.Conv2d(4, 8, 3, padding=1)
         self.fc1 = nn.Linear(8 * 7 * 7, 16)
+        self.drop = nn.Dropout(0.1)
         self.fc2 = nn.Linear(16, 10)
 
     def forward(self, image):
         x = torch.max_pool2d(torch.relu(self.conv1(image)), 2)
         conv2 = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
         embedding = torch.relu(self.fc1(torch.flatten(conv2, 1)))
-        return self.fc2(embedding), conv2, embedding
+        return self.fc2(self.drop(embedding)), conv2, embedding
 
 
 class TinyStudent32(nn.Module):
