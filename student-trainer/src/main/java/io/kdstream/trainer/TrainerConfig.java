@@ -31,7 +31,7 @@ public final class TrainerConfig extends KdConfig {
     private static final String STUDENT_DOC = "Student architecture from the model zoo.";
     public static final String STUDENT_MODEL_CONFIG = "trainer.student.model";
     private static final String STUDENT_MODEL_DOC = "A TorchScript file (.pt) to train as the student instead of a zoo "
-            + "architecture (then trainer.student must not be set). The module takes [N, inputShape...] float32 and "
+            + "architecture (trainer.student is then ignored and must be left at its default). The module takes [N, inputShape...] float32 and "
             + "returns the logits, or a tuple (logits, feature...); its input shape, class count and features come from "
             + "the .json file of the same name next to it. The trained student is also written as TorchScript (student.pt "
             + "with student.json) into the model directory and next to every checkpoint. Empty: a zoo student.";
@@ -286,9 +286,10 @@ public final class TrainerConfig extends KdConfig {
     }
 
     private void validateCrossFields() {
-        if (studentModel().isPresent() && originals().containsKey(STUDENT_CONFIG)) {
+        // the default is tolerated: a manifest, and so a replay, records every key with its value
+        if (studentModel().isPresent() && !isDefault(STUDENT_CONFIG)) {
             throw new ConfigException(STUDENT_MODEL_CONFIG + "=" + getString(STUDENT_MODEL_CONFIG) + " trains a TorchScript "
-                    + "student, so " + STUDENT_CONFIG + " (" + student() + ") must not be set as well");
+                    + "student, so " + STUDENT_CONFIG + " (" + student() + ") must be left at its default");
         }
         if (shuffleBuffer() % batchSize() != 0) {
             throw new ConfigException(SHUFFLE_BUFFER_CONFIG + " (" + shuffleBuffer() + ") must be a multiple of "

@@ -212,9 +212,12 @@ class TorchScriptStudentTest {
         TrainerConfig cfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream"));
         TorchScriptStudent student = TorchScriptStudent.load(fixture("tiny_student_28.pt"));
         try (TrainingCore core = new TrainingCore(cfg, student)) {
-            for (int s = 0; s < 4; s++) {
-                core.step(batch(s), s, null);
+            int applied = 0;
+            for (int s = 0; s < 40 && applied < 4; s++) {
+                // a step whose gradient comes out non-finite is skipped (see docs/byo.md): train until 4 were applied
+                applied += core.step(batch(s), s, null).applied() ? 1 : 0;
             }
+            assertThat(applied).isEqualTo(4);
             Path exported = tmp.resolve("model").resolve(TorchScriptStudent.EXPORT_FILE);
             var saved = TorchScriptStudent.exportInto(core.architecture(), core.block(), exported.getParent()).orElseThrow();
             assertThat(saved.parametersPath()).isEqualTo(exported);
@@ -323,7 +326,7 @@ class TorchScriptStudentTest {
 
     @Test
     void shouldRefuseAZooStudentAndATorchScriptStudentAtOnce() {
-        assertThatThrownBy(() -> config(Map.of(TrainerConfig.STUDENT_CONFIG, "fmnist-mlp-student")))
+        assertThatThrownBy(() -> config(Map.of(TrainerConfig.STUDENT_CONFIG, "fmnist-tinycnn-student")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(TrainerConfig.STUDENT_MODEL_CONFIG).hasMessageContaining(TrainerConfig.STUDENT_CONFIG);
     }
