@@ -38,7 +38,7 @@ class DemoStopIT {
         StringWriter console = new StringWriter();
         DemoRunner runner = DemoRunner.builder().setPlan(DemoPlan.quick()).setDataDir(dir.resolve("data"))
                 .setReportFile(dir.resolve("report.html"))
-                .optModelStore(ModelStore.open(Path.of("target", "demo-it-models").toAbsolutePath()))
+                .optModelStore(ModelStore.open(dir.resolve("models")))
                 .optConsole(new PrintWriter(console, true))
                 .optProgress(new PrintStream(PrintStream.nullOutputStream(), true, StandardCharsets.UTF_8),
                         ProgressBar.Mode.NONE)

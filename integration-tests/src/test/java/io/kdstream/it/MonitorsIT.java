@@ -392,13 +392,17 @@ class MonitorsIT {
                 }
 
                 // When it restarts on an empty state directory (its state comes back from the changelogs), stays up
-                // for longer than a quiet-period close takes, and then a step of run-done's closed window arrives
+                // for six window checks (every window's end + grace is already past on the wall clock, so a restarted
+                // monitor that forgot what it published would publish it again now), and then a step of run-done's
+                // closed window arrives
                 Map<String, Object> again = shortWindowSettings(registry, suffix, applicationId, otherStateDir);
                 again.put(MonitorConfig.HTTP_ENABLED_CONFIG, true);
                 again.put(MonitorConfig.HTTP_PORT_CONFIG, 0);
                 try (MonitorApp app = MonitorApp.start(new MonitorConfig(again))) {
                     awaitRunning(app.streams());
-                    Thread.sleep(15_000);
+                    long lastClose = expected.keySet().stream().mapToLong(start -> start + 10_000 + 2_000).max()
+                            .orElseThrow();
+                    Thread.sleep(Math.max(0, lastClose - System.currentTimeMillis()) + 6 * 500);
                     // (between two earlier steps, so every window it belongs to was closed at the run's end)
                     steps.send(new ProducerRecord<>("kd.metrics-" + suffix, null, t0 + 100, "run-done",
                             step("run-done", "t-done", 4, t0 + 100, 0.5, 100.0))).get();

@@ -81,7 +81,8 @@ class TorchScriptStudentIT {
         assertThat(exportedModel.metadata().format()).isEqualTo(ModelFormat.TORCHSCRIPT);
         assertThat(exportedModel.metadata().architecture()).isEqualTo("tiny-student-28");
         assertThat(ModelStore.read(modelDir).metadata().architecture()).isEqualTo("tiny-student-28");
-        assertThat(dir.resolve("run").resolve(TorchScriptStudent.EXPORT_FILE)).isRegularFile();
+        assertThat(dir.resolve("run").resolve(TorchScriptStudent.CHECKPOINT_EXPORT_DIR).resolve(TorchScriptStudent.EXPORT_FILE))
+                .isRegularFile();
 
         // and the exported file, loaded as a fresh module, computes exactly the trained block's logits (the DJL
         // parameters of the same run), which differ from the untrained module's

@@ -19,6 +19,7 @@ import io.kdstream.trainer.internals.BatchSource;
 import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.ModelAverager;
 import io.kdstream.trainer.internals.ModelSyncCodec;
+import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.SyncLog;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
@@ -65,7 +66,8 @@ final class GroupReplay {
      */
     static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
         long start = System.nanoTime();
-        Architecture architecture = TorchScriptStudent.resolve(config);
+        Architecture architecture = StudentArchitectures.resolve(config,
+                () -> StreamShapeProbe.probe(config, config.topics().teacherOutputs(), false, () -> false));
         List<Round> rounds = readRounds(config, manifest);
         List<List<Batch.Segment>> steps = new ArrayList<>();
         for (Round r : rounds) {
@@ -81,7 +83,7 @@ final class GroupReplay {
         Map<String, Object> serde = config.serdeProperties();
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
                 architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()));
+                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
         Map<String, TrainingCore> lineages = new LinkedHashMap<>();
         String divergence = null;
         long stepCount = 0;

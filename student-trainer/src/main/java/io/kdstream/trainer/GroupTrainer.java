@@ -24,6 +24,7 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchAssembler;
 import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.Example;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.ModelSyncCodec;
@@ -105,7 +106,8 @@ final class GroupTrainer {
 
     Trainer.Result run() {
         long runStart = System.nanoTime();
-        Architecture architecture = TorchScriptStudent.resolve(config);
+        Architecture architecture = StudentArchitectures.resolve(config,
+                () -> StreamShapeProbe.probe(config, config.topics().teacherOutputs(), false, stopRequested));
         String group = config.group();
         String runId = config.runId().isBlank() ? group + "-" + UUID.randomUUID().toString().substring(0, 8) : config.runId();
         Path dir = config.checkpointDir();
@@ -129,7 +131,7 @@ final class GroupTrainer {
         }
         TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
                 architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()));
+                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture);

@@ -24,12 +24,14 @@ import io.kdstream.trainer.internals.BatchReader;
 import io.kdstream.trainer.internals.Checkpoint;
 import io.kdstream.trainer.internals.BatchSource;
 import io.kdstream.trainer.internals.Cursor;
+import io.kdstream.trainer.internals.EvalTopicReader;
 import io.kdstream.trainer.internals.FollowReader;
 import io.kdstream.trainer.internals.InputRecordDecoder;
 import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.RecordDecoder;
+import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -216,7 +218,10 @@ public final class Trainer implements AutoCloseable {
             return new GroupTrainer(config, () -> stopRequested, stepListener).run();
         }
         long runStart = System.nanoTime();
-        Architecture architecture = TorchScriptStudent.resolve(config);
+        // with the EMA teacher alone there are no teacher outputs to read: the run reads the inputs themselves
+        String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
+        Architecture architecture = StudentArchitectures.resolve(config,
+                () -> StreamShapeProbe.probe(config, topic, config.readsInputs(), () -> stopRequested));
         Path dir = config.checkpointDir();
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
         Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
@@ -233,8 +238,7 @@ public final class Trainer implements AutoCloseable {
         Serializer<RunManifest> manifestSerializer = KdAvroSerdes.value(RunManifest.class, serde).serializer();
         Serializer<FailureEvent> failureSerializer = KdAvroSerdes.value(FailureEvent.class, serde).serializer();
         DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, config.topics().dlq(), failureSerializer);
-        // with the EMA teacher alone there are no teacher outputs to read: the run reads the inputs themselves
-        String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
+        StudentArchitectures.remember(config, architecture);
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              TrainingCore core = new TrainingCore(config, architecture)) {
@@ -277,10 +281,11 @@ public final class Trainer implements AutoCloseable {
             TeacherOutputDecoder decoder = new TeacherOutputDecoder(
                     KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
                     architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0,
-                    new LabelSelection(config.labelFraction(), config.seed()));
+                    new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
             RecordDecoder recordDecoder = config.readsInputs()
                     ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, serde).deserializer(), architecture.inputSize(),
-                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()))
+                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()),
+                            StudentArchitectures.recordShape(architecture))
                     : decoder;
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
@@ -295,7 +300,8 @@ public final class Trainer implements AutoCloseable {
             long loopStart = System.nanoTime();
             String failureReason = null;
             long firstBatchNanos = -1;
-            try (BatchSource reader = source(architecture, ranges, cursor, recordDecoder, (record, cause) -> dlq.publish(producer, record, cause));
+            try (BatchSource reader = source(architecture, ranges, cursor, recordDecoder,
+                    (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
                 reader.start();
@@ -496,7 +502,7 @@ public final class Trainer implements AutoCloseable {
         new Checkpoint(runId, trainingSha, step, samples, failedSteps, core.optimizerUpdates(), startedAtMs,
                 teacherSha == null ? "" : teacherSha, ranges, cursor, arrays, shapes).write(dir);
         // a TorchScript student is also usable from PyTorch at every checkpoint, without waiting for the run's end
-        TorchScriptStudent.exportInto(core.architecture(), core.block(), dir);
+        TorchScriptStudent.exportInto(core.architecture(), core.block(), dir.resolve(TorchScriptStudent.CHECKPOINT_EXPORT_DIR));
         LOGGER.debug("Checkpoint of run {} at step {}", runId, step);
     }
 
@@ -544,12 +550,18 @@ public final class Trainer implements AutoCloseable {
         stop();
     }
 
-    /** Evaluation on the first N examples of the Fashion-MNIST test split. */
+    /**
+     * Evaluation on the held-out set: the first N usable records of {@code trainer.eval.topic} when it is set, else
+     * the first N examples of the Fashion-MNIST test (or validation) split. Loaded once, at the first evaluation.
+     */
     static final class Evaluation {
+        /** Per-example shape of the Fashion-MNIST images the default held-out set holds. */
+        private static final List<Integer> FASHION_MNIST_SHAPE = List.of(1, 28, 28);
         private final TrainerConfig config;
         private final TrainingCore core;
         private float[] inputs;
         private int[] labels;
+        private String dataset;
         private boolean unavailable;
 
         Evaluation(TrainerConfig config, TrainingCore core) {
@@ -567,7 +579,7 @@ public final class Trainer implements AutoCloseable {
             boolean emaIsTeacher = ema != null && !config.teacherStream();
             EvalResult result = EvalResult.newBuilder()
                     .setRunId(runId).setTrainerId(config.trainerId()).setStep(step).setTimestampMs(Instant.now())
-                    .setDataset(config.evalOnValidation() ? "fashion-mnist/validation" : "fashion-mnist/test")
+                    .setDataset(dataset)
                     .setSamples(labels.length).setStudentAccuracy(r[0])
                     .setTeacherAccuracy(emaIsTeacher ? ema[0] : null).setAgreement(emaIsTeacher ? ema[1] : null).setLoss(r[1])
                     .setEmaTeacherAccuracy(ema == null ? null : ema[0])
@@ -577,8 +589,8 @@ public final class Trainer implements AutoCloseable {
                         String.format(java.util.Locale.ROOT, "%.4f", ema[0]), String.format(java.util.Locale.ROOT, "%.4f", ema[1]));
             }
             send(producer, config.topics().eval(), runId, serializer.serialize(config.topics().eval(), result));
-            LOGGER.info("Run {} step {}: student accuracy {} on {} test examples (loss {})", runId, step,
-                    String.format(java.util.Locale.ROOT, "%.4f", r[0]), labels.length,
+            LOGGER.info("Run {} step {}: student accuracy {} on {} examples of {} (loss {})", runId, step,
+                    String.format(java.util.Locale.ROOT, "%.4f", r[0]), labels.length, dataset,
                     String.format(java.util.Locale.ROOT, "%.4f", r[1]));
             return r[0];
         }
@@ -586,6 +598,37 @@ public final class Trainer implements AutoCloseable {
         private boolean load() {
             if (inputs != null) {
                 return true;
+            }
+            if (!config.evalTopic().isEmpty()) {
+                EvalTopicReader held;
+                try {
+                    held = EvalTopicReader.read(config, config.evalTopic(), core.architecture(),
+                            KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(), config.evalMaxSamples());
+                } catch (KdException e) {
+                    // like a missing Fashion-MNIST directory: the run goes on (and saves its model) without evaluation
+                    LOGGER.warn("No evaluation: {}", e.getMessage());
+                    unavailable = true;
+                    return false;
+                }
+                if (held.size() == 0) {
+                    LOGGER.warn("No evaluation: topic {} ({}) holds no usable labelled record", config.evalTopic(),
+                            TrainerConfig.EVAL_TOPIC_CONFIG);
+                    unavailable = true;
+                    return false;
+                }
+                inputs = held.inputs();
+                labels = held.labels();
+                dataset = "topic:" + config.evalTopic();
+                return true;
+            }
+            dataset = config.evalOnValidation() ? "fashion-mnist/validation" : "fashion-mnist/test";
+            Architecture student = core.architecture();
+            if (!student.inputShape().equals(FASHION_MNIST_SHAPE) || student.numClasses() != FashionMnist.NUM_CLASSES) {
+                LOGGER.warn("No evaluation: student {} takes inputs {} with {} classes, not Fashion-MNIST's; set {} to a "
+                        + "topic of labelled held-out records", student.name(), student.inputShape(), student.numClasses(),
+                        TrainerConfig.EVAL_TOPIC_CONFIG);
+                unavailable = true;
+                return false;
             }
             if (!Files.isDirectory(config.evalDir())) {
                 LOGGER.warn("No evaluation: {} is not a directory ({})", config.evalDir(), TrainerConfig.EVAL_DIR_CONFIG);

@@ -6,7 +6,6 @@ import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
@@ -14,6 +13,7 @@ import io.kdstream.trainer.internals.Cursor;
 import io.kdstream.trainer.internals.InputRecordDecoder;
 import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.internals.RecordDecoder;
+import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -85,7 +85,8 @@ public final class TrainerBenchmark {
         p.put(TrainerConfig.CHECKPOINT_INTERVAL_CONFIG, Long.toString(Math.max(1, steps)));
         p.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("kafka").toString());
         TrainerConfig config = new TrainerConfig(p);
-        Architecture architecture = TorchScriptStudent.resolve(config);
+        Architecture architecture = StudentArchitectures.resolve(config, () -> StreamShapeProbe.probe(config,
+                config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs(), config.readsInputs(), () -> false));
 
         // Warm up the engine so neither measured loop pays for it.
         List<Batch> warmup = readBatches(config, architecture, null, WARMUP_STEPS);
@@ -129,9 +130,10 @@ public final class TrainerBenchmark {
         // the same decoding as the run: InputRecords for the EMA teacher alone, teacher outputs otherwise
         RecordDecoder decoder = config.readsInputs()
                 ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), labels)
+                        architecture.inputSize(), architecture.numClasses(), labels, StudentArchitectures.recordShape(architecture))
                 : new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels);
+                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels,
+                        StudentArchitectures.recordShape(architecture));
         List<Batch> out = new ArrayList<>();
         try (BatchReader reader = new BatchReader(
                 () -> KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), r,

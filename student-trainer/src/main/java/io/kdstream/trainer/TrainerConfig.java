@@ -1,7 +1,9 @@
 package io.kdstream.trainer;
 
 import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.zoo.ArchitectureSpec;
 import io.kdstream.core.zoo.ModelZoo;
 import io.kdstream.trainer.loss.FeatureKd;
 import io.kdstream.trainer.loss.KlDirection;
@@ -28,13 +30,24 @@ import java.util.TreeMap;
 public final class TrainerConfig extends KdConfig {
 
     public static final String STUDENT_CONFIG = "trainer.student";
-    private static final String STUDENT_DOC = "Student architecture from the model zoo.";
+    private static final String STUDENT_DOC = "Student: a zoo name (fmnist-mlp-student, fmnist-tinycnn-student: 1x28x28 "
+            + "inputs, 10 classes) or a spec built for the stream's input shape and class count: 'mlp:H1,H2,...' (dense "
+            + "hidden layers) or 'cnn:C1,C2,...[:denseU]' (conv3x3+ReLU+maxpool2 blocks of Ci channels, then an optional "
+            + "dense layer of U units). See docs/byo.md.";
+    public static final String INPUT_SHAPE_CONFIG = "trainer.input.shape";
+    private static final String INPUT_SHAPE_DOC = "Per-example input shape of a spec student, e.g. 3,32,32 (empty: taken "
+            + "from the first decodable record of the topic). A zoo student has a fixed shape; set, this must equal it.";
+    public static final String NUM_CLASSES_CONFIG = "trainer.num.classes";
+    private static final String NUM_CLASSES_DOC = "Class count of a spec student (0: the length of the teacher logits of "
+            + "the first decodable record; runs reading InputRecords (trainer.teacher=ema) must set it). A zoo student has "
+            + "a fixed count; set, this must equal it.";
     public static final String STUDENT_MODEL_CONFIG = "trainer.student.model";
-    private static final String STUDENT_MODEL_DOC = "A TorchScript file (.pt) to train as the student instead of a zoo "
-            + "architecture (trainer.student is then ignored and must be left at its default). The module takes [N, inputShape...] float32 and "
+    private static final String STUDENT_MODEL_DOC = "A TorchScript file (.pt) to train as the student instead of "
+            + "trainer.student (which must then be left at its default). The module takes [N, inputShape...] float32 and "
             + "returns the logits, or a tuple (logits, feature...); its input shape, class count and features come from "
-            + "the .json file of the same name next to it. The trained student is also written as TorchScript (student.pt "
-            + "with student.json) into the model directory and next to every checkpoint. Empty: a zoo student.";
+            + "the .json file of the same name next to it. The trained student is also written as TorchScript: "
+            + "student.pt with student.json in the model directory, and in torchscript/ of the checkpoint directory at "
+            + "every checkpoint. Empty: trainer.student. See docs/byo.md.";
     public static final String TEACHER_CONFIG = "trainer.teacher";
     private static final String TEACHER_DOC = "'stream': distil from the teacher outputs on the topic; 'none': train on the "
             + "labels of the same records alone (the baseline); 'ema': mean teacher, an exponential moving average of the "
@@ -80,12 +93,19 @@ public final class TrainerConfig extends KdConfig {
     public static final String EVAL_DIR_CONFIG = "trainer.eval.dir";
     private static final String EVAL_DIR_DOC = "Directory of the Fashion-MNIST IDX files whose test split is the held-out set.";
     public static final String EVAL_MAX_SAMPLES_CONFIG = "trainer.eval.max.samples";
-    private static final String EVAL_MAX_SAMPLES_DOC = "Test examples evaluated (the first N; 0 disables evaluation).";
+    private static final String EVAL_MAX_SAMPLES_DOC = "Held-out examples evaluated (the first N of the Fashion-MNIST split, "
+            + "or of trainer.eval.topic; 0 disables evaluation).";
     public static final String EVAL_SPLIT_CONFIG = "trainer.eval.split";
     private static final String EVAL_SPLIT_DOC = "Held-out set the student is scored on: 'test' (the Fashion-MNIST test "
             + "split) or 'validation' (the last trainer.eval.validation.images images of the training split, for tuning: "
             + "train on a stream without them, e.g. 'kdstream ingest fashion-mnist --split train --limit 55000', and keep "
             + "the test split for the final figures).";
+    public static final String EVAL_TOPIC_CONFIG = "trainer.eval.topic";
+    private static final String EVAL_TOPIC_DOC = "Topic of labelled InputRecords to score the student on instead of the "
+            + "Fashion-MNIST files (empty: Fashion-MNIST, trainer.eval.dir and trainer.eval.split). Read once with "
+            + "read_committed up to its end offsets at the first evaluation and held in memory: the first "
+            + "trainer.eval.max.samples usable records, partition by partition; unlabelled and wrong-shape records are "
+            + "skipped and counted.";
     public static final String EVAL_VALIDATION_IMAGES_CONFIG = "trainer.eval.validation.images";
     private static final String EVAL_VALIDATION_IMAGES_DOC = "Size of the validation split carved from the end of the "
             + "training images (trainer.eval.split=validation).";
@@ -196,7 +216,7 @@ public final class TrainerConfig extends KdConfig {
     /** Keys that name where and as whom a run executes, not what it computes: left out of the training hash. */
     private static final Set<String> NON_TRAINING_KEYS = Set.of(CHECKPOINT_DIR_CONFIG, CHECKPOINT_INTERVAL_CONFIG,
             RUN_ID_CONFIG, TRAINER_ID_CONFIG, GROUP_CONFIG, EVAL_INTERVAL_CONFIG, EVAL_DIR_CONFIG, EVAL_MAX_SAMPLES_CONFIG,
-            EVAL_SPLIT_CONFIG, EVAL_VALIDATION_IMAGES_CONFIG,
+            EVAL_SPLIT_CONFIG, EVAL_VALIDATION_IMAGES_CONFIG, EVAL_TOPIC_CONFIG,
             PREFETCH_CONFIG, FAILURES_MAX_CONFIG, FAILURES_WINDOW_CONFIG,
             // group runs keep no local checkpoint; leaving their keys out keeps the hash of existing checkpoints
             GROUP_TRAINING_CONFIG, GROUP_SYNC_INTERVAL_CONFIG, GROUP_SYNC_TIMEOUT_CONFIG, GROUP_SYNC_CHUNK_BYTES_CONFIG,
@@ -211,12 +231,14 @@ public final class TrainerConfig extends KdConfig {
             LABEL_FRACTION_CONFIG);
 
     /** Keys added later than the EMA teacher's, omitted from the training hash at their default for the same reason. */
-    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, STUDENT_MODEL_CONFIG);
+    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, INPUT_SHAPE_CONFIG, NUM_CLASSES_CONFIG,
+            STUDENT_MODEL_CONFIG);
 
     private static final ConfigDef CONFIG = baseConfigDef()
-            .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, ValidString.in(ModelZoo.FMNIST_MLP_STUDENT,
-                    ModelZoo.FMNIST_TINY_CNN_STUDENT), Importance.HIGH, STUDENT_DOC)
+            .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, studentValidator(), Importance.HIGH, STUDENT_DOC)
             .define(STUDENT_MODEL_CONFIG, Type.STRING, "", Importance.HIGH, STUDENT_MODEL_DOC)
+            .define(INPUT_SHAPE_CONFIG, Type.LIST, "", shapeValidator(), Importance.MEDIUM, INPUT_SHAPE_DOC)
+            .define(NUM_CLASSES_CONFIG, Type.INT, 0, Range.between(0, 1 << 20), Importance.MEDIUM, NUM_CLASSES_DOC)
             .define(TEACHER_CONFIG, Type.STRING, "stream", ValidString.in("stream", "none", "ema", "stream+ema"), Importance.HIGH,
                     TEACHER_DOC)
             .define(EPOCHS_CONFIG, Type.INT, 1, Range.between(1, 10_000), Importance.HIGH, EPOCHS_DOC)
@@ -237,6 +259,7 @@ public final class TrainerConfig extends KdConfig {
             .define(EVAL_DIR_CONFIG, Type.STRING, FashionMnist.DEFAULT_DIR.toString(), Importance.LOW, EVAL_DIR_DOC)
             .define(EVAL_MAX_SAMPLES_CONFIG, Type.INT, 10_000, Range.atLeast(0), Importance.LOW, EVAL_MAX_SAMPLES_DOC)
             .define(EVAL_SPLIT_CONFIG, Type.STRING, "test", ValidString.in("test", "validation"), Importance.LOW, EVAL_SPLIT_DOC)
+            .define(EVAL_TOPIC_CONFIG, Type.STRING, "", Importance.MEDIUM, EVAL_TOPIC_DOC)
             .define(EVAL_VALIDATION_IMAGES_CONFIG, Type.INT, 5_000, Range.between(1, 59_999), Importance.LOW,
                     EVAL_VALIDATION_IMAGES_DOC)
             .define(FAILURES_MAX_CONFIG, Type.INT, 10, Range.atLeast(0), Importance.MEDIUM, FAILURES_MAX_DOC)
@@ -380,6 +403,59 @@ public final class TrainerConfig extends KdConfig {
         };
     }
 
+    /** Zoo students a run may name (the zoo's teacher is not one); a method, as the definition above uses it. */
+    private static List<String> zooStudents() {
+        return List.of(ModelZoo.FMNIST_MLP_STUDENT, ModelZoo.FMNIST_TINY_CNN_STUDENT);
+    }
+
+    private static ConfigDef.Validator studentValidator() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                String s = String.valueOf(value);
+                if (ArchitectureSpec.isSpec(s)) {
+                    try {
+                        ArchitectureSpec.parse(s);
+                    } catch (KdException e) {
+                        throw new ConfigException(name, value, e.getMessage());
+                    }
+                } else if (!zooStudents().contains(s)) {
+                    throw new ConfigException(name, value, "neither a zoo student " + zooStudents()
+                            + " nor a spec (mlp:H1,H2,... or cnn:C1,C2,...[:denseU])");
+                }
+            }
+
+            @Override
+            public String toString() {
+                return String.join(" | ", zooStudents()) + " | mlp:H1,H2,... | cnn:C1,C2,...[:denseU]";
+            }
+        };
+    }
+
+    private static ConfigDef.Validator shapeValidator() {
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value instanceof List<?> l) {
+                    for (Object d : l) {
+                        try {
+                            if (Integer.parseInt(String.valueOf(d).strip()) < 1) {
+                                throw new ConfigException(name, value, "dimension " + d + " is not positive");
+                            }
+                        } catch (NumberFormatException e) {
+                            throw new ConfigException(name, value, "dimension '" + d + "' is not an integer");
+                        }
+                    }
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "empty (detect) | positive integers, e.g. 3,32,32";
+            }
+        };
+    }
+
     public String student() {
         return getString(STUDENT_CONFIG);
     }
@@ -388,6 +464,21 @@ public final class TrainerConfig extends KdConfig {
     public java.util.Optional<Path> studentModel() {
         String file = getString(STUDENT_MODEL_CONFIG);
         return file == null || file.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(Path.of(file.trim()));
+    }
+
+    /** The configured per-example input shape of a spec student; empty when it is to be detected. */
+    public List<Integer> inputShape() {
+        return getList(INPUT_SHAPE_CONFIG).stream().map(d -> Integer.parseInt(d.strip())).toList();
+    }
+
+    /** The configured class count of a spec student; 0 when it is to be detected. */
+    public int numClasses() {
+        return getInt(NUM_CLASSES_CONFIG);
+    }
+
+    /** The topic of labelled InputRecords evaluations score on, or empty for the Fashion-MNIST files. */
+    public String evalTopic() {
+        return getString(EVAL_TOPIC_CONFIG).strip();
     }
 
     public boolean teacherStream() {

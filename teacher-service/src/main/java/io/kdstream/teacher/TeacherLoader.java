@@ -134,7 +134,14 @@ public final class TeacherLoader {
     }
 
     private static ModelMetadata probe(Model model, String name, String fileName) {
-        BatchOutput out = runOnZeros(model, DEFAULT_INPUT_SHAPE, -1);
+        BatchOutput out;
+        try {
+            out = runOnZeros(model, DEFAULT_INPUT_SHAPE, -1);
+        } catch (KdException e) {
+            throw new KdException(e.getMessage() + " (without metadata a module is probed as a " + DEFAULT_INPUT_SHAPE
+                    + " model; for another input shape put " + name + ".json next to " + fileName
+                    + " with its \"inputShape\", e.g. [3, 32, 32])", e);
+        }
         List<FeatureSpec> features = new ArrayList<>();
         for (int i = 0; i < out.featureShapes().size(); i++) {
             List<Integer> shape = out.featureShapes().get(i);

@@ -87,7 +87,7 @@ public final class ModelStore {
             String version = time + "-" + sha.substring(0, 8);
             ModelMetadata metadata = draft.withSha256(sha).withVersion(version);
             Files.writeString(staging.resolve(METADATA_FILE), metadata.toJson(), StandardCharsets.UTF_8);
-            Path dir = root.resolve(metadata.architecture() + "-" + version);
+            Path dir = root.resolve(directoryName(metadata.architecture()) + "-" + version);
             Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
             if (makeLatest) {
                 setLatest(dir);
@@ -120,6 +120,11 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new KdException("Cannot save the model to " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /** An architecture name as a directory name: a spec such as {@code cnn:32,64:dense128} becomes {@code cnn_32_64_dense128}. */
+    static String directoryName(String architecture) {
+        return architecture.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
     /** Points {@code latest} at {@code dir} (stored as a path relative to the root when inside it). */

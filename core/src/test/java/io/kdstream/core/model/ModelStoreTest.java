@@ -107,4 +107,10 @@ class ModelStoreTest {
             return logits;
         }
     }
+
+    @Test
+    void shouldNameModelDirectoriesOfSpecStudentsWithPlainCharacters() {
+        assertThat(ModelStore.directoryName("cnn:32,64:dense128")).isEqualTo("cnn_32_64_dense128");
+        assertThat(ModelStore.directoryName("fmnist-mlp-student")).isEqualTo("fmnist-mlp-student");
+    }
 }

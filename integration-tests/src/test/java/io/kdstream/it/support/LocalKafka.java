@@ -30,6 +30,11 @@ public final class LocalKafka implements BeforeAllCallback, AfterAllCallback {
         return new LocalKafka(true);
     }
 
+    /** Broker and registry for tests that bring their own data. */
+    public static LocalKafka withoutDatasets() {
+        return new LocalKafka(false);
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
         if (needsFashionMnist) {

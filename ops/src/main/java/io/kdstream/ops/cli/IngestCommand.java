@@ -8,6 +8,7 @@ import io.kdstream.core.data.LabelSelection;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.ingest.FashionMnistIngest;
+import io.kdstream.ops.ingest.IngestResult;
 import io.kdstream.schemas.serde.KdAvroSerde;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 
@@ -30,7 +31,8 @@ import java.util.concurrent.Callable;
 
 /** {@code kdstream ingest ...}: publish a dataset to the inputs topic. */
 @Command(name = "ingest", description = "Publish a dataset to the inputs topic as InputRecords.",
-        mixinStandardHelpOptions = true, subcommands = {IngestCommand.FashionMnistCommand.class})
+        mixinStandardHelpOptions = true, subcommands = {IngestCommand.FashionMnistCommand.class, NpyIngestCommand.class,
+            ImagesIngestCommand.class})
 public final class IngestCommand {
 
     /** Which splits to publish. */
@@ -113,7 +115,7 @@ public final class IngestCommand {
             requireTopic(config, target);
 
             PrintWriter out = spec.commandLine().getOut();
-            List<FashionMnistIngest.Result> results = new ArrayList<>();
+            List<IngestResult> results = new ArrayList<>();
             try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kdstream-ingest", producerOverrides());
                  KdAvroSerde<InputRecord> serde = KdAvroSerdes.value(InputRecord.class, config.serdeProperties())) {
                 FashionMnistIngest ingest = new FashionMnistIngest(producer, serde.serializer(), target)
@@ -126,20 +128,31 @@ public final class IngestCommand {
                     }
                 }
             }
-            long total = results.stream().mapToLong(FashionMnistIngest.Result::records).sum();
-            long bytes = results.stream().mapToLong(FashionMnistIngest.Result::bytes).sum();
-            double seconds = results.stream().mapToDouble(FashionMnistIngest.Result::seconds).sum();
-            StringBuilder parts = new StringBuilder();
-            for (FashionMnistIngest.Result r : results) {
-                parts.append(parts.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %,d", r.source(), r.records()));
-            }
-            long labelled = results.stream().mapToLong(FashionMnistIngest.Result::labelled).sum();
-            out.printf(Locale.ROOT, "ingested %,d records (%s) to %s in %.1f s (%,.0f records/s, %.1f MB); %,d labelled, "
-                    + "%,d unlabelled%n", total, parts, target, seconds, seconds > 0 ? total / seconds : 0.0, bytes / 1e6,
-                    labelled, total - labelled);
-            out.flush();
+            printSummary(out, results, target, null);
             return 0;
         }
+    }
+
+    /**
+     * Prints the closing line of an ingest: the count per source, the topic, the time, records/s, MB and the labelled
+     * share, then {@code detail} (if any) on a line of its own.
+     */
+    static void printSummary(PrintWriter out, List<IngestResult> results, String target, String detail) {
+        long total = results.stream().mapToLong(IngestResult::records).sum();
+        long bytes = results.stream().mapToLong(IngestResult::bytes).sum();
+        double seconds = results.stream().mapToDouble(IngestResult::seconds).sum();
+        StringBuilder parts = new StringBuilder();
+        for (IngestResult r : results) {
+            parts.append(parts.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %,d", r.source(), r.records()));
+        }
+        long labelled = results.stream().mapToLong(IngestResult::labelled).sum();
+        out.printf(Locale.ROOT, "ingested %,d records (%s) to %s in %.1f s (%,.0f records/s, %.1f MB); %,d labelled, "
+                + "%,d unlabelled%n", total, parts, target, seconds, seconds > 0 ? total / seconds : 0.0, bytes / 1e6,
+                labelled, total - labelled);
+        if (detail != null) {
+            out.println(detail);
+        }
+        out.flush();
     }
 
     static ProgressBar.Mode progressMode(String value) {

@@ -20,6 +20,7 @@ import io.kdstream.teacher.train.TrainingResult;
 import io.kdstream.teacher.validate.TeacherValidator;
 import io.kdstream.teacher.validate.ValidationResult;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -92,6 +93,11 @@ public final class TeacherCommand {
                 description = "Train on only the first N training images; 0 = all (default: ${DEFAULT-VALUE}).")
         int limit;
 
+        @Option(names = "--test-limit", defaultValue = "0",
+                description = "Score each epoch on only the first N test images (a quick check); 0 = all "
+                        + "(default: ${DEFAULT-VALUE}).")
+        int testLimit;
+
         @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
         Path data = FashionMnist.DEFAULT_DIR;
 
@@ -117,6 +123,7 @@ public final class TeacherCommand {
                     .optLearningRate(learningRate)
                     .optThreads(threads)
                     .optLimit(limit)
+                    .optTestLimit(testLimit)
                     .optWeightDecay(weightDecay)
                     .optWarmUpEpochs(warmUpEpochs)
                     .optAugmentation(new Augmentation(shift, flip))
@@ -163,13 +170,22 @@ public final class TeacherCommand {
         @Option(names = "--device", defaultValue = "cpu", description = "auto | cpu | gpu:N (default: ${DEFAULT-VALUE}).")
         String device;
 
+        @Option(names = "--limit", defaultValue = "0",
+                description = "Score only the first N test images (a quick check); 0 = all 10,000 "
+                        + "(default: ${DEFAULT-VALUE}).")
+        int limit;
+
         @Override
         public Integer call() {
             PrintWriter console = spec.commandLine().getOut();
             ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
             FashionMnist test = FashionMnist.load(data, FashionMnist.Split.TEST);
+            if (limit < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--limit must be >= 0 (0 = all test images), got " + limit);
+            }
             try (Teacher teacher = TeacherLoader.load(model, modelStore, device)) {
-                ValidationResult result = TeacherValidator.validate(teacher, test, minAccuracy);
+                ValidationResult result = TeacherValidator.validate(teacher, test, minAccuracy, limit);
                 console.printf(Locale.ROOT, "%s %s: test accuracy %.2f%% on %d images (floor %.2f%%)%n",
                         teacher.info().name(), teacher.info().version(), 100 * result.accuracy(), result.examples(),
                         100 * minAccuracy);

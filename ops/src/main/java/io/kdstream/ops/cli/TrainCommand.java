@@ -52,7 +52,8 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Options shared by {@code train} and {@code train benchmark}. */
     static final class TrainingOptions {
-        @Option(names = "--student", description = "Student architecture (fmnist-mlp-student, fmnist-tinycnn-student).")
+        @Option(names = "--student", description = "Student: a zoo name (fmnist-mlp-student, fmnist-tinycnn-student) or a spec built for "
+                + "the stream's input shape and class count, e.g. mlp:512,256 or cnn:32,64:dense128 (docs/byo.md).")
         String student;
 
         @Option(names = "--student-model", paramLabel = "FILE.pt", description = "Train a TorchScript module instead of "

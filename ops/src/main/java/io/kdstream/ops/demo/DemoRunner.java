@@ -21,6 +21,7 @@ import io.kdstream.core.zoo.ModelZoo;
 import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.cli.ProgressBar;
 import io.kdstream.ops.ingest.FashionMnistIngest;
+import io.kdstream.ops.ingest.IngestResult;
 import io.kdstream.ops.report.HtmlReport;
 import io.kdstream.ops.report.PipelineData;
 import io.kdstream.ops.stack.LocalStack;
@@ -244,7 +245,7 @@ public final class DemoRunner implements AutoCloseable {
         begin("publishing Fashion-MNIST to " + topics.inputs());
         FashionMnist train = FashionMnist.load(dataset, FashionMnist.Split.TRAIN);
         FashionMnist test = FashionMnist.load(dataset, FashionMnist.Split.TEST);
-        FashionMnistIngest.Result ingested = ingest(config, topics.inputs(), train);
+        IngestResult ingested = ingest(config, topics.inputs(), train);
         long published = ingested.records();
         end(String.format(Locale.ROOT, "%,d images (%,d with a label, %,d without) + %d malformed inputs", published,
                 ingested.labelled(), published - ingested.labelled(), plan.badRecords()));
@@ -410,7 +411,7 @@ public final class DemoRunner implements AutoCloseable {
         }
     }
 
-    private FashionMnistIngest.Result ingest(KdConfig config, String topic, FashionMnist train) {
+    private IngestResult ingest(KdConfig config, String topic, FashionMnist train) {
         Map<String, Object> overrides = Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG,
                 "all", ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024, ProducerConfig.LINGER_MS_CONFIG, 10,
                 ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
@@ -418,7 +419,7 @@ public final class DemoRunner implements AutoCloseable {
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kdstream-demo-ingest", overrides);
              KdAvroSerde<InputRecord> serde = KdAvroSerdes.value(InputRecord.class, config.serdeProperties());
              ProgressBar bar = new ProgressBar("ingest", n, progressOut, progressMode)) {
-            FashionMnistIngest.Result result = new FashionMnistIngest(producer, serde.serializer(), topic)
+            IngestResult result = new FashionMnistIngest(producer, serde.serializer(), topic)
                     .withLabels(new LabelSelection(plan.labelFraction(), plan.seed()))
                     .ingest(train, n, bar::step);
             publishMalformed(producer, serde, topic, train);

@@ -1,23 +1,18 @@
 package io.kdstream.ops.ingest;
 
 import io.kdstream.avro.InputRecord;
-import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.data.LabelSelection;
 import io.kdstream.schemas.tensor.TensorCodec;
 
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 
 /**
@@ -25,43 +20,22 @@ import java.util.function.LongConsumer;
  * ({@code fmnist-train-00042}, UTF-8), holding a UINT8 [rows, cols] tensor, the label, the source
  * ({@code fashion-mnist/train}) and the attributes {@code split} and {@code index}.
  *
- * <p>Sends are asynchronous; {@link #ingest} flushes and fails if any send failed, naming the count and the first
- * reason, so no image is dropped silently. Use an idempotent producer ({@code enable.idempotence=true, acks=all}) so
- * retries never duplicate a record.
+ * <p>Sending goes through {@link InputPublisher}: {@link #ingest} flushes and fails if any send failed, naming the
+ * count and the first reason, so no image is dropped silently. Use an idempotent producer
+ * ({@code enable.idempotence=true, acks=all}) so retries never duplicate a record.
  */
 public final class FashionMnistIngest {
 
-    private static final Logger LOGGER = LoggerFactory.getLogger(FashionMnistIngest.class);
-
-    private final Producer<byte[], byte[]> producer;
-    private final Serializer<InputRecord> serializer;
-    private final String topic;
+    private final InputPublisher publisher;
     private final Clock clock;
     private LabelSelection labels = LabelSelection.ALL;
-
-    /** What one call of {@link #ingest} produced; {@code labelled} of the records carry a label. */
-    public record Result(String source, long records, long bytes, double seconds, long labelled) {
-        public Result {
-            Objects.requireNonNull(source, "source");
-            if (records < 0 || bytes < 0 || seconds < 0 || labelled < 0 || labelled > records) {
-                throw new IllegalArgumentException("negative result: " + records + " records, " + bytes + " bytes, "
-                        + seconds + " s");
-            }
-        }
-
-        public double recordsPerSecond() {
-            return seconds > 0 ? records / seconds : 0.0;
-        }
-    }
 
     public FashionMnistIngest(Producer<byte[], byte[]> producer, Serializer<InputRecord> serializer, String topic) {
         this(producer, serializer, topic, Clock.systemUTC());
     }
 
     FashionMnistIngest(Producer<byte[], byte[]> producer, Serializer<InputRecord> serializer, String topic, Clock clock) {
-        this.producer = Objects.requireNonNull(producer, "producer");
-        this.serializer = Objects.requireNonNull(serializer, "serializer");
-        this.topic = Objects.requireNonNull(topic, "topic");
+        this.publisher = new InputPublisher(producer, serializer, topic);
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -100,59 +74,26 @@ public final class FashionMnistIngest {
      * acknowledged.
      *
      * @param progress told the number of newly acknowledged records, from the caller's thread
-     * @throws KdException when a record cannot be serialised or a send fails
+     * @throws io.kdstream.core.KdException when a record cannot be serialised or a send fails
      */
-    public Result ingest(FashionMnist data, int limit, LongConsumer progress) {
+    public IngestResult ingest(FashionMnist data, int limit, LongConsumer progress) {
         int count = limit <= 0 ? data.size() : Math.min(limit, data.size());
-        long startNanos = System.nanoTime();
-        AtomicLong acked = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
-        AtomicReference<Exception> firstFailure = new AtomicReference<>();
-        long bytes = 0;
-        long reported = 0;
-        long labelled = 0;
-        for (int i = 0; i < count; i++) {
-            InputRecord record = toRecord(data, i, clock.millis(), labels);
-            if (record.getLabel() != null) {
-                labelled++;
+        Iterator<InputRecord> records = new Iterator<>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < count;
             }
-            byte[] value;
-            try {
-                value = serializer.serialize(topic, record);
-            } catch (RuntimeException e) {
-                throw new KdException("cannot serialise " + record.getId() + " for " + topic + ": " + e.getMessage(), e);
-            }
-            byte[] key = record.getId().getBytes(StandardCharsets.UTF_8);
-            bytes += key.length + value.length;
-            producer.send(new ProducerRecord<>(topic, key, value), (metadata, exception) -> {
-                if (exception == null) {
-                    acked.incrementAndGet();
-                } else {
-                    failed.incrementAndGet();
-                    firstFailure.compareAndSet(null, exception);
+
+            @Override
+            public InputRecord next() {
+                if (next >= count) {
+                    throw new NoSuchElementException();
                 }
-            });
-            if (failed.get() > 0) {
-                break;
+                return toRecord(data, next++, clock.millis(), labels);
             }
-            long now = acked.get();
-            if (now > reported) {
-                progress.accept(now - reported);
-                reported = now;
-            }
-        }
-        producer.flush();
-        long total = acked.get();
-        if (total > reported) {
-            progress.accept(total - reported);
-        }
-        if (failed.get() > 0) {
-            Exception cause = firstFailure.get();
-            throw new KdException(failed.get() + " of " + count + " " + data.source() + " records could not be sent to "
-                    + topic + " (" + total + " acknowledged); first failure: " + cause.getMessage(), cause);
-        }
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        LOGGER.debug("Ingested source={} topic={} records={} bytes={} seconds={}", data.source(), topic, total, bytes, seconds);
-        return new Result(data.source(), total, bytes, seconds, labelled);
+        };
+        return publisher.publish(data.source(), count, records, progress);
     }
 }

@@ -36,7 +36,7 @@ class TeacherCommandTest {
         Path store = tmp.resolve("models");
 
         int trained = run("teacher", "train", "--epochs", "1", "--limit", "600", "--batch-size", "50",
-                "--store", store.toString());
+                "--test-limit", "1000", "--store", store.toString());
 
         assertThat(trained).as(err.toString()).isZero();
         assertThat(out.toString()).contains("epoch 1/1", "test acc", "Saved fmnist-cnn-teacher");
@@ -46,13 +46,15 @@ class TeacherCommandTest {
         assertThat(meta.testAccuracy()).isPresent();
         assertThat(meta.training()).hasValueSatisfying(t -> assertThat(t.dataset()).isEqualTo("fashion-mnist/train[0:600]"));
 
-        int refused = run("teacher", "validate", "--store", store.toString(), "--min-accuracy", "0.99");
+        int refused = run("teacher", "validate", "--store", store.toString(), "--min-accuracy", "0.99",
+                "--limit", "500");
         assertThat(refused).isEqualTo(TeacherCommand.EXIT_BELOW_FLOOR);
         assertThat(err.toString()).contains("Refused", "below the floor 99.00%");
 
-        int accepted = run("teacher", "validate", "--model", latest.toString(), "--min-accuracy", "0.3");
+        int accepted = run("teacher", "validate", "--model", latest.toString(), "--min-accuracy", "0.3",
+                "--limit", "500");
         assertThat(accepted).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("floor 30.00%");
+        assertThat(out.toString()).contains("on 500 images (floor 30.00%)");
     }
 
     @Test

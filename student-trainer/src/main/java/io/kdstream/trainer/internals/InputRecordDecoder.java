@@ -9,6 +9,7 @@ import io.kdstream.core.kafka.BadRecordException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -25,12 +26,42 @@ public final class InputRecordDecoder implements RecordDecoder {
     private final int inputSize;
     private final int classes;
     private final LabelSelection labels;
+    private final List<Integer> inputShape;
 
     public InputRecordDecoder(Deserializer<InputRecord> deserializer, int inputSize, int classes, LabelSelection labels) {
+        this(deserializer, inputSize, classes, labels, null);
+    }
+
+    /**
+     * As above; with {@code inputShape} (not null) a record's input must also have that shape (an {@code [H, W]}
+     * input fits {@code [1, H, W]}), else any shape of {@code inputSize} elements is taken.
+     */
+    public InputRecordDecoder(Deserializer<InputRecord> deserializer, int inputSize, int classes, LabelSelection labels,
+                              List<Integer> inputShape) {
+        this.inputShape = inputShape == null ? null : List.copyOf(inputShape);
         this.deserializer = Objects.requireNonNull(deserializer, "deserializer");
         this.inputSize = inputSize;
         this.classes = classes;
         this.labels = Objects.requireNonNull(labels, "labels");
+    }
+
+    /**
+     * Whether an input of shape {@code actual} fits a student taking {@code expected}: the same shape, or
+     * {@code [H, W]} for {@code [1, H, W]}.
+     */
+    public static boolean fits(List<Integer> actual, List<Integer> expected) {
+        if (actual.equals(expected)) {
+            return true;
+        }
+        return expected.size() == 3 && expected.get(0) == 1 && actual.equals(expected.subList(1, 3));
+    }
+
+    /** Throws the SHAPE failure of input {@code id} when {@code expected} is set and {@code actual} does not fit it. */
+    static void requireShape(List<Integer> expected, List<Integer> actual, Object id) {
+        if (expected != null && !fits(actual, expected)) {
+            throw new BadRecordException(FailureKind.SHAPE, "input " + id + " has shape " + actual + ", the student takes "
+                    + expected);
+        }
     }
 
     @Override
@@ -45,6 +76,7 @@ public final class InputRecordDecoder implements RecordDecoder {
         if (in.getInput() == null) {
             throw new BadRecordException(FailureKind.SHAPE, "input " + in.getId() + " carries no input tensor");
         }
+        requireShape(inputShape, in.getInput().getShape(), in.getId());
         float[] input = new float[inputSize];
         TensorBridge.toModelInput("input", in.getInput(), inputSize, input, 0);
         for (float v : input) {

@@ -65,9 +65,11 @@ public final class MeanTeacher implements AutoCloseable {
         this.weight = config.consistencyWeight();
         this.rampSteps = config.consistencyRampupSteps();
         this.temperature = config.consistencyTemperature();
+        // an image [C, H, W] or [H, W]; any other shape (e.g. a flat vector of an mlp: student) is one row of values
         int channels = dims.size() == 3 ? dims.get(0) : 1;
-        int height = dims.get(dims.size() - 2);
-        int width = dims.get(dims.size() - 1);
+        boolean image = dims.size() == 2 || dims.size() == 3;
+        int height = image ? dims.get(dims.size() - 2) : 1;
+        int width = image ? dims.get(dims.size() - 1) : architecture.inputSize();
         this.augmenter = new Augmenter(channels, height, width, config.augmentNoiseStd(), config.augmentShiftPixels(), config.seed());
     }
 

@@ -1,6 +1,7 @@
 package io.kdstream.trainer.internals;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
 import java.util.LinkedHashMap;
@@ -10,7 +11,16 @@ import java.util.Objects;
 /**
  * SGD with momentum or Adam over named arrays, with all state explicit (moments by parameter name, update count), so
  * a checkpoint captures it exactly and a restored run continues bit for bit. State arrays live in the long-lived
- * manager given at construction; every temporary of an update lives in the caller's per-batch manager.
+ * manager given at construction; an update's temporaries live and die inside the engine call.
+ *
+ * <p>Each parameter's update is one fused engine call (the engine's own Adam and SGD update kernels), not a chain of
+ * a dozen element-wise calls: for small students the optimizer's cost is per call, not per element.
+ *
+ * <ul>
+ *   <li>Adam: {@code m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; p −= lr · m̂ / (√v̂ + ε)} with
+ *       {@code m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)}: the rule of PyTorch's {@code torch.optim.Adam}.</li>
+ *   <li>SGD: {@code m = μ·m + g; p −= lr·m}.</li>
+ * </ul>
  */
 public final class Optimizer {
     /** Which update rule. */
@@ -18,6 +28,8 @@ public final class Optimizer {
 
     private static final float ADAM_BETA2 = 0.999f;
     private static final float ADAM_EPS = 1e-8f;
+    /** The engine kernels clip only at a non-negative bound; a negative one turns clipping off. */
+    private static final float NO_CLIP = -1f;
 
     private final Kind kind;
     private final float momentum;
@@ -41,7 +53,7 @@ public final class Optimizer {
     }
 
     /** Applies one update to every parameter with a gradient in {@code gradients}; arrays are updated in place. */
-    public void step(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double learningRate, NDManager batch) {
+    public void step(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double learningRate) {
         updates++;
         float lr = (float) learningRate;
         for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
@@ -52,17 +64,17 @@ public final class Optimizer {
             NDArray p = e.getValue();
             NDArray m = first.computeIfAbsent(e.getKey(), k -> state(p));
             if (kind == Kind.SGD) {
-                // m = momentum · m + g;  p −= lr · m
+                // m = momentum · m + g, then the engine's plain SGD step p −= lr · m (no weight decay, no clipping)
                 m.muli(momentum).addi(g);
-                p.subi(scoped(m, batch).mul(lr));
+                p.getNDArrayInternal().sgdUpdate(new NDList(p, m), new NDList(p), lr, 0f, 1f, NO_CLIP, 0f, true);
             } else {
                 NDArray v = second.computeIfAbsent(e.getKey(), k -> state(p));
-                m.muli(momentum).addi(g.mul(1 - momentum));
-                v.muli(ADAM_BETA2).addi(g.square().mul(1 - ADAM_BETA2));
-                float c1 = (float) (1 - Math.pow(momentum, updates));
-                float c2 = (float) (1 - Math.pow(ADAM_BETA2, updates));
-                NDArray denom = scoped(v, batch).div(c2).sqrt().add(ADAM_EPS);
-                p.subi(scoped(m, batch).div(c1).div(denom).mul(lr));
+                // the kernel computes p −= lrc · m / (√v + eps'); with lrc = lr·√c2 / c1 and eps' = ε·√c2 that is
+                // exactly lr · m̂ / (√v̂ + ε), m̂ = m / c1, v̂ = v / c2: the usual bias-corrected rule
+                double rootC2 = Math.sqrt(1 - Math.pow(ADAM_BETA2, updates));
+                float corrected = (float) (learningRate * rootC2 / (1 - Math.pow(momentum, updates)));
+                p.getNDArrayInternal().adamUpdate(new NDList(p, g, m, v), new NDList(p), lr, corrected, 0f, 1f,
+                        NO_CLIP, momentum, ADAM_BETA2, (float) (ADAM_EPS * rootC2), true, false);
             }
         }
     }
@@ -99,9 +111,4 @@ public final class Optimizer {
         return stateManager.zeros(like.getShape(), like.getDataType());
     }
 
-    private static NDArray scoped(NDArray a, NDManager batch) {
-        NDArray copy = a.duplicate();
-        copy.attach(batch);
-        return copy;
-    }
 }

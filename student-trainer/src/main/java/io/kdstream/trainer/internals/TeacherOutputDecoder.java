@@ -35,6 +35,7 @@ public final class TeacherOutputDecoder implements RecordDecoder {
     private final boolean withTeacher;
     private final boolean withFeatures;
     private final LabelSelection labels;
+    private final List<Integer> inputShape;
     private final java.util.concurrent.atomic.AtomicLong skippedUnlabelled = new java.util.concurrent.atomic.AtomicLong();
     private volatile List<FeatureDescriptor> teacherFeatures;
     private volatile String teacherSha256;
@@ -47,6 +48,16 @@ public final class TeacherOutputDecoder implements RecordDecoder {
     /** As above; records whose label {@code labels} drops train as unlabelled (label {@code -1}). */
     public TeacherOutputDecoder(Deserializer<TeacherOutput> deserializer, int inputSize, int classes, boolean withTeacher,
                                 boolean withFeatures, LabelSelection labels) {
+        this(deserializer, inputSize, classes, withTeacher, withFeatures, labels, null);
+    }
+
+    /**
+     * As above; with {@code inputShape} (not null) a record's input must also have that shape (an {@code [H, W]}
+     * input fits {@code [1, H, W]}), else any shape of {@code inputSize} elements is taken.
+     */
+    public TeacherOutputDecoder(Deserializer<TeacherOutput> deserializer, int inputSize, int classes, boolean withTeacher,
+                                boolean withFeatures, LabelSelection labels, List<Integer> inputShape) {
+        this.inputShape = inputShape == null ? null : List.copyOf(inputShape);
         this.labels = Objects.requireNonNull(labels, "labels");
         this.deserializer = Objects.requireNonNull(deserializer, "deserializer");
         this.inputSize = inputSize;
@@ -79,6 +90,7 @@ public final class TeacherOutputDecoder implements RecordDecoder {
         if (out.getInput() == null) {
             throw new BadRecordException(FailureKind.SHAPE, "teacher output " + out.getInputId() + " carries no input tensor");
         }
+        InputRecordDecoder.requireShape(inputShape, out.getInput().getShape(), out.getInputId());
         float[] input = new float[inputSize];
         TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
         requireFinite(input, "input");

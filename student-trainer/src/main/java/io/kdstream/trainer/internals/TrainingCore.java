@@ -298,7 +298,7 @@ public final class TrainingCore implements AutoCloseable {
             if (config.gradClipNorm() > 0) {
                 clipGlobalNorm(grads.values(), config.gradClipNorm());
             }
-            optimizer.step(trainables, grads, lr, scope);
+            optimizer.step(trainables, grads, lr);
             if (temperature != null) {
                 temperature.project();
             }

@@ -10,7 +10,6 @@ import io.kdstream.core.model.Sha256;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
-import io.kdstream.core.zoo.ModelZoo;
 import io.kdstream.trainer.TrainerConfig;
 
 import ai.djl.engine.Engine;
@@ -61,6 +60,8 @@ public final class TorchScriptStudent implements Architecture {
     public static final String EXPORT_FILE = "student.pt";
     /** Its metadata (the sidecar of {@link #EXPORT_FILE}). */
     public static final String EXPORT_METADATA_FILE = "student.json";
+    /** Directory of the export written with every checkpoint, inside the checkpoint directory. */
+    public static final String CHECKPOINT_EXPORT_DIR = "torchscript";
 
     private static final int PROBE_BATCH = 2;
 
@@ -70,15 +71,6 @@ public final class TorchScriptStudent implements Architecture {
     private TorchScriptStudent(Path file, ModelMetadata metadata) {
         this.file = file;
         this.metadata = metadata;
-    }
-
-    /**
-     * The student of a trainer configuration: the TorchScript file of {@value TrainerConfig#STUDENT_MODEL_CONFIG} when
-     * it is set, else the zoo architecture of {@value TrainerConfig#STUDENT_CONFIG}.
-     */
-    public static Architecture resolve(TrainerConfig config) {
-        Optional<Path> model = config.studentModel();
-        return model.isPresent() ? load(model.get()) : ModelZoo.get(config.student());
     }
 
     /**

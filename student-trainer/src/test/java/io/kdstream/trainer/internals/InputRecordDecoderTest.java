@@ -83,4 +83,29 @@ class InputRecordDecoderTest {
         Throwable tombstone = org.assertj.core.api.Assertions.catchThrowable(() -> d.decode(new ConsumerRecord<>(TOPIC, 0, 2, null, null)));
         assertThat(FailureDisposition.of(tombstone)).isEqualTo(FailureDisposition.DEAD_LETTER);
     }
+
+    private ConsumerRecord<byte[], byte[]> shaped(String id, int... shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        InputRecord r = InputRecord.newBuilder().setId(id).setSource("test").setInput(TensorCodec.fromUint8(new byte[n], shape))
+                .setLabel(1).setLabels(null).setTimestampMs(Instant.ofEpochMilli(0)).setAttributes(Map.of()).build();
+        return new ConsumerRecord<>(TOPIC, 0, 5, id.getBytes(StandardCharsets.UTF_8), serde.serializer().serialize(TOPIC, r));
+    }
+
+    @Test
+    void shouldDeadLetterAnInputOfTheRightSizeButAnotherShapeWhenTheStudentHasAShape() {
+        // a spec student on [3, 8, 8]: an HWC image of the same size is refused, naming both shapes
+        InputRecordDecoder strict = new InputRecordDecoder(serde.deserializer(), 192, 5, LabelSelection.ALL, java.util.List.of(3, 8, 8));
+        assertThat(strict.decode(shaped("chw", 3, 8, 8)).input()).hasSize(192);
+        assertThatThrownBy(() -> strict.decode(shaped("hwc", 8, 8, 3)))
+                .isInstanceOfSatisfying(BadRecordException.class, e -> assertThat(e.kind()).isEqualTo(FailureKind.SHAPE))
+                .hasMessageContaining("hwc").hasMessageContaining("[8, 8, 3]").hasMessageContaining("[3, 8, 8]");
+        // a one-channel student takes [H, W] inputs; a zoo student (no shape) takes any shape of its size, as before
+        InputRecordDecoder grey = new InputRecordDecoder(serde.deserializer(), 64, 5, LabelSelection.ALL, java.util.List.of(1, 8, 8));
+        assertThat(grey.decode(shaped("hw", 8, 8)).input()).hasSize(64);
+        InputRecordDecoder any = new InputRecordDecoder(serde.deserializer(), 192, 5, LabelSelection.ALL);
+        assertThat(any.decode(shaped("hwc", 8, 8, 3)).input()).hasSize(192);
+    }
 }

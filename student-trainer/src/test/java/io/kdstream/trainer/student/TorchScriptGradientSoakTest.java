@@ -1,5 +1,6 @@
 package io.kdstream.trainer.student;
 
+import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.Cursor;
@@ -35,7 +36,7 @@ class TorchScriptGradientSoakTest {
             TrainerConfig cfg = new TrainerConfig(p);
             int skipped = 0;
             for (int student = 0; student < STUDENTS; student++) {
-                try (TrainingCore core = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+                try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
                     for (int s = 0; s < STEPS; s++) {
                         skipped += core.step(batch(s, batchSize), s, null).applied() ? 0 : 1;
                     }

@@ -3,6 +3,7 @@ package io.kdstream.trainer.student;
 import io.kdstream.core.KdException;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
+import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.Cursor;
@@ -46,6 +47,11 @@ class TorchScriptStudentTest {
     /** The checkpoint name of a module parameter: the block's child path, then the module's own parameter name. */
     private static String key(String moduleParameter) {
         return "param:01module_01torchscript_" + moduleParameter;
+    }
+
+    /** A TorchScript student needs nothing from the stream to be resolved. */
+    static StudentArchitectures.StreamShape noStream() {
+        throw new AssertionError("a TorchScript student was resolved from the stream");
     }
 
     static Path fixture(String name) {
@@ -130,7 +136,7 @@ class TorchScriptStudentTest {
     @Test
     void shouldTrainEveryParameterOfTheModuleInStreamMode() {
         TrainerConfig cfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream"));
-        try (TrainingCore core = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+        try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             Map<String, float[]> before = core.parameters();
             assertThat(before).hasSize(8).containsKey(key("fc1.weight"));
             float[] logitsBefore = logits(core.block(), core.architecture().inputShape(), pattern(2, PIXELS), 2);
@@ -145,7 +151,7 @@ class TorchScriptStudentTest {
     void shouldTrainInLabelsOnlyAndEmaModes() {
         for (String teacher : List.of("none", "ema")) {
             TrainerConfig cfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, teacher));
-            try (TrainingCore core = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+            try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
                 Map<String, float[]> before = core.parameters();
                 assertThat(appliedSteps(core, 0, 3)).as(teacher + ": steps applied").isPositive();
                 assertThat(core.parameters().get(key("fc2.weight"))).as(teacher)
@@ -171,7 +177,7 @@ class TorchScriptStudentTest {
     }
 
     private static Map<String, float[]> run(TrainerConfig cfg, int steps) {
-        try (TrainingCore core = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+        try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             for (int s = 0; s < steps; s++) {
                 assumeAppliedStep(core.step(batch(s), s, null));
             }
@@ -203,14 +209,14 @@ class TorchScriptStudentTest {
         Map<String, long[]> shapes = new HashMap<>();
         Map<String, float[]> half;
         long updates;
-        try (TrainingCore first = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+        try (TrainingCore first = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             for (int s = 0; s < 3; s++) {
                 assumeAppliedStep(first.step(batch(s), s, null));
             }
             half = first.snapshot(shapes);
             updates = first.optimizerUpdates();
         }
-        try (TrainingCore resumed = new TrainingCore(cfg, TorchScriptStudent.resolve(cfg))) {
+        try (TrainingCore resumed = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             resumed.restore(half, shapes, updates);
             for (int s = 3; s < 6; s++) {
                 assumeAppliedStep(resumed.step(batch(s), s, null));

@@ -99,13 +99,13 @@ class TeacherTrainerTest {
         SavedModel saved;
         double trainedAccuracy;
         try (TrainingResult result = TeacherTrainer.builder().setTrainData(train).setTestData(test)
-                .optEpochs(1).optLimit(1_000).optBatchSize(50).build().train()) {
+                .optEpochs(1).optLimit(1_000).optTestLimit(1_000).optBatchSize(50).build().train()) {
             trainedAccuracy = result.testAccuracy();
             saved = ModelStore.saveTo(tmp.resolve("teacher"), result.block(), result.metadata());
         }
         try (Teacher teacher = TeacherLoader.load(saved.dir(), Device.cpu())) {
-            ValidationResult v = TeacherValidator.validate(teacher, test, 0.0);
-            assertThat(v.examples()).isEqualTo(10_000);
+            ValidationResult v = TeacherValidator.validate(teacher, test, 0.0, 1_000);
+            assertThat(v.examples()).isEqualTo(1_000);
             assertThat(v.accuracy()).isEqualTo(trainedAccuracy);
             assertThat(teacher.info().sha256()).isEqualTo(saved.metadata().parametersSha256());
             assertThat(teacher.metadata().features()).isEqualTo(ModelZoo.teacherCnn().features());
