@@ -64,6 +64,16 @@ final class ImagesIngestCommand implements Callable<Integer> {
                     + "images); 3 = RGB (grey replicated) (default: ${DEFAULT-VALUE}).")
     String channels;
 
+    @Option(names = "--order", defaultValue = "shuffled", paramLabel = "shuffled|sorted",
+            description = "Publish order: shuffled = a seeded random order across classes (a stream trainer's shuffle "
+                    + "buffer then never sees long runs of one class; --limit takes a random subset); sorted = class by "
+                    + "class, files in name order (default: ${DEFAULT-VALUE}).")
+    String order;
+
+    @Option(names = "--shuffle-seed", defaultValue = "0", paramLabel = "S",
+            description = "Seed of the shuffled order (default: ${DEFAULT-VALUE}).")
+    long shuffleSeed;
+
     @Override
     public Integer call() {
         options.validate(spec.commandLine());
@@ -71,6 +81,12 @@ final class ImagesIngestCommand implements Callable<Integer> {
         ImageFolderIngest.Channels ch = parseChannels();
         PrintWriter out = spec.commandLine().getOut();
         ImageFolder folder = ImageFolder.scan(dir, classes);
+        switch (order.trim().toLowerCase(Locale.ROOT)) {
+            case "shuffled" -> folder = folder.shuffled(shuffleSeed);
+            case "sorted" -> { }
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--order must be shuffled or sorted, got '" + order + "'");
+        }
         int limit = (int) Math.min(Integer.MAX_VALUE, options.limit);
         ImageFolderIngest ingest = ImageFolderIngest.prepare(folder, options.source, size, ch, limit);
         KdConfig config = connection.config();

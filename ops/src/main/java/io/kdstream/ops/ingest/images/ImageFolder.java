@@ -123,6 +123,18 @@ public record ImageFolder(Path root, List<String> classes, List<Entry> images, i
         return classes;
     }
 
+    /**
+     * The same folder with its images in a seeded random order (the same seed, the same order). An image folder lists
+     * one class after another; published in that order, a stream trainer whose shuffle buffer is smaller than a class
+     * would see long runs of one class and learn little (measured: a 5-class folder of 600 images, a 128-record shuffle
+     * buffer, distilled student 30% on held-out images in name order, 88% with the whole stream in its buffer).
+     */
+    public ImageFolder shuffled(long seed) {
+        List<Entry> order = new ArrayList<>(images);
+        java.util.Collections.shuffle(order, new java.util.Random(seed));
+        return new ImageFolder(root, classes, order, ignored);
+    }
+
     /** Writes the class names, one per line in index order, to {@code file}. */
     public void writeClasses(Path file) throws IOException {
         Files.writeString(file, String.join("\n", classes) + "\n", StandardCharsets.UTF_8);

@@ -62,6 +62,27 @@ class ImageFolderIngestTest {
     }
 
     @Test
+    void shouldShuffleAcrossClassesTheSameWayForTheSameSeed() throws IOException {
+        for (String cls : List.of("a", "b", "c")) {
+            for (int i = 0; i < 10; i++) {
+                colour(root.resolve(cls + "/" + i + ".png"), 2, 2, i);
+            }
+        }
+        ImageFolder folder = ImageFolder.scan(root, null);
+        List<String> sorted = folder.images().stream().map(ImageFolder.Entry::relativePath).toList();
+
+        List<String> once = folder.shuffled(7).images().stream().map(ImageFolder.Entry::relativePath).toList();
+        List<String> again = folder.shuffled(7).images().stream().map(ImageFolder.Entry::relativePath).toList();
+        List<String> other = folder.shuffled(8).images().stream().map(ImageFolder.Entry::relativePath).toList();
+
+        // a permutation of the same images, the same one for the same seed, with the classes mixed in the first ten
+        assertThat(once).containsExactlyInAnyOrderElementsOf(sorted).isEqualTo(again).isNotEqualTo(sorted)
+                .isNotEqualTo(other);
+        assertThat(once.subList(0, 10).stream().map(p -> p.substring(0, 1)).distinct()).hasSizeGreaterThan(1);
+        assertThat(folder.shuffled(7).classes()).isEqualTo(folder.classes());
+    }
+
+    @Test
     void shouldSkipAndNameCorruptAndTruncatedImagesAndKeepTheOthers() throws IOException {
         colour(root.resolve("a/good.png"), 5, 5, 1);
         Files.writeString(root.resolve("a/garbage.png"), "these bytes are no PNG");

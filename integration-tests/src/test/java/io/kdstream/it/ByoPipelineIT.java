@@ -1,0 +1,251 @@
+package io.kdstream.it;
+
+import io.kdstream.avro.EvalResult;
+import io.kdstream.avro.FailureEvent;
+import io.kdstream.avro.TeacherOutput;
+import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.it.support.LocalKafka;
+import io.kdstream.it.support.Shapes;
+import io.kdstream.it.support.TeacherProps;
+import io.kdstream.it.support.TopicProps;
+import io.kdstream.ops.admin.TopicAdmin;
+import io.kdstream.ops.cli.KdstreamCli;
+import io.kdstream.schemas.serde.KdAvroSerdes;
+import io.kdstream.schemas.tensor.TensorCodec;
+import io.kdstream.teacher.Teacher;
+import io.kdstream.teacher.TeacherLoader;
+import io.kdstream.teacher.serve.TeacherConfig;
+import io.kdstream.teacher.serve.TeacherService;
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.TrainerConfig;
+
+import ai.djl.Device;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * From a folder of images to distilled students, as a user with their own data and their own PyTorch teacher would
+ * go: {@code kdstream ingest images} publishes a folder of 32x32 RGB images (5 classes) with a tenth of the labels and
+ * a held-out folder with all of them, a TorchScript teacher trained on such images labels every input, and a
+ * declarative {@code cnn:} student is distilled from the stream and scored on the held-out topic, against the same
+ * student trained on the labelled tenth alone.
+ */
+class ByoPipelineIT {
+    private static final String PREFIX = "byo-pipe";
+    private static final String STUDENT = "cnn:8,16:dense32";
+    private static final int TRAIN_PER_CLASS = 120;
+    private static final int HELD_OUT_PER_CLASS = 60;
+    private static final int TRAIN = TRAIN_PER_CLASS * Shapes.CLASSES.size();
+    private static final int HELD_OUT = HELD_OUT_PER_CLASS * Shapes.CLASSES.size();
+
+    @RegisterExtension
+    static final LocalKafka STACK = LocalKafka.withoutDatasets();
+
+    @TempDir
+    static Path dir;
+
+    private static Map<String, Object> base;
+    private static KdConfig config;
+    private static String heldOut;
+    private static double teacherAccuracy;
+
+    @BeforeAll
+    static void ingestAndScore() throws Exception {
+        // Given an image folder of training images and one of held-out images, on disk
+        Path train = Shapes.writeFolder(dir.resolve("shapes/train"), TRAIN_PER_CLASS, 1);
+        Path test = Shapes.writeFolder(dir.resolve("shapes/test"), HELD_OUT_PER_CLASS, 2);
+        base = new HashMap<>();
+        base.put("bootstrap.servers", STACK.kafka().bootstrapServers());
+        base.put("schema.registry.url", STACK.registry().url());
+        TopicProps.prefixed(base, PREFIX);
+        base.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
+        config = new KdConfig(base);
+        heldOut = PREFIX + ".held-out";
+        createTopics(config, heldOut);
+        Path propsFile = dir.resolve("kdstream.properties");
+        Properties file = new Properties();
+        base.forEach((k, v) -> file.setProperty(k, v.toString()));
+        try (var out = Files.newBufferedWriter(propsFile)) {
+            file.store(out, null);
+        }
+
+        // ... and the teacher's class order (not the folders' alphabetical one), as a classes file
+        Path classes = Files.write(dir.resolve("classes.txt"), Shapes.CLASSES);
+
+        // When both are ingested through the CLI, the training images with a tenth of their labels
+        String ingested = cli("ingest", "images", train.toString(), "--classes", classes.toString(),
+                "--label-fraction", "0.1", "--label-seed", "3", "--progress", "none", "--config", propsFile.toString());
+        assertThat(ingested).contains("ingested " + TRAIN + " records");
+        String ingestedHeldOut = cli("ingest", "images", test.toString(), "--classes", classes.toString(),
+                "--topic", heldOut, "--progress", "none", "--config", propsFile.toString());
+        assertThat(ingestedHeldOut).contains("ingested " + HELD_OUT + " records");
+
+        // ... and the TorchScript teacher labels every training input
+        try (Teacher teacher = TeacherLoader.load(fixture("torchscript/shapes_teacher.pt"), Device.cpu());
+             TeacherService service = TeacherService.builder()
+                     .setConfig(new TeacherConfig(TeacherProps.smallTransactions(base, PREFIX))).setTeacher(teacher)
+                     .build()) {
+            service.start();
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (service.metrics().snapshot().outputs() < TRAIN) {
+                assertThat(service.isRunning()).as("teacher workers alive").isTrue();
+                assertThat(System.nanoTime()).as("teacher scored every input in time").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            assertThat(service.metrics().snapshot().outputs()).isEqualTo(TRAIN);
+        }
+        // (it was trained on images drawn by the same rules: on the labelled tenth it is right most of the time)
+        List<TeacherOutput> outputs = readAll(config.topics().teacherOutputs(), TeacherOutput.class);
+        assertThat(outputs).hasSize(TRAIN);
+        long labelled = outputs.stream().filter(o -> o.getLabel() != null).count();
+        long right = outputs.stream().filter(o -> o.getLabel() != null)
+                .filter(o -> argmax(TensorCodec.toFloats("logits", o.getLogits().getValues())) == o.getLabel()).count();
+        teacherAccuracy = (double) right / labelled;
+        assertThat(teacherAccuracy).as("teacher accuracy on the %d labelled inputs", labelled).isGreaterThan(0.8);
+    }
+
+    private static int argmax(float[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
+    void shouldDistilASpecStudentFromAMostlyUnlabelledImageFolderStreamAndBeatLabelsOnly() {
+        // When the spec student is distilled from every teacher output and, for comparison, trained on the labelled
+        // tenth alone, both for the same epochs and scored on the held-out topic
+        Trainer.Result distilled = train("distilled", Map.of(TrainerConfig.TEACHER_CONFIG, "stream"));
+        Trainer.Result labelsOnly = train("labels-only", Map.of(TrainerConfig.TEACHER_CONFIG, "none"));
+
+        // Then nothing was dead-lettered, both runs completed and were scored on all held-out images
+        assertThat(readAll(config.topics().dlq(), FailureEvent.class)).isEmpty();
+        for (Trainer.Result r : List.of(distilled, labelsOnly)) {
+            assertThat(r.completed()).isTrue();
+            assertThat(r.deadLetters()).isZero();
+        }
+        assertThat(distilled.samples()).isEqualTo(10L * TRAIN);
+        assertThat(labelsOnly.skippedUnlabelled()).isGreaterThan(0);
+        assertThat(labelsOnly.samples()).isEqualTo(10L * (TRAIN - labelsOnly.skippedUnlabelled() / 10));
+        List<EvalResult> evals = readAll(config.topics().eval(), EvalResult.class);
+        assertThat(evals).isNotEmpty().allSatisfy(e -> {
+            assertThat(e.getDataset()).isEqualTo("topic:" + heldOut);
+            assertThat(e.getSamples()).isEqualTo(HELD_OUT);
+        });
+
+        // ... and the distilled student is the better one: the teacher's labels for the other nine tenths pay
+        System.out.printf(Locale.ROOT, "ByoPipelineIT: %s on %d images (%d labelled), %d held out: distilled %.4f, "
+                        + "labels-only %.4f%n", STUDENT, TRAIN, TRAIN - labelsOnly.skippedUnlabelled() / 10, HELD_OUT,
+                distilled.accuracy(), labelsOnly.accuracy());
+        assertThat(distilled.accuracy()).isGreaterThan(labelsOnly.accuracy() + 0.05);
+    }
+
+    private static Trainer.Result train(String name, Map<String, String> overrides) {
+        Map<String, Object> props = new HashMap<>(base);
+        props.put(TrainerConfig.STUDENT_CONFIG, STUDENT);
+        props.put(TrainerConfig.EVAL_TOPIC_CONFIG, heldOut);
+        props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "1000");
+        props.put(TrainerConfig.EVAL_INTERVAL_CONFIG, "0");
+        props.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("runs").resolve(name).toString());
+        props.put(TrainerConfig.GROUP_CONFIG, PREFIX + "-" + name);
+        props.put(TrainerConfig.EPOCHS_CONFIG, "10");
+        props.put(TrainerConfig.BATCH_SIZE_CONFIG, "32");
+        props.put(TrainerConfig.SHUFFLE_BUFFER_CONFIG, "128");
+        props.put(TrainerConfig.LEARNING_RATE_CONFIG, "0.003");
+        props.putAll(overrides);
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build()) {
+            return trainer.run();
+        }
+    }
+
+    private static String cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = KdstreamCli.newCommandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        assertThat(exit).as("kdstream %s: %s", String.join(" ", args), err).isZero();
+        return out.toString();
+    }
+
+    static Path fixture(String resource) {
+        try {
+            return Path.of(ByoPipelineIT.class.getClassLoader().getResource(resource).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void createTopics(KdConfig config, String heldOut) throws Exception {
+        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
+            admin.ensureTopics(TopicAdmin.catalog(config));
+        }
+        List<String> all = new ArrayList<>(config.topics().all());
+        all.add(heldOut);
+        try (Admin admin = KafkaClients.admin(config)) {
+            admin.createTopics(List.of(new NewTopic(heldOut, 2, (short) 1))).all().get();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (System.currentTimeMillis() < deadline) {
+                boolean ready = admin.describeTopics(all).allTopicNames().get().values().stream()
+                        .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                if (ready) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    private static <T extends org.apache.avro.specific.SpecificRecord> List<T> readAll(String topic, Class<T> type) {
+        var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
+        List<T> out = new ArrayList<>();
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo p : consumer.partitionsFor(topic)) {
+                tps.add(new TopicPartition(topic, p.partition()));
+            }
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    out.add(deserializer.deserialize(topic, r.value()));
+                }
+            }
+        }
+        return out;
+    }
+}
