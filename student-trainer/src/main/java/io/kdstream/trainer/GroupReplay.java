@@ -12,6 +12,7 @@ import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchSource;
@@ -134,6 +135,7 @@ final class GroupReplay {
             base.loadParameters(GroupTrainer.unflatten(current, initial));
             Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, base.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            TorchScriptStudent.exportInto(architecture, base.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
             LOGGER.info("Group replay of run {} finished: {} rounds, {} steps over {} lineages, model sha256 {}{}",
                     manifest.getRunId(), rounds.size(), stepCount, lineages.size(), sha,

@@ -19,6 +19,7 @@ import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchAssembler;
@@ -444,6 +445,7 @@ final class GroupTrainer {
             Double accuracy = evaluation.run(producer, evalSerializer, runId, steps);
             Path modelDir = dir.resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            TorchScriptStudent.exportInto(architecture, core.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
             RunManifest done = manifest.setStatus(RunStatus.FINISHED)
                     .setTeacherSha256(config.teacherStream() ? decoder.teacherSha256() : null)

@@ -9,6 +9,7 @@ import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.ArchitectureSpec;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.student.TorchScriptStudent;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -30,6 +31,8 @@ import java.util.function.Supplier;
  * The one place a run's student comes from ({@code trainer.student}):
  *
  * <ul>
+ *   <li>a TorchScript file ({@code trainer.student.model}, see {@link TorchScriptStudent}), with the input shape, class
+ *       count and features of its sidecar metadata;</li>
  *   <li>a zoo name ({@code fmnist-mlp-student}, ...): the zoo's architecture with its fixed input shape and class
  *       count; {@code trainer.input.shape} / {@code trainer.num.classes}, when set, must equal them;</li>
  *   <li>a spec ({@code mlp:512,256}, {@code cnn:32,64:dense128}, see {@link ArchitectureSpec}) built for the input
@@ -76,7 +79,11 @@ public final class StudentArchitectures {
      */
     public static Architecture resolve(TrainerConfig config, Supplier<StreamShape> stream) {
         String student = config.student();
-        // a student from a user's own model file (e.g. TorchScript) would be resolved here, before the zoo and spec cases
+        if (config.studentModel().isPresent()) {
+            TorchScriptStudent torchScript = TorchScriptStudent.load(config.studentModel().get());
+            checkExplicit(config, torchScript.inputShape(), torchScript.numClasses(), "TorchScript student " + torchScript.file());
+            return torchScript;
+        }
         if (!ArchitectureSpec.isSpec(student)) {
             return zoo(config, student);
         }

@@ -17,6 +17,7 @@ import io.kdstream.core.model.ModelMetadata;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
+import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchReader;
@@ -243,6 +244,9 @@ public final class Trainer implements AutoCloseable {
              TrainingCore core = new TrainingCore(config, architecture)) {
             List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
                     .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic, config.follow()));
+            if (architecture instanceof TorchScriptStudent student) {
+                checkAgainstStream(student, ranges, serde);
+            }
             long startedAtMs = checkpoint.map(Checkpoint::startedAtMs).orElse(System.currentTimeMillis());
             RunManifest.Builder manifest = RunManifests.started(config, runId, architecture.name(), ranges, startedAtMs);
             long step = 0;
@@ -404,10 +408,14 @@ public final class Trainer implements AutoCloseable {
             Path modelDir = dir.resolve(MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             String sha = saved.metadata().parametersSha256();
+            TorchScriptStudent.exportInto(architecture, core.block(), modelDir).ifPresent(ts -> LOGGER.info(
+                    "Run {}: TorchScript student written to {} (sha256 {})", runId, ts.parametersPath(),
+                    ts.metadata().parametersSha256()));
             if (core.emaBlock().isPresent()) {
                 // the mean teacher is often the better model: kept next to the student, in the same format
                 SavedModel ema = ModelStore.saveTo(dir.resolve(EMA_MODEL_DIR), core.emaBlock().get(),
                         ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+                TorchScriptStudent.exportInto(architecture, core.emaBlock().get(), ema.dir());
                 LOGGER.info("Run {}: EMA teacher weights saved to {} (sha256 {})", runId, ema.dir(),
                         ema.metadata().parametersSha256());
             }
@@ -459,12 +467,42 @@ public final class Trainer implements AutoCloseable {
                 architecture.inputSize(), architecture.numClasses(), decoder, deadLetters, config.prefetchBatches());
     }
 
+    /**
+     * Compares a TorchScript student with the first record of the run's ranges (input size, teacher class count), so
+     * a student that cannot fit the stream stops the run at start instead of dead-lettering every record.
+     */
+    private void checkAgainstStream(TorchScriptStudent student, List<PartitionRange> ranges, Map<String, Object> serde) {
+        Optional<byte[]> first;
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            first = io.kdstream.trainer.student.StreamProbe.firstValue(consumer, ranges, Duration.ofSeconds(10));
+        }
+        if (first.isEmpty()) {
+            return;
+        }
+        String topic = ranges.get(0).getTopic();
+        try {
+            if (config.readsInputs()) {
+                InputRecord in = KdAvroSerdes.value(InputRecord.class, serde).deserializer().deserialize(topic, first.get());
+                student.checkStream(in.getInput().getShape(), null, topic);
+            } else {
+                TeacherOutput out = KdAvroSerdes.value(TeacherOutput.class, serde).deserializer().deserialize(topic, first.get());
+                student.checkStream(out.getInput() == null ? null : out.getInput().getShape(),
+                        config.teacherStream() ? out.getLogits().getNumClasses() : null, topic);
+            }
+        } catch (org.apache.kafka.common.errors.SerializationException e) {
+            // an undecodable first record is the dead-letter path's business, not a property of the student
+            LOGGER.debug("First record of {} not decodable for the student check: {}", topic, e.toString());
+        }
+    }
+
     private void writeCheckpoint(Path dir, TrainingCore core, String runId, String trainingSha, long step, long samples,
                                  long failedSteps, long startedAtMs, String teacherSha, List<PartitionRange> ranges, Cursor cursor) {
         Map<String, long[]> shapes = new HashMap<>();
         Map<String, float[]> arrays = core.snapshot(shapes);
         new Checkpoint(runId, trainingSha, step, samples, failedSteps, core.optimizerUpdates(), startedAtMs,
                 teacherSha == null ? "" : teacherSha, ranges, cursor, arrays, shapes).write(dir);
+        // a TorchScript student is also usable from PyTorch at every checkpoint, without waiting for the run's end
+        TorchScriptStudent.exportInto(core.architecture(), core.block(), dir.resolve(TorchScriptStudent.CHECKPOINT_EXPORT_DIR));
         LOGGER.debug("Checkpoint of run {} at step {}", runId, step);
     }
 

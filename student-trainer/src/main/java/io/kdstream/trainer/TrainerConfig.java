@@ -41,6 +41,13 @@ public final class TrainerConfig extends KdConfig {
     private static final String NUM_CLASSES_DOC = "Class count of a spec student (0: the length of the teacher logits of "
             + "the first decodable record; runs reading InputRecords (trainer.teacher=ema) must set it). A zoo student has "
             + "a fixed count; set, this must equal it.";
+    public static final String STUDENT_MODEL_CONFIG = "trainer.student.model";
+    private static final String STUDENT_MODEL_DOC = "A TorchScript file (.pt) to train as the student instead of "
+            + "trainer.student (which must then be left at its default). The module takes [N, inputShape...] float32 and "
+            + "returns the logits, or a tuple (logits, feature...); its input shape, class count and features come from "
+            + "the .json file of the same name next to it. The trained student is also written as TorchScript: "
+            + "student.pt with student.json in the model directory, and in torchscript/ of the checkpoint directory at "
+            + "every checkpoint. Empty: trainer.student. See docs/byo.md.";
     public static final String TEACHER_CONFIG = "trainer.teacher";
     private static final String TEACHER_DOC = "'stream': distil from the teacher outputs on the topic; 'none': train on the "
             + "labels of the same records alone (the baseline); 'ema': mean teacher, an exponential moving average of the "
@@ -224,10 +231,12 @@ public final class TrainerConfig extends KdConfig {
             LABEL_FRACTION_CONFIG);
 
     /** Keys added later than the EMA teacher's, omitted from the training hash at their default for the same reason. */
-    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, INPUT_SHAPE_CONFIG, NUM_CLASSES_CONFIG);
+    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, INPUT_SHAPE_CONFIG, NUM_CLASSES_CONFIG,
+            STUDENT_MODEL_CONFIG);
 
     private static final ConfigDef CONFIG = baseConfigDef()
             .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, studentValidator(), Importance.HIGH, STUDENT_DOC)
+            .define(STUDENT_MODEL_CONFIG, Type.STRING, "", Importance.HIGH, STUDENT_MODEL_DOC)
             .define(INPUT_SHAPE_CONFIG, Type.LIST, "", shapeValidator(), Importance.MEDIUM, INPUT_SHAPE_DOC)
             .define(NUM_CLASSES_CONFIG, Type.INT, 0, Range.between(0, 1 << 20), Importance.MEDIUM, NUM_CLASSES_DOC)
             .define(TEACHER_CONFIG, Type.STRING, "stream", ValidString.in("stream", "none", "ema", "stream+ema"), Importance.HIGH,
@@ -300,6 +309,11 @@ public final class TrainerConfig extends KdConfig {
     }
 
     private void validateCrossFields() {
+        // the default is tolerated: a manifest, and so a replay, records every key with its value
+        if (studentModel().isPresent() && !isDefault(STUDENT_CONFIG)) {
+            throw new ConfigException(STUDENT_MODEL_CONFIG + "=" + getString(STUDENT_MODEL_CONFIG) + " trains a TorchScript "
+                    + "student, so " + STUDENT_CONFIG + " (" + student() + ") must be left at its default");
+        }
         if (shuffleBuffer() % batchSize() != 0) {
             throw new ConfigException(SHUFFLE_BUFFER_CONFIG + " (" + shuffleBuffer() + ") must be a multiple of "
                     + BATCH_SIZE_CONFIG + " (" + batchSize() + ")");
@@ -444,6 +458,12 @@ public final class TrainerConfig extends KdConfig {
 
     public String student() {
         return getString(STUDENT_CONFIG);
+    }
+
+    /** The TorchScript student file of {@value #STUDENT_MODEL_CONFIG}, when one is set. */
+    public java.util.Optional<Path> studentModel() {
+        String file = getString(STUDENT_MODEL_CONFIG);
+        return file == null || file.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(Path.of(file.trim()));
     }
 
     /** The configured per-example input shape of a spec student; empty when it is to be detected. */

@@ -23,6 +23,15 @@ public interface Architecture {
     /** A new, uninitialised block. */
     FeatureBlock newBlock();
 
+    /**
+     * True when a new block is a loaded module (TorchScript) that brings its own parameter values and may draw random
+     * numbers in its forward (dropout): a trainer then keeps the values instead of drawing seeded initial ones, and
+     * seeds the engine's generator before every training forward so that a replay stays deterministic.
+     */
+    default boolean loadedModule() {
+        return false;
+    }
+
     /** Elements per example of the input. */
     default int inputSize() {
         int n = 1;

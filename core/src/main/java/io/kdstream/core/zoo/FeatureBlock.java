@@ -28,6 +28,8 @@ public final class FeatureBlock extends AbstractBlock {
     private final List<Block> stages = new ArrayList<>();
     private final List<String> tapAfter = new ArrayList<>();
     private final List<String> featureNames = new ArrayList<>();
+    /** True when the only stage is a whole module that returns the logits and the features itself. */
+    private boolean wholeModule;
 
     private FeatureBlock() {
         super(VERSION);
@@ -45,6 +47,18 @@ public final class FeatureBlock extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
             PairList<String, Object> params) {
+        if (wholeModule) {
+            NDList out = stages.get(0).forward(parameterStore, inputs, training, params);
+            if (out.size() != 1 + featureNames.size()) {
+                throw new IllegalStateException("the module returned " + out.size() + " arrays, expected the logits and "
+                        + featureNames.size() + " feature(s) " + featureNames);
+            }
+            out.get(0).setName(LOGITS);
+            for (int i = 0; i < featureNames.size(); i++) {
+                out.get(i + 1).setName(featureNames.get(i));
+            }
+            return out;
+        }
         NDList current = inputs;
         NDArray[] taps = new NDArray[featureNames.size()];
         int tap = 0;
@@ -68,6 +82,9 @@ public final class FeatureBlock extends AbstractBlock {
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
+        if (wholeModule) {
+            return stages.get(0).getOutputShapes(inputShapes);
+        }
         Shape[] current = inputShapes;
         Shape[] taps = new Shape[featureNames.size()];
         int tap = 0;
@@ -97,12 +114,35 @@ public final class FeatureBlock extends AbstractBlock {
         private final List<Block> stages = new ArrayList<>();
         private final List<String> tapAfter = new ArrayList<>();
         private final Set<String> names = new HashSet<>();
+        private boolean wholeModule;
+        private final List<String> moduleFeatures = new ArrayList<>();
 
         private Builder() {
         }
 
+        /**
+         * Makes {@code module} the only stage: a whole network (e.g. a loaded TorchScript module) whose forward itself
+         * returns the logits followed by the features {@code featureNames}, in that order.
+         */
+        public Builder addModule(Block module, List<String> featureNames) {
+            if (!stages.isEmpty()) {
+                throw new IllegalStateException("a whole module must be the only stage of a FeatureBlock");
+            }
+            stages.add(module);
+            tapAfter.add(null);
+            for (String name : featureNames) {
+                if (name == null || name.isBlank() || LOGITS.equals(name) || !names.add(name)) {
+                    throw new IllegalArgumentException("feature name must be non-blank, unique and not '" + LOGITS + "': " + name);
+                }
+            }
+            wholeModule = true;
+            moduleFeatures.addAll(featureNames);
+            return this;
+        }
+
         /** Appends a stage whose output is internal. */
         public Builder add(Block stage) {
+            requireStaged();
             stages.add(stage);
             tapAfter.add(null);
             return this;
@@ -113,9 +153,16 @@ public final class FeatureBlock extends AbstractBlock {
             if (featureName == null || featureName.isBlank() || LOGITS.equals(featureName) || !names.add(featureName)) {
                 throw new IllegalArgumentException("feature name must be non-blank, unique and not '" + LOGITS + "': " + featureName);
             }
+            requireStaged();
             stages.add(stage);
             tapAfter.add(featureName);
             return this;
+        }
+
+        private void requireStaged() {
+            if (wholeModule) {
+                throw new IllegalStateException("a FeatureBlock with a whole module has no other stage");
+            }
         }
 
         public FeatureBlock build() {
@@ -123,6 +170,13 @@ public final class FeatureBlock extends AbstractBlock {
                 throw new IllegalStateException("a FeatureBlock needs at least one stage");
             }
             FeatureBlock block = new FeatureBlock();
+            if (wholeModule) {
+                block.wholeModule = true;
+                block.stages.add(block.addChildBlock("module", stages.get(0)));
+                block.tapAfter.add(null);
+                block.featureNames.addAll(moduleFeatures);
+                return block;
+            }
             for (int i = 0; i < stages.size(); i++) {
                 String tap = tapAfter.get(i);
                 block.stages.add(block.addChildBlock(String.format("%02d%s", i, tap == null ? "" : "_" + tap), stages.get(i)));

@@ -56,6 +56,11 @@ public final class TrainCommand implements Callable<Integer> {
                 + "the stream's input shape and class count, e.g. mlp:512,256 or cnn:32,64:dense128 (docs/byo.md).")
         String student;
 
+        @Option(names = "--student-model", paramLabel = "FILE.pt", description = "Train a TorchScript module instead of "
+                + "a zoo student (trainer.student.model); its metadata is the .json file of the same name. The trained "
+                + "student is also written as TorchScript: student.pt in the model directory.")
+        String studentModel;
+
         @Option(names = "--teacher", description = "'stream' to distil from the teacher outputs, 'none' for labels only, "
                 + "'ema' for a mean teacher (EMA of the student; reads the inputs topic, no teacher-service), 'stream+ema' "
                 + "for both.")
@@ -85,6 +90,7 @@ public final class TrainCommand implements Callable<Integer> {
             Map<String, Object> props = new HashMap<>(base);
             props.putAll(settings);
             put(props, TrainerConfig.STUDENT_CONFIG, student);
+            put(props, TrainerConfig.STUDENT_MODEL_CONFIG, studentModel);
             put(props, TrainerConfig.TEACHER_CONFIG, teacher);
             put(props, TrainerConfig.EPOCHS_CONFIG, epochs);
             put(props, TrainerConfig.SEED_CONFIG, seed);
@@ -187,6 +193,10 @@ public final class TrainCommand implements Callable<Integer> {
         }
         out.println("model: " + result.modelDir());
         out.println("model-sha256: " + result.modelSha256());
+        java.nio.file.Path torchScript = result.modelDir().resolve(io.kdstream.trainer.student.TorchScriptStudent.EXPORT_FILE);
+        if (java.nio.file.Files.isRegularFile(torchScript)) {
+            out.println("torchscript: " + torchScript);
+        }
         Trainer.emaModel(result).ifPresent(ema -> {
             out.println("ema-model: " + ema.dir());
             out.println("ema-model-sha256: " + ema.metadata().parametersSha256());

@@ -106,6 +106,14 @@ public final class TrainingCore implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(seed);
         for (Pair<String, Parameter> p : block.getParameters()) {
             NDArray a = p.getValue().getArray();
+            if (architecture.loadedModule()) {
+                // a loaded module starts from the values it was saved with
+                if (p.getValue().requiresGradient()) {
+                    a.setRequiresGradient(true);
+                    trainables.put("param:" + p.getKey(), a);
+                }
+                continue;
+            }
             long[] shape = a.getShape().getShape();
             float[] values = new float[Math.toIntExact(a.size())];
             if (p.getValue().getType() == Parameter.Type.WEIGHT && shape.length >= 2) {
@@ -207,6 +215,10 @@ public final class TrainingCore implements AutoCloseable {
             double usedT = temperature != null ? temperature.current() : t;
             RECORDING.lock(); // DJL's PyTorch engine records gradients for one collector per process at a time
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                if (architecture.loadedModule()) {
+                    // dropout in the module draws from the engine's global generator: seeded per step, under the lock
+                    Engine.getInstance().setRandomSeed(forwardSeed(config.seed(), stepIndex));
+                }
                 NDList out = block.forward(new ParameterStore(scope, false), new NDList(x), true);
                 NDArray logits = out.get(0);
                 NDArray taskLoss = mask == null ? Losses.crossEntropy(logits, y) : Losses.crossEntropy(logits, y, mask);
@@ -297,6 +309,14 @@ public final class TrainingCore implements AutoCloseable {
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
         }
+    }
+
+    /** The engine seed of the training forward of step {@code stepIndex}: a fixed mix of the run's seed and the step. */
+    static int forwardSeed(long seed, long stepIndex) {
+        long z = seed * 0x9E3779B97F4A7C15L + stepIndex;
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z ^= z >>> 33;
+        return (int) (z & 0x7FFFFFFF);
     }
 
     /**
