@@ -16,6 +16,8 @@ Outputs:
                                    embedding): conv(8)-ReLU-pool, conv(16)-ReLU-pool [conv2: 16x8x8, stride 4],
                                    dense(32)-ReLU [embedding: 32], dense(5); Adam 2e-3 with cosine decay, 6 epochs
   <resources>/shapes_teacher.json  its kdstream metadata (sha256 of the .pt)
+  <resources>/shapes_student.pt    an untrained, scripted student for the same images: conv(6)-ReLU-pool,
+                                   conv(12)-ReLU-pool, dense(5); returns the logits alone (+ shapes_student.json)
   --images DIR                     optionally also writes DIR/train/<class>/*.png and DIR/test/<class>/*.png
 
 Run with Debian's python3-torch:
@@ -106,6 +108,45 @@ class ShapesTeacher(nn.Module):
         return self.fc2(embedding), conv2, embedding
 
 
+class ShapesStudent(nn.Module):
+    """The student a user would write for these images: smaller than the teacher, untrained, scripted."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.conv2 = nn.Conv2d(6, 12, 3, padding=1)
+        self.fc = nn.Linear(12 * 8 * 8, len(CLASSES))
+
+    def forward(self, image):
+        x = torch.max_pool2d(torch.relu(self.conv1(image)), 2)
+        x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def write_student(out_dir):
+    torch.manual_seed(5)
+    scripted = torch.jit.script(ShapesStudent().eval())
+    pt_path = os.path.join(out_dir, "shapes_student.pt")
+    scripted.save(pt_path)
+    with open(pt_path, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    metadata = {
+        "formatVersion": 1,
+        "format": "torchscript",
+        "architecture": "shapes-torchscript-student",
+        "version": "1",
+        "inputShape": [3, SIZE, SIZE],
+        "numClasses": len(CLASSES),
+        "features": [],
+        "parametersFile": "shapes_student.pt",
+        "parametersSha256": sha,
+    }
+    with open(os.path.join(out_dir, "shapes_student.json"), "w") as f:
+        json.dump(metadata, f, indent=2)
+        f.write("\n")
+    print("wrote", pt_path, "sha256", sha)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out", nargs="?", default=".")
@@ -167,6 +208,7 @@ def main():
         json.dump(metadata, f, indent=2)
         f.write("\n")
     print("wrote", pt_path, "sha256", sha, "test accuracy", accuracy)
+    write_student(args.out)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.core.model.ModelFormat;
+import io.kdstream.core.model.ModelStore;
+import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.it.support.LocalKafka;
 import io.kdstream.it.support.Shapes;
 import io.kdstream.it.support.TeacherProps;
@@ -19,8 +22,14 @@ import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.trainer.student.TorchScriptStudent;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -150,7 +159,8 @@ class ByoPipelineIT {
         Trainer.Result labelsOnly = train("labels-only", Map.of(TrainerConfig.TEACHER_CONFIG, "none"));
 
         // Then nothing was dead-lettered, both runs completed and were scored on all held-out images
-        assertThat(readAll(config.topics().dlq(), FailureEvent.class)).isEmpty();
+        assertThat(readAll(config.topics().dlq(), FailureEvent.class)).filteredOn(f -> List.of(distilled.runId(),
+                labelsOnly.runId()).contains(f.getAttributes().get("runId"))).isEmpty();
         for (Trainer.Result r : List.of(distilled, labelsOnly)) {
             assertThat(r.completed()).isTrue();
             assertThat(r.deadLetters()).isZero();
@@ -158,7 +168,8 @@ class ByoPipelineIT {
         assertThat(distilled.samples()).isEqualTo(10L * TRAIN);
         assertThat(labelsOnly.skippedUnlabelled()).isGreaterThan(0);
         assertThat(labelsOnly.samples()).isEqualTo(10L * (TRAIN - labelsOnly.skippedUnlabelled() / 10));
-        List<EvalResult> evals = readAll(config.topics().eval(), EvalResult.class);
+        List<EvalResult> evals = readAll(config.topics().eval(), EvalResult.class).stream()
+                .filter(e -> List.of(distilled.runId(), labelsOnly.runId()).contains(e.getRunId())).toList();
         assertThat(evals).isNotEmpty().allSatisfy(e -> {
             assertThat(e.getDataset()).isEqualTo("topic:" + heldOut);
             assertThat(e.getSamples()).isEqualTo(HELD_OUT);
@@ -171,9 +182,74 @@ class ByoPipelineIT {
         assertThat(distilled.accuracy()).isGreaterThan(labelsOnly.accuracy() + 0.05);
     }
 
+    @Test
+    void shouldDistilTheUsersTorchScriptStudentAndExportItAsTorchScriptThatComputesTheSameLogits() {
+        // When a user's own PyTorch student (a scripted module with its .json sidecar) is distilled from the stream
+        Path studentFile = fixture("torchscript/shapes_student.pt");
+        Trainer.Result result = train("torchscript", Map.of(TrainerConfig.TEACHER_CONFIG, "stream",
+                TrainerConfig.STUDENT_MODEL_CONFIG, studentFile.toString()));
+
+        // Then it trains on every output (a step whose gradient libtorch returns non-finite, which happens at random
+        // for TorchScript modules on this engine version, is skipped and dead-lettered with its reason: docs/byo.md),
+        // is scored on the held-out topic, and is exported as TorchScript
+        assertThat(result.completed()).isTrue();
+        assertThat(result.steps()).isEqualTo(10L * ((TRAIN + 31) / 32));
+        List<FailureEvent> skipped = readAll(config.topics().dlq(), FailureEvent.class).stream()
+                .filter(f -> result.runId().equals(f.getAttributes().get("runId"))).toList();
+        assertThat(skipped).hasSize((int) result.failedSteps()).allSatisfy(f -> {
+            assertThat(f.getKind()).isEqualTo(io.kdstream.avro.FailureKind.NON_FINITE);
+            assertThat(f.getMessage()).contains("skipped");
+        });
+        assertThat(result.failedSteps()).isLessThan(result.steps() / 10);
+        Path exported = result.modelDir().resolve(TorchScriptStudent.EXPORT_FILE);
+        assertThat(exported).isRegularFile();
+        assertThat(ModelStore.read(exported).metadata().format()).isEqualTo(ModelFormat.TORCHSCRIPT);
+
+        // ... and the exported file, loaded as a fresh module, computes exactly the logits of the run's trained
+        // parameters on held-out images, which are not the untrained module's
+        float[] inputs = new float[8 * 3 * Shapes.SIZE * Shapes.SIZE];
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
+        for (int i = 0; i < 8; i++) {
+            byte[] image = Shapes.draw(i % Shapes.CLASSES.size(), rng);
+            for (int j = 0; j < image.length; j++) {
+                inputs[i * image.length + j] = (image[j] & 0xff) / 255f;
+            }
+        }
+        try (NDManager manager = NDManager.newBaseManager()) {
+            FeatureBlock fromExport = block(TorchScriptStudent.load(exported), manager);
+            FeatureBlock trained = block(TorchScriptStudent.load(studentFile), manager);
+            ModelStore.loadParameters(trained, manager, ModelStore.read(result.modelDir()));
+            FeatureBlock untrained = block(TorchScriptStudent.load(studentFile), manager);
+            float[] exportedLogits = logits(fromExport, manager, inputs);
+            assertThat(exportedLogits).containsExactly(logits(trained, manager, inputs));
+            assertThat(exportedLogits).isNotEqualTo(logits(untrained, manager, inputs));
+        }
+        System.out.printf(Locale.ROOT, "ByoPipelineIT: TorchScript student %s distilled: %.4f on %d held-out images "
+                + "(%d steps, %d skipped)%n", studentFile.getFileName(), result.accuracy(), HELD_OUT, result.steps(),
+                result.failedSteps());
+        assertThat(result.accuracy()).isGreaterThan(0.6);
+    }
+
+    private static FeatureBlock block(TorchScriptStudent student, NDManager manager) {
+        FeatureBlock block = student.newBlock();
+        block.initialize(manager, DataType.FLOAT32, new Shape(1, 3, Shapes.SIZE, Shapes.SIZE));
+        return block;
+    }
+
+    private static float[] logits(FeatureBlock block, NDManager manager, float[] inputs) {
+        int size = 3 * Shapes.SIZE * Shapes.SIZE;
+        try (NDManager scope = manager.newSubManager()) {
+            NDList out = block.forward(new ParameterStore(scope, false),
+                    new NDList(scope.create(inputs, new Shape(inputs.length / size, 3, Shapes.SIZE, Shapes.SIZE))), false);
+            return out.get(0).toFloatArray();
+        }
+    }
+
     private static Trainer.Result train(String name, Map<String, String> overrides) {
         Map<String, Object> props = new HashMap<>(base);
-        props.put(TrainerConfig.STUDENT_CONFIG, STUDENT);
+        if (!overrides.containsKey(TrainerConfig.STUDENT_MODEL_CONFIG)) {
+            props.put(TrainerConfig.STUDENT_CONFIG, STUDENT);
+        }
         props.put(TrainerConfig.EVAL_TOPIC_CONFIG, heldOut);
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "1000");
         props.put(TrainerConfig.EVAL_INTERVAL_CONFIG, "0");
