@@ -54,6 +54,9 @@ class TorchScriptStudentIT {
         props.put(TrainerConfig.STUDENT_MODEL_CONFIG, studentFile.toString());
         props.put(TrainerConfig.LEARNING_RATE_CONFIG, "0.01");
         props.put(TrainerConfig.EVAL_MAX_SAMPLES_CONFIG, "500");
+        // a step libtorch still returns a non-finite gradient for after its recomputations is skipped, not fatal, here
+        // (the replay below runs with the same settings)
+        props.put(TrainerConfig.FAILURES_MAX_CONFIG, "100");
         TrainerIT.Fixtures.createTopics(props);
         TrainerIT.Fixtures.produce(props, 0, 320, TrainerIT.Fixtures::valid);
 

@@ -38,6 +38,10 @@ import java.util.SplittableRandom;
  * per-step sub-manager closed when the step ends.
  */
 public final class TrainingCore implements AutoCloseable {
+    private static final org.slf4j.Logger LOGGER = org.slf4j.LoggerFactory.getLogger(TrainingCore.class);
+    /** Recomputations of a step whose TorchScript backward returned a non-finite gradient (see {@link #step}). */
+    static final int LOADED_MODULE_RETRIES = 3;
+
     /**
      * Serialises gradient recording between the trainers of one process (DJL's PyTorch engine allows one collecting
      * {@link GradientCollector} per process): several trainers, e.g. the members of a group started in one JVM, then
@@ -54,6 +58,7 @@ public final class TrainingCore implements AutoCloseable {
     private final FeatureBlock block;
     private final Map<String, NDArray> trainables = new LinkedHashMap<>();
     private final Optimizer optimizer;
+    private long recomputedSteps;
     private final LearnableTemperature temperature;
     private final Schedule temperatureSchedule;
     private final Schedule alphaSchedule;
@@ -191,6 +196,28 @@ public final class TrainingCore implements AutoCloseable {
      * and changes nothing.
      */
     public StepOutcome step(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
+        StepOutcome outcome = attempt(batch, stepIndex, teacherFeatures);
+        // A TorchScript module's backward on this engine version (libtorch 2.7.1, CPU) now and then returns a NaN or
+        // infinite gradient for a finite loss, at random: the same step on the same weights and inputs is fine when
+        // computed again. Nothing was applied, so the step is recomputed (same inputs, same dropout seed); a success
+        // is bit for bit what a clean first attempt gives, so replays stay exact. A zoo or spec student's non-finite
+        // gradient is a property of the data and weights and is skipped at once.
+        for (int retry = 1; architecture.loadedModule() && retry <= LOADED_MODULE_RETRIES && !outcome.applied()
+                && Double.isFinite(outcome.totalLoss()); retry++) {
+            LOGGER.info("Step {}: non-finite gradient for a finite loss ({}) from the TorchScript module; recomputing "
+                    + "the step (attempt {} of {})", stepIndex + 1, outcome.totalLoss(), retry + 1, LOADED_MODULE_RETRIES + 1);
+            recomputedSteps++;
+            outcome = attempt(batch, stepIndex, teacherFeatures);
+        }
+        return outcome;
+    }
+
+    /** Steps recomputed after a TorchScript module returned a non-finite gradient for a finite loss. */
+    public long recomputedSteps() {
+        return recomputedSteps;
+    }
+
+    private StepOutcome attempt(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
         double t = temperatureSchedule.valueAt(stepIndex);
         double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
         double consistencyWeight = meanTeacher != null ? meanTeacher.weightAt(stepIndex) : 0.0;
