@@ -33,6 +33,7 @@ import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.RecordDecoder;
 import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
+import io.kdstream.trainer.internals.StepPublisher;
 import io.kdstream.trainer.internals.TrainingCore;
 
 import org.apache.kafka.clients.consumer.Consumer;
@@ -74,6 +75,9 @@ import java.util.UUID;
  * }</pre>
  */
 public final class Trainer implements AutoCloseable {
+    /** Step records that may wait for the publishing thread before the training thread blocks. */
+    private static final int STEP_QUEUE = 1024;
+
     private static final Logger LOGGER = LoggerFactory.getLogger(Trainer.class);
     public static final String COMPONENT = "student-trainer";
     public static final String MODEL_DIR = "model";
@@ -162,7 +166,7 @@ public final class Trainer implements AutoCloseable {
         }
 
         /**
-         * Called on the training thread with every step's record, as it is published to the metrics topic (e.g. to
+         * Called on the training thread with every step's record, as it is handed to the metrics publisher (e.g. to
          * update in-process meters); it must be cheap and must not keep the record's arrays.
          */
         public Builder optStepListener(java.util.function.Consumer<TrainingStep> listener) {
@@ -241,6 +245,8 @@ public final class Trainer implements AutoCloseable {
         StudentArchitectures.remember(config, architecture);
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
+             StepPublisher<TrainingStep> steps = new StepPublisher<>(producer, stepSerializer, config.topics().metrics(),
+                     STEP_QUEUE, "kd-steps-" + runId);
              TrainingCore core = new TrainingCore(config, architecture)) {
             List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
                     .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic, config.follow()));
@@ -358,7 +364,7 @@ public final class Trainer implements AutoCloseable {
                             .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
                             .setLabelledSamples(batch.labelled())
                             .build();
-                    send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                    steps.publish(runId, record);
                     stepListener.accept(record);
                     publishNanos += System.nanoTime() - p0;
                     if (failureReason != null) {
@@ -368,6 +374,7 @@ public final class Trainer implements AutoCloseable {
                             budget.recordFailure(step, reason);
                         } catch (KdException e) {
                             RunManifest failed = manifest.setStatus(RunStatus.FAILED).setEndedAtMs(Instant.now()).build();
+                            steps.drain();
                             send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), failed));
                             producer.flush();
                             throw e;
@@ -400,6 +407,7 @@ public final class Trainer implements AutoCloseable {
                     System.nanoTime() - runStart);
             if (!completed) {
                 LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);
+                steps.drain();
                 producer.flush();
                 return new Result(runId, false, null, null, step, samples, failedSteps, deadLetters, null, null, timings,
                         decoder.skippedUnlabelled());
@@ -433,6 +441,7 @@ public final class Trainer implements AutoCloseable {
                     .setEndedAtMs(Instant.now())
                     .build();
             RunManifests.write(modelDir.resolve(RunManifests.FILE), done);
+            steps.drain(); // every step record leaves before the FINISHED manifest (the monitors close the run on it)
             send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), done));
             producer.flush();
             LOGGER.info("Run {} finished: {} steps, {} samples, {} failed steps, {} dead letters, model sha256 {}", runId, step,
