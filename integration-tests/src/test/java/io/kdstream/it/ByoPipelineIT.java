@@ -294,8 +294,17 @@ class ByoPipelineIT {
             admin.createTopics(List.of(new NewTopic(heldOut, 2, (short) 1))).all().get();
             long deadline = System.currentTimeMillis() + 30_000;
             while (System.currentTimeMillis() < deadline) {
-                boolean ready = admin.describeTopics(all).allTopicNames().get().values().stream()
-                        .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                boolean ready;
+                try {
+                    ready = admin.describeTopics(all).allTopicNames().get().values().stream()
+                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // a topic just created may not be known to the broker that answers yet: ask again
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                        throw e;
+                    }
+                    ready = false;
+                }
                 if (ready) {
                     break;
                 }

@@ -212,8 +212,17 @@ class TrainerIT {
             try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config)) {
                 long deadline = System.currentTimeMillis() + 30_000;
                 while (true) {
-                    boolean ready = admin.describeTopics(config.topics().all()).allTopicNames().get().values().stream()
-                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                    boolean ready;
+                    try {
+                        ready = admin.describeTopics(config.topics().all()).allTopicNames().get().values().stream()
+                                .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        // a topic just created may not be known to the broker that answers yet: ask again
+                        if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                            throw e;
+                        }
+                        ready = false;
+                    }
                     if (ready || System.currentTimeMillis() > deadline) {
                         break;
                     }
