@@ -24,11 +24,12 @@ import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.BatchAssembler;
 import io.kdstream.trainer.internals.Cursor;
-import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.Example;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.ModelSyncCodec;
 import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
+import io.kdstream.trainer.internals.StepPublisher;
+import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.SyncLog;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.TrainingCore;
@@ -79,6 +80,9 @@ import java.util.function.BooleanSupplier;
  * record in the group model exactly once, whoever trained it and whether or not that member is still alive.
  */
 final class GroupTrainer {
+    /** Step records that may wait for the publishing thread before the training thread blocks. */
+    private static final int STEP_QUEUE = 1024;
+
     private static final Logger LOGGER = LoggerFactory.getLogger(GroupTrainer.class);
     private static final Duration POLL = Duration.ofMillis(50);
     /** Generations a member may be behind the model-sync log and catch up by forcing rebalances. */
@@ -134,6 +138,8 @@ final class GroupTrainer {
                 new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
+             StepPublisher<TrainingStep> stepPublisher = new StepPublisher<>(producer, stepSerializer,
+                     config.topics().metrics(), STEP_QUEUE, "kd-steps-" + runId);
              TrainingCore core = new TrainingCore(config, architecture);
              Consumer<byte[], byte[]> data = KafkaClients.consumer(config, group, overrides);
              Consumer<byte[], byte[]> sync = KafkaClients.consumer(config, null, Map.of());
@@ -331,7 +337,7 @@ final class GroupTrainer {
                                 .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
                                 .setLabelledSamples(batch.labelled())
                                 .build();
-                        send(producer, config.topics().metrics(), runId, stepSerializer.serialize(config.topics().metrics(), record));
+                        waitFor(() -> stepPublisher.publish(runId, record), runId);
                         stepListener.accept(record);
                         continue;
                     }
@@ -430,6 +436,8 @@ final class GroupTrainer {
                     roundStart = new TreeMap<>(trainedNext);
                 }
             }
+            // every step record leaves before the FINISHED manifest (the monitors close the run on it)
+            waitFor(stepPublisher::drain, runId);
             producer.flush();
             long loopNanos = System.nanoTime() - loopStart;
             double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
@@ -743,5 +751,20 @@ final class GroupTrainer {
                 LOGGER.warn("Publishing to {} failed: {}", topic, e.toString());
             }
         });
+    }
+
+    /** An action that may wait for the step publisher. */
+    private interface Waiting {
+        void run() throws InterruptedException;
+    }
+
+    /** Runs {@code action}, which may wait; an interrupt ends the run as in {@link Trainer} (the flag is kept). */
+    private static void waitFor(Waiting action, String runId) {
+        try {
+            action.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("Training of group member run " + runId + " was interrupted", e);
+        }
     }
 }
