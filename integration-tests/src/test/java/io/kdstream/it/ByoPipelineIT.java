@@ -4,17 +4,15 @@ import io.kdstream.avro.EvalResult;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.config.KdConfig;
-import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.model.ModelFormat;
 import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.zoo.FeatureBlock;
+import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.LocalKafka;
 import io.kdstream.it.support.Shapes;
 import io.kdstream.it.support.TeacherProps;
 import io.kdstream.it.support.TopicProps;
-import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.ops.cli.KdstreamCli;
-import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
 import io.kdstream.teacher.TeacherLoader;
@@ -31,27 +29,18 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -98,7 +87,7 @@ class ByoPipelineIT {
         base.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         config = new KdConfig(base);
         heldOut = PREFIX + ".held-out";
-        createTopics(config, heldOut);
+        ItTopics.createWithLeaders(config, heldOut);
         Path propsFile = dir.resolve("kdstream.properties");
         Properties file = new Properties();
         base.forEach((k, v) -> file.setProperty(k, v.toString()));
@@ -132,7 +121,7 @@ class ByoPipelineIT {
             assertThat(service.metrics().snapshot().outputs()).isEqualTo(TRAIN);
         }
         // (it was trained on images drawn by the same rules: on the labelled tenth it is right most of the time)
-        List<TeacherOutput> outputs = readAll(config.topics().teacherOutputs(), TeacherOutput.class);
+        List<TeacherOutput> outputs = ItTopics.readAll(config, config.topics().teacherOutputs(), TeacherOutput.class);
         assertThat(outputs).hasSize(TRAIN);
         long labelled = outputs.stream().filter(o -> o.getLabel() != null).count();
         long right = outputs.stream().filter(o -> o.getLabel() != null)
@@ -159,7 +148,7 @@ class ByoPipelineIT {
         Trainer.Result labelsOnly = train("labels-only", Map.of(TrainerConfig.TEACHER_CONFIG, "none"));
 
         // Then nothing was dead-lettered, both runs completed and were scored on all held-out images
-        assertThat(readAll(config.topics().dlq(), FailureEvent.class)).filteredOn(f -> List.of(distilled.runId(),
+        assertThat(ItTopics.readAll(config, config.topics().dlq(), FailureEvent.class)).filteredOn(f -> List.of(distilled.runId(),
                 labelsOnly.runId()).contains(f.getAttributes().get("runId"))).isEmpty();
         for (Trainer.Result r : List.of(distilled, labelsOnly)) {
             assertThat(r.completed()).isTrue();
@@ -168,7 +157,7 @@ class ByoPipelineIT {
         assertThat(distilled.samples()).isEqualTo(10L * TRAIN);
         assertThat(labelsOnly.skippedUnlabelled()).isGreaterThan(0);
         assertThat(labelsOnly.samples()).isEqualTo(10L * (TRAIN - labelsOnly.skippedUnlabelled() / 10));
-        List<EvalResult> evals = readAll(config.topics().eval(), EvalResult.class).stream()
+        List<EvalResult> evals = ItTopics.readAll(config, config.topics().eval(), EvalResult.class).stream()
                 .filter(e -> List.of(distilled.runId(), labelsOnly.runId()).contains(e.getRunId())).toList();
         assertThat(evals).isNotEmpty().allSatisfy(e -> {
             assertThat(e.getDataset()).isEqualTo("topic:" + heldOut);
@@ -194,7 +183,7 @@ class ByoPipelineIT {
         // is scored on the held-out topic, and is exported as TorchScript
         assertThat(result.completed()).isTrue();
         assertThat(result.steps()).isEqualTo(10L * ((TRAIN + 31) / 32));
-        List<FailureEvent> skipped = readAll(config.topics().dlq(), FailureEvent.class).stream()
+        List<FailureEvent> skipped = ItTopics.readAll(config, config.topics().dlq(), FailureEvent.class).stream()
                 .filter(f -> result.runId().equals(f.getAttributes().get("runId"))).toList();
         assertThat(skipped).hasSize((int) result.failedSteps()).allSatisfy(f -> {
             assertThat(f.getKind()).isEqualTo(io.kdstream.avro.FailureKind.NON_FINITE);
@@ -282,55 +271,5 @@ class ByoPipelineIT {
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static void createTopics(KdConfig config, String heldOut) throws Exception {
-        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
-            admin.ensureTopics(TopicAdmin.catalog(config));
-        }
-        List<String> all = new ArrayList<>(config.topics().all());
-        all.add(heldOut);
-        try (Admin admin = KafkaClients.admin(config)) {
-            admin.createTopics(List.of(new NewTopic(heldOut, 2, (short) 1))).all().get();
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline) {
-                boolean ready;
-                try {
-                    ready = admin.describeTopics(all).allTopicNames().get().values().stream()
-                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-                } catch (java.util.concurrent.ExecutionException e) {
-                    // a topic just created may not be known to the broker that answers yet: ask again
-                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                        throw e;
-                    }
-                    ready = false;
-                }
-                if (ready) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
-        }
-    }
-
-    private static <T extends org.apache.avro.specific.SpecificRecord> List<T> readAll(String topic, Class<T> type) {
-        var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
-        List<T> out = new ArrayList<>();
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(topic)) {
-                tps.add(new TopicPartition(topic, p.partition()));
-            }
-            consumer.assign(tps);
-            consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    out.add(deserializer.deserialize(topic, r.value()));
-                }
-            }
-        }
-        return out;
     }
 }

@@ -12,10 +12,10 @@ import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.it.support.ConfirmedSends;
+import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.LocalKafka;
 import io.kdstream.it.support.TeacherProps;
 import io.kdstream.it.support.TopicProps;
-import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
@@ -35,12 +35,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -89,7 +84,7 @@ class SpecStudentIT {
         base.put(KdConfig.TOPICS_PARTITIONS_CONFIG, "2");
         KdConfig config = new KdConfig(base);
         String heldOut = PREFIX + ".held-out";
-        createTopics(config, heldOut);
+        ItTopics.createWithLeaders(config, heldOut);
         produceInputs(config);
         produceHeldOut(config, heldOut);
 
@@ -133,7 +128,7 @@ class SpecStudentIT {
         assertThat(result.completed()).isTrue();
         assertThat(result.samples()).isEqualTo(3L * TRAIN);
         assertThat(result.deadLetters()).isZero();
-        assertThat(readAll(config, config.topics().dlq(), FailureEvent.class)).isEmpty();
+        assertThat(ItTopics.readAll(config, config.topics().dlq(), FailureEvent.class)).isEmpty();
 
         // ... the saved student records the spec and the detected shape and class count, and reloads
         SavedModel saved = ModelStore.read(result.modelDir());
@@ -152,7 +147,7 @@ class SpecStudentIT {
 
         // ... every evaluation names the held-out topic and counts its 250 usable records, and the student learnt
         // the easy classes far beyond chance (20%)
-        List<EvalResult> evals = readAll(config, config.topics().eval(), EvalResult.class);
+        List<EvalResult> evals = ItTopics.readAll(config, config.topics().eval(), EvalResult.class);
         assertThat(evals).hasSizeGreaterThanOrEqualTo(2);
         assertThat(evals).allSatisfy(e -> {
             assertThat(e.getDataset()).isEqualTo("topic:" + heldOut);
@@ -283,61 +278,5 @@ class SpecStudentIT {
 
     private static ProducerRecord<byte[], byte[]> held(String topic, int n, byte[] value) {
         return new ProducerRecord<>(topic, n % 2, ("held-" + n).getBytes(StandardCharsets.UTF_8), value);
-    }
-
-    private static void createTopics(KdConfig config, String heldOut) throws Exception {
-        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
-            admin.ensureTopics(TopicAdmin.catalog(config));
-        }
-        List<String> all = new ArrayList<>(config.topics().all());
-        all.add(heldOut);
-        try (Admin admin = KafkaClients.admin(config)) {
-            admin.createTopics(List.of(new NewTopic(heldOut, 2, (short) 1))).all().get();
-            // producing before every partition has a leader makes idempotent producers retry for a long time
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline) {
-                boolean ready;
-                try {
-                    ready = admin.describeTopics(all).allTopicNames().get().values().stream()
-                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-                } catch (java.util.concurrent.ExecutionException e) {
-                    // a topic just created may not be known to the broker that answers yet: ask again
-                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                        throw e;
-                    }
-                    ready = false;
-                }
-                if (ready) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
-        }
-    }
-
-    private static <T extends org.apache.avro.specific.SpecificRecord> List<T> readAll(KdConfig config, String topic, Class<T> type) {
-        var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
-        List<T> out = new ArrayList<>();
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (PartitionInfo p : consumer.partitionsFor(topic)) {
-                tps.add(new TopicPartition(topic, p.partition()));
-            }
-            consumer.assign(tps);
-            consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-            long deadline = System.currentTimeMillis() + 30_000;
-            List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-            }
-            // one key per run: a run's records are on one partition, in offset order
-            records.sort(java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
-                    .thenComparingLong(ConsumerRecord::offset));
-            for (ConsumerRecord<byte[], byte[]> rec : records) {
-                out.add(deserializer.deserialize(topic, rec.value()));
-            }
-        }
-        return out;
     }
 }

@@ -1,0 +1,94 @@
+package io.kdstream.it.support;
+
+import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.ops.admin.TopicAdmin;
+import io.kdstream.schemas.serde.KdAvroSerdes;
+
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+
+/** Topic set-up and whole-topic reads of the ITs that run their own pipeline on a {@link LocalKafka}. */
+public final class ItTopics {
+    private ItTopics() {
+    }
+
+    /**
+     * Creates the topic catalog of {@code config} and {@code extra} topics (2 partitions each), and waits until every
+     * partition has a leader: producing before that makes idempotent producers retry for a long time.
+     */
+    public static void createWithLeaders(KdConfig config, String... extra) throws Exception {
+        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
+            admin.ensureTopics(TopicAdmin.catalog(config));
+        }
+        List<String> all = new ArrayList<>(config.topics().all());
+        all.addAll(List.of(extra));
+        try (Admin admin = KafkaClients.admin(config)) {
+            List<NewTopic> topics = new ArrayList<>();
+            for (String name : extra) {
+                topics.add(new NewTopic(name, 2, (short) 1));
+            }
+            admin.createTopics(topics).all().get();
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (System.currentTimeMillis() < deadline) {
+                boolean ready;
+                try {
+                    ready = admin.describeTopics(all).allTopicNames().get().values().stream()
+                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+                } catch (ExecutionException e) {
+                    // a topic just created may not be known to the broker that answers yet: ask again
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                        throw e;
+                    }
+                    ready = false;
+                }
+                if (ready) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    /**
+     * Every record of {@code topic} up to its current end, decoded as {@code type}, in partition then offset order
+     * (a run's records share a key, so they are on one partition in their order).
+     */
+    public static <T extends SpecificRecord> List<T> readAll(KdConfig config, String topic, Class<T> type) {
+        var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
+        List<T> out = new ArrayList<>();
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo p : consumer.partitionsFor(topic)) {
+                tps.add(new TopicPartition(topic, p.partition()));
+            }
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
+            long deadline = System.currentTimeMillis() + 30_000;
+            List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+            records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
+                    .thenComparingLong(ConsumerRecord::offset));
+            for (ConsumerRecord<byte[], byte[]> rec : records) {
+                out.add(deserializer.deserialize(topic, rec.value()));
+            }
+        }
+        return out;
+    }
+}
