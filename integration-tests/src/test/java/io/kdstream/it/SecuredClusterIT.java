@@ -122,6 +122,7 @@ class SecuredClusterIT {
             acls.add(allow(TEACHER, ResourceType.TOPIC, P + ".inputs", PatternType.LITERAL, AclOperation.READ));
             acls.add(allow(TEACHER, ResourceType.GROUP, P + "-teacher", PatternType.LITERAL, AclOperation.READ));
             acls.add(allow(TEACHER, ResourceType.TOPIC, P + ".teacher-outputs", PatternType.LITERAL, AclOperation.WRITE));
+            acls.add(allow(TEACHER, ResourceType.TOPIC, P + ".teacher-features", PatternType.LITERAL, AclOperation.WRITE));
             acls.add(allow(TEACHER, ResourceType.TOPIC, P + ".dlq", PatternType.LITERAL, AclOperation.WRITE));
             acls.add(allow(TEACHER, ResourceType.TRANSACTIONAL_ID, P + "-teacher", PatternType.PREFIXED, AclOperation.WRITE));
             acls.add(allow(TEACHER, ResourceType.TRANSACTIONAL_ID, P + "-teacher", PatternType.PREFIXED, AclOperation.DESCRIBE));

@@ -7,6 +7,7 @@ import io.kdstream.avro.InputRecord;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
+import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.KdException;
@@ -31,6 +32,7 @@ import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.internals.Ledger;
 import io.kdstream.trainer.internals.LedgerReader;
 import io.kdstream.trainer.internals.RecordDecoder;
+import io.kdstream.trainer.internals.CompanionFeatures;
 import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
 import io.kdstream.trainer.internals.StepPublisher;
@@ -82,6 +84,11 @@ public final class Trainer implements AutoCloseable {
     public static final String COMPONENT = "student-trainer";
     public static final String MODEL_DIR = "model";
     private static final int EVAL_BATCH = 500;
+    /**
+     * How long a lookup of a companion feature record waits behind an open teacher transaction (twice the teacher's
+     * default transaction.timeout.ms).
+     */
+    private static final long COMPANION_TIMEOUT_MS = 120_000;
 
     public static final String LEDGER_FILE = "ledger.tsv";
     /** Directory of the EMA teacher's weights next to the model, for runs with an EMA teacher. */
@@ -226,6 +233,9 @@ public final class Trainer implements AutoCloseable {
         String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
         Architecture architecture = StudentArchitectures.resolve(config,
                 () -> StreamShapeProbe.probe(config, topic, config.readsInputs(), () -> stopRequested));
+        if (distilsFeatures()) {
+            requireFeatureMaps(config, () -> stopRequested);
+        }
         Path dir = config.checkpointDir();
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
         Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
@@ -286,8 +296,11 @@ public final class Trainer implements AutoCloseable {
             }
             TeacherOutputDecoder decoder = new TeacherOutputDecoder(
                     KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
-                    architecture.numClasses(), config.teacherStream(), config.teacherStream() && config.featureWeight() > 0,
+                    architecture.numClasses(), config.teacherStream(), distilsFeatures(),
                     new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
+            if (distilsFeatures()) {
+                decoder.withCompanion(companionFeatures(config));
+            }
             RecordDecoder recordDecoder = config.readsInputs()
                     ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, serde).deserializer(), architecture.inputSize(),
                             architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()),
@@ -306,7 +319,8 @@ public final class Trainer implements AutoCloseable {
             long loopStart = System.nanoTime();
             String failureReason = null;
             long firstBatchNanos = -1;
-            try (BatchSource reader = source(architecture, ranges, cursor, recordDecoder,
+            try (decoder;
+                 BatchSource reader = source(architecture, ranges, cursor, recordDecoder,
                     (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 loopStart = System.nanoTime();
@@ -455,6 +469,35 @@ public final class Trainer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new KdException("Training of run " + runId + " was interrupted", e);
         }
+    }
+
+    private boolean distilsFeatures() {
+        return config.teacherStream() && config.featureWeight() > 0 && !config.readsInputs();
+    }
+
+    /**
+     * Refuses a run that distils features from a stream whose teacher published none (its first decodable output
+     * tells), instead of dead-lettering every record.
+     */
+    static void requireFeatureMaps(TrainerConfig config, java.util.function.BooleanSupplier stopped) {
+        String topic = config.topics().teacherOutputs();
+        StreamShapeProbe.FeatureSupply supply = StreamShapeProbe.featureSupply(config, topic, stopped);
+        if (supply == StreamShapeProbe.FeatureSupply.NONE) {
+            throw new KdException(TrainerConfig.FEATURE_WEIGHT_CONFIG + "=" + config.featureWeight() + " distils the "
+                    + "teacher's feature maps, but the teacher outputs on " + topic + " carry none: serve the teacher "
+                    + "with feature maps (teacher.features empty for all of them, or their names; they go to "
+                    + config.topics().teacherFeatures() + "), or set " + TrainerConfig.FEATURE_WEIGHT_CONFIG + "=0");
+        }
+        LOGGER.info("Feature maps of {} are {}", topic, supply == StreamShapeProbe.FeatureSupply.COMPANION
+                ? "on the companion topic " + config.topics().teacherFeatures() : "inline");
+    }
+
+    /** The reader of the companion features topic for a run that distils features. */
+    static CompanionFeatures companionFeatures(TrainerConfig config) {
+        return new CompanionFeatures(() -> KafkaClients.consumer(config, null,
+                Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500, ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false)),
+                KdAvroSerdes.value(TeacherFeatures.class, config.serdeProperties()).deserializer(),
+                CompanionFeatures.DEFAULT_WINDOW, COMPANION_TIMEOUT_MS);
     }
 
     private BatchSource source(Architecture architecture, List<PartitionRange> ranges, Cursor cursor, RecordDecoder decoder,

@@ -38,6 +38,7 @@ public class KdConfig extends AbstractConfig {
 
     public static final String TOPIC_INPUTS_CONFIG = "kd.topic.inputs";
     public static final String TOPIC_TEACHER_OUTPUTS_CONFIG = "kd.topic.teacher.outputs";
+    public static final String TOPIC_TEACHER_FEATURES_CONFIG = "kd.topic.teacher.features";
     public static final String TOPIC_DLQ_CONFIG = "kd.topic.dlq";
     public static final String TOPIC_METRICS_CONFIG = "kd.topic.metrics";
     public static final String TOPIC_EVAL_CONFIG = "kd.topic.eval";
@@ -61,8 +62,9 @@ public class KdConfig extends AbstractConfig {
     private static final String TOPICS_RETENTION_MS_DOC = "retention.ms of created topics other than the teacher outputs "
             + "and the run manifests; -1 keeps records forever.";
     public static final String TOPIC_TEACHER_OUTPUTS_RETENTION_MS_CONFIG = "kd.topic.teacher.outputs.retention.ms";
-    private static final String TOPIC_TEACHER_OUTPUTS_RETENTION_MS_DOC = "retention.ms of the teacher-outputs topic. "
-            + "It is the replay log every student learns from and reproduces runs from, so the default keeps it forever (-1).";
+    private static final String TOPIC_TEACHER_OUTPUTS_RETENTION_MS_DOC = "retention.ms of the teacher-outputs topic and of "
+            + "its companion teacher-features topic. They are the replay log every student learns from and reproduces runs "
+            + "from, so the default keeps them forever (-1).";
 
     private static final long SEVEN_DAYS_MS = 7L * 24 * 60 * 60 * 1000;
 
@@ -114,6 +116,10 @@ public class KdConfig extends AbstractConfig {
                         "Topic of raw inputs (InputRecord), written by ingest and read by the teacher-service.")
                 .define(TOPIC_TEACHER_OUTPUTS_CONFIG, Type.STRING, "kd.teacher-outputs", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Topic of teacher outputs (TeacherOutput): the durable replay log students learn from.")
+                .define(TOPIC_TEACHER_FEATURES_CONFIG, Type.STRING, "kd.teacher-features", new ConfigDef.NonEmptyString(),
+                        Importance.MEDIUM, "Companion topic of the teacher's feature maps (TeacherFeatures), one record per "
+                        + "teacher output that names it (featuresRef), written in the output's transaction. Only students "
+                        + "that distil features read it.")
                 .define(TOPIC_DLQ_CONFIG, Type.STRING, "kd.dlq", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Dead-letter topic: one FailureEvent per record a stage could not process.")
                 .define(TOPIC_METRICS_CONFIG, Type.STRING, "kd.metrics", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -165,7 +171,8 @@ public class KdConfig extends AbstractConfig {
     }
 
     public Topics topics() {
-        return new Topics(getString(TOPIC_INPUTS_CONFIG), getString(TOPIC_TEACHER_OUTPUTS_CONFIG), getString(TOPIC_DLQ_CONFIG),
+        return new Topics(getString(TOPIC_INPUTS_CONFIG), getString(TOPIC_TEACHER_OUTPUTS_CONFIG),
+                getString(TOPIC_TEACHER_FEATURES_CONFIG), getString(TOPIC_DLQ_CONFIG),
                 getString(TOPIC_METRICS_CONFIG), getString(TOPIC_EVAL_CONFIG), getString(TOPIC_RUNS_CONFIG),
                 getString(TOPIC_MODEL_SYNC_CONFIG), getString(TOPIC_MONITORS_CONFIG), getString(TOPIC_ALERTS_CONFIG));
     }

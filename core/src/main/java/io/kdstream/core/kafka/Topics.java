@@ -9,6 +9,7 @@ import java.util.Objects;
  *
  * @param inputs         raw inputs ({@code InputRecord})
  * @param teacherOutputs teacher outputs ({@code TeacherOutput}), the replay log
+ * @param teacherFeatures the teacher's feature maps ({@code TeacherFeatures}), companion of the teacher outputs
  * @param dlq            dead letters ({@code FailureEvent})
  * @param metrics        training steps ({@code TrainingStep})
  * @param eval           evaluation results ({@code EvalResult})
@@ -17,11 +18,11 @@ import java.util.Objects;
  * @param monitors       monitor windows
  * @param alerts         alerts
  */
-public record Topics(String inputs, String teacherOutputs, String dlq, String metrics, String eval, String runs,
+public record Topics(String inputs, String teacherOutputs, String teacherFeatures, String dlq, String metrics, String eval, String runs,
                      String modelSync, String monitors, String alerts) {
 
     public Topics {
-        for (String name : new String[] {inputs, teacherOutputs, dlq, metrics, eval, runs, modelSync, monitors, alerts}) {
+        for (String name : new String[] {inputs, teacherOutputs, teacherFeatures, dlq, metrics, eval, runs, modelSync, monitors, alerts}) {
             Objects.requireNonNull(name, "topic name");
             if (name.isBlank() || name.length() > 249 || !name.matches("[a-zA-Z0-9._-]+")) {
                 throw new IllegalArgumentException("Invalid topic name '" + name
@@ -30,13 +31,13 @@ public record Topics(String inputs, String teacherOutputs, String dlq, String me
         }
     }
 
-    /** The default names ({@code kd.inputs}, {@code kd.teacher-outputs}, ...). */
+    /** The default names ({@code kd.inputs}, {@code kd.teacher-outputs}, {@code kd.teacher-features}, ...). */
     public static Topics defaults() {
-        return new Topics("kd.inputs", "kd.teacher-outputs", "kd.dlq", "kd.metrics", "kd.eval", "kd.runs",
+        return new Topics("kd.inputs", "kd.teacher-outputs", "kd.teacher-features", "kd.dlq", "kd.metrics", "kd.eval", "kd.runs",
                 "kd.model-sync", "kd.monitors", "kd.alerts");
     }
 
     public List<String> all() {
-        return List.of(inputs, teacherOutputs, dlq, metrics, eval, runs, modelSync, monitors, alerts);
+        return List.of(inputs, teacherOutputs, teacherFeatures, dlq, metrics, eval, runs, modelSync, monitors, alerts);
     }
 }

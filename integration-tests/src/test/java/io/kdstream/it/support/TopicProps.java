@@ -9,10 +9,11 @@ public final class TopicProps {
     private TopicProps() {
     }
 
-    /** Puts the nine topic-name keys into {@code props}, each {@code prefix + "." + role}; returns {@code props}. */
+    /** Puts the ten topic-name keys into {@code props}, each {@code prefix + "." + role}; returns {@code props}. */
     public static Map<String, Object> prefixed(Map<String, Object> props, String prefix) {
         props.put(KdConfig.TOPIC_INPUTS_CONFIG, prefix + ".inputs");
         props.put(KdConfig.TOPIC_TEACHER_OUTPUTS_CONFIG, prefix + ".teacher-outputs");
+        props.put(KdConfig.TOPIC_TEACHER_FEATURES_CONFIG, prefix + ".teacher-features");
         props.put(KdConfig.TOPIC_DLQ_CONFIG, prefix + ".dlq");
         props.put(KdConfig.TOPIC_METRICS_CONFIG, prefix + ".metrics");
         props.put(KdConfig.TOPIC_EVAL_CONFIG, prefix + ".eval");

@@ -79,7 +79,7 @@ public final class TopicAdmin implements AutoCloseable {
         Map<String, TopicSpec> specs = new LinkedHashMap<>();
         for (String name : topics.all()) {
             Map<String, String> configs;
-            if (name.equals(topics.teacherOutputs())) {
+            if (name.equals(topics.teacherOutputs()) || name.equals(topics.teacherFeatures())) {
                 configs = Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(config.teacherOutputsRetentionMs()));
             } else if (name.equals(topics.runs())) {
                 configs = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,

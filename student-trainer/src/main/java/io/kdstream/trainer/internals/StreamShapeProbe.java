@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * Finds the input shape (and, for teacher outputs, the class count) of a topic's records: reads the topic from its
@@ -48,13 +49,52 @@ public final class StreamShapeProbe {
         Map<String, Object> serde = config.serdeProperties();
         Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, serde).deserializer();
         Deserializer<InputRecord> inputs = KdAvroSerdes.value(InputRecord.class, serde).deserializer();
+        String unset = "set " + TrainerConfig.INPUT_SHAPE_CONFIG + " and " + TrainerConfig.NUM_CLASSES_CONFIG;
+        return first(config, topic, stopped, r -> shapeOf(r, inputRecords ? inputs : null, inputRecords ? null : outputs),
+                "detect the student's input shape", unset, "a decodable input");
+    }
+
+    /** Where the teacher outputs of a topic keep their feature maps, as its first decodable output tells. */
+    public enum FeatureSupply {
+        /** In each output. */
+        INLINE,
+        /** On the companion features topic, named by each output. */
+        COMPANION,
+        /** Nowhere: the teacher published none. */
+        NONE
+    }
+
+    /**
+     * Where the first decodable teacher output of {@code topic} keeps its feature maps, so that a run that distils
+     * features can refuse to start on a stream without them.
+     *
+     * @throws KdException as {@link #probe}
+     */
+    public static FeatureSupply featureSupply(TrainerConfig config, String topic, BooleanSupplier stopped) {
+        Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer();
+        return first(config, topic, stopped, r -> {
+            try {
+                TeacherOutput out = r.value() == null ? null : outputs.deserialize(r.topic(), r.headers(), r.value());
+                if (out == null) {
+                    return null;
+                }
+                return !out.getFeatures().isEmpty() ? FeatureSupply.INLINE
+                        : out.getFeaturesRef() != null ? FeatureSupply.COMPANION : FeatureSupply.NONE;
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }, "check its feature maps", "set " + TrainerConfig.FEATURE_WEIGHT_CONFIG + "=0", "a decodable teacher output");
+    }
+
+    private static <T> T first(TrainerConfig config, String topic, BooleanSupplier stopped,
+                               Function<ConsumerRecord<byte[], byte[]>, T> look, String purpose, String instead, String wanted) {
         long skipped = 0;
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100,
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
-                throw new KdException("Topic " + topic + " does not exist: cannot detect the student's input shape from it; "
-                        + "create it, or set " + TrainerConfig.INPUT_SHAPE_CONFIG + " and " + TrainerConfig.NUM_CLASSES_CONFIG);
+                throw new KdException("Topic " + topic + " does not exist: cannot " + purpose + " from it; create it, or "
+                        + instead);
             }
             List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition()))
                     .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
@@ -65,10 +105,10 @@ public final class StreamShapeProbe {
             long nextLog = start + WAIT_LOG_MS;
             while (true) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                    StreamShape found = shapeOf(r, inputRecords ? inputs : null, inputRecords ? null : outputs);
+                    T found = look.apply(r);
                     if (found != null) {
                         if (skipped > 0) {
-                            LOGGER.info("Shape detection on {} passed over {} record(s) without a decodable input", topic, skipped);
+                            LOGGER.info("To {} on {}, passed over {} record(s) without {}", purpose, topic, skipped, wanted);
                         }
                         return found;
                     }
@@ -77,17 +117,14 @@ public final class StreamShapeProbe {
                 boolean atEnd = tps.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp));
                 long now = System.currentTimeMillis();
                 if (!config.follow() && (atEnd || now - start > BOUNDED_TIMEOUT_MS)) {
-                    throw new KdException("Topic " + topic + " holds no record with a decodable input (" + skipped
-                            + " passed over) to detect the student's input shape from; set "
-                            + TrainerConfig.INPUT_SHAPE_CONFIG + " and " + TrainerConfig.NUM_CLASSES_CONFIG);
+                    throw new KdException("Topic " + topic + " holds no record with " + wanted + " (" + skipped
+                            + " passed over) to " + purpose + " from; " + instead);
                 }
                 if (stopped.getAsBoolean()) {
-                    throw new KdException("Stopped while waiting for a first record of " + topic + " to detect the student's "
-                            + "input shape");
+                    throw new KdException("Stopped while waiting for a first record of " + topic + " to " + purpose);
                 }
                 if (now > nextLog) {
-                    LOGGER.info("Waiting for a first record of {} to detect the student's input shape (set {} and {} to "
-                            + "skip detection)", topic, TrainerConfig.INPUT_SHAPE_CONFIG, TrainerConfig.NUM_CLASSES_CONFIG);
+                    LOGGER.info("Waiting for a first record of {} to {} ({} to skip this)", topic, purpose, instead);
                     nextLog = now + WAIT_LOG_MS;
                 }
             }

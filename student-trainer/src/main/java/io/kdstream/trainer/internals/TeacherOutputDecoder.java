@@ -4,7 +4,9 @@ import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.FeatureMap;
 import io.kdstream.avro.Logits;
+import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
+import io.kdstream.core.data.ViewNumber;
 import io.kdstream.core.djl.TensorBridge;
 import io.kdstream.core.kafka.BadRecordException;
 import io.kdstream.schemas.tensor.TensorCodec;
@@ -28,7 +30,7 @@ import java.util.Objects;
  * <p>Top-k logits are densified: the classes the teacher left out get the smallest logit it kept, an upper bound of
  * their true values.
  */
-public final class TeacherOutputDecoder implements RecordDecoder {
+public final class TeacherOutputDecoder implements RecordDecoder, AutoCloseable {
     private final Deserializer<TeacherOutput> deserializer;
     private final int inputSize;
     private final int classes;
@@ -37,6 +39,7 @@ public final class TeacherOutputDecoder implements RecordDecoder {
     private final LabelSelection labels;
     private final List<Integer> inputShape;
     private final java.util.concurrent.atomic.AtomicLong skippedUnlabelled = new java.util.concurrent.atomic.AtomicLong();
+    private CompanionFeatures companion;
     private volatile List<FeatureDescriptor> teacherFeatures;
     private volatile String teacherSha256;
 
@@ -64,6 +67,15 @@ public final class TeacherOutputDecoder implements RecordDecoder {
         this.classes = classes;
         this.withTeacher = withTeacher;
         this.withFeatures = withFeatures;
+    }
+
+    /**
+     * Where the decoder reads feature maps that outputs name on the companion features topic (needed when features
+     * are used and the teacher published them there); the decoder closes it. Returns this decoder.
+     */
+    public TeacherOutputDecoder withCompanion(CompanionFeatures companion) {
+        this.companion = companion;
+        return this;
     }
 
     /** Teacher feature maps as found on the first valid record (null before, or when features are not used). */
@@ -104,7 +116,7 @@ public final class TeacherOutputDecoder implements RecordDecoder {
             return Example.skip(record.partition(), record.offset());
         }
         float[] logits = withTeacher ? logits(out.getLogits()) : null;
-        float[][] features = withFeatures ? features(out.getFeatures()) : null;
+        float[][] features = withFeatures ? features(featureMaps(out)) : null;
         if (teacherSha256 == null && out.getTeacher() != null) {
             teacherSha256 = out.getTeacher().getSha256();
         }
@@ -143,6 +155,33 @@ public final class TeacherOutputDecoder implements RecordDecoder {
             dense[indices[i]] = values[i];
         }
         return dense;
+    }
+
+    /** The output's feature maps: inline, or the companion record its featuresRef names (checked to belong to it). */
+    private List<FeatureMap> featureMaps(TeacherOutput out) {
+        if (!out.getFeatures().isEmpty() || out.getFeaturesRef() == null) {
+            return out.getFeatures();
+        }
+        if (companion == null) {
+            throw new BadRecordException(FailureKind.SHAPE, "the teacher output names feature record "
+                    + out.getFeaturesRef() + " but this reader has no features topic to read it from");
+        }
+        TeacherFeatures f = companion.fetch(out.getFeaturesRef());
+        int view = ViewNumber.of(out.getAttributes());
+        if (!f.getInputId().equals(out.getInputId()) || f.getView() != view || !f.getSource().equals(out.getSource())) {
+            throw new BadRecordException(FailureKind.SHAPE, "feature record " + out.getFeaturesRef() + " belongs to input "
+                    + f.getInputId() + " (view " + f.getView() + ", from " + f.getSource() + "), not to output "
+                    + out.getInputId() + " (view " + view + ", from " + out.getSource() + ")");
+        }
+        return f.getFeatures();
+    }
+
+    /** Closes the companion reader, if any. */
+    @Override
+    public void close() {
+        if (companion != null) {
+            companion.close();
+        }
     }
 
     private float[][] features(List<FeatureMap> maps) {

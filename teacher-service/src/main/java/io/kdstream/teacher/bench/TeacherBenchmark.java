@@ -106,6 +106,7 @@ public final class TeacherBenchmark {
         Map<String, Object> props = new HashMap<>(baseProps);
         props.put("kd.topic.inputs", prefix + ".inputs");
         props.put("kd.topic.teacher.outputs", prefix + ".teacher-outputs");
+        props.put("kd.topic.teacher.features", prefix + ".teacher-features");
         props.put("kd.topic.dlq", prefix + ".dlq");
         props.put(TeacherConfig.GROUP_ID_CONFIG, prefix + "-teacher");
         props.put(TeacherConfig.TRANSACTIONAL_ID_PREFIX_CONFIG, prefix + "-teacher");
@@ -114,6 +115,7 @@ public final class TeacherBenchmark {
         try (Admin admin = KafkaClients.admin(config)) {
             admin.createTopics(List.of(new NewTopic(config.topics().inputs(), partitions, config.topicReplicationFactor()),
                     new NewTopic(config.topics().teacherOutputs(), partitions, config.topicReplicationFactor()),
+                    new NewTopic(config.topics().teacherFeatures(), partitions, config.topicReplicationFactor()),
                     new NewTopic(config.topics().dlq(), 1, config.topicReplicationFactor()))).all().get();
         } catch (ExecutionException e) {
             throw new KdException("Cannot create the benchmark topics: " + e.getCause().getMessage(), e.getCause());

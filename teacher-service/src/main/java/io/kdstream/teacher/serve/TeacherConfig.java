@@ -65,6 +65,14 @@ public final class TeacherConfig extends KdConfig {
     private static final String FEATURES_DOC = "Names of the feature maps to publish. Empty publishes every feature the "
             + "model declares; 'none' publishes none.";
 
+    public static final String FEATURES_PLACEMENT_CONFIG = "teacher.features.placement";
+    public static final String FEATURES_PLACEMENT_COMPANION = "companion";
+    public static final String FEATURES_PLACEMENT_INLINE = "inline";
+    private static final String FEATURES_PLACEMENT_DOC = "Where published feature maps go. companion: one TeacherFeatures "
+            + "record per output on the features topic (kd.topic.teacher.features), in the output's transaction, named by "
+            + "the output's featuresRef, so that students that do not distil features never read them; inline: inside "
+            + "each TeacherOutput, which every student then reads.";
+
     public static final String INCLUDE_INPUT_CONFIG = "teacher.include.input";
     private static final String INCLUDE_INPUT_DOC = "Copy the input tensor into each output, so the outputs topic alone is "
             + "a complete training set.";
@@ -122,6 +130,9 @@ public final class TeacherConfig extends KdConfig {
                 .define(FEATURES_DTYPE_CONFIG, Type.STRING, DType.FLOAT32.name(), ValidString.in(FLOAT_DTYPES.toArray(String[]::new)),
                         Importance.MEDIUM, FEATURES_DTYPE_DOC)
                 .define(FEATURES_CONFIG, Type.LIST, "", Importance.MEDIUM, FEATURES_DOC)
+                .define(FEATURES_PLACEMENT_CONFIG, Type.STRING, FEATURES_PLACEMENT_COMPANION,
+                        ValidString.in(FEATURES_PLACEMENT_COMPANION, FEATURES_PLACEMENT_INLINE), Importance.MEDIUM,
+                        FEATURES_PLACEMENT_DOC)
                 .define(INCLUDE_INPUT_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, INCLUDE_INPUT_DOC)
                 .define(INCLUDE_LABEL_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, INCLUDE_LABEL_DOC)
                 .define(TRANSACTIONAL_ID_PREFIX_CONFIG, Type.STRING, "", Importance.MEDIUM, TRANSACTIONAL_ID_PREFIX_DOC)
@@ -180,6 +191,11 @@ public final class TeacherConfig extends KdConfig {
 
     public BatchingPolicy batchingPolicy() {
         return new BatchingPolicy(getInt(BATCH_MAX_SIZE_CONFIG), getLong(BATCH_MAX_WAIT_MS_CONFIG));
+    }
+
+    /** Whether feature maps go to the companion features topic (else inline in each output). */
+    public boolean featuresToCompanion() {
+        return FEATURES_PLACEMENT_COMPANION.equals(getString(FEATURES_PLACEMENT_CONFIG));
     }
 
     public String device() {

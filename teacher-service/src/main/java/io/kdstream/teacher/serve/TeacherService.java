@@ -2,6 +2,7 @@ package io.kdstream.teacher.serve;
 
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.InputRecord;
+import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.DeadLetterPublisher;
@@ -138,6 +139,7 @@ public final class TeacherService implements AutoCloseable {
         KdAvroSerde<InputRecord> inputSerde = KdAvroSerdes.value(InputRecord.class, serde);
         KdAvroSerde<TeacherOutput> outputSerde = KdAvroSerdes.value(TeacherOutput.class, serde);
         KdAvroSerde<FailureEvent> failureSerde = KdAvroSerdes.value(FailureEvent.class, serde);
+        KdAvroSerde<TeacherFeatures> featuresSerde = KdAvroSerdes.value(TeacherFeatures.class, serde);
         TeacherPredictor predictor = teacher.newPredictor();
         Consumer<byte[], byte[]> consumer = null;
         try {
@@ -147,11 +149,14 @@ public final class TeacherService implements AutoCloseable {
             Producer<byte[], byte[]> producer = KafkaClients.producer(config, prefix + "-" + i + "-producer", producerOverrides);
             clientsListener.accept(consumer, producer);
             DeadLetterPublisher dlq = new DeadLetterPublisher(COMPONENT, topics.dlq(), failureSerde.serializer(), clock);
-            return new Worker(i, consumer, producer, transformer, policy, topics.inputs(), topics.teacherOutputs(),
-                    outputSerde.serializer(), dlq, metrics, config.retryBackoffMs(), predictor, () -> {
+            Worker.Outputs out = new Worker.Outputs(topics.teacherOutputs(), outputSerde.serializer(),
+                    config.featuresToCompanion() ? topics.teacherFeatures() : null, featuresSerde.serializer());
+            return new Worker(i, consumer, producer, transformer, policy, topics.inputs(), out, dlq, metrics,
+                    config.retryBackoffMs(), predictor, () -> {
                         inputSerde.close();
                         outputSerde.close();
                         failureSerde.close();
+                        featuresSerde.close();
                     });
         } catch (RuntimeException e) {
             predictor.close();

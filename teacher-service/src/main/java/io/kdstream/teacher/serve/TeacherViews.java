@@ -28,7 +28,7 @@ public record TeacherViews(int count, int maxShift, boolean flip, long seed) {
     public static final TeacherViews NONE = new TeacherViews(1, 0, false, 0);
 
     /** Attribute names under which an output carries its view's parameters. */
-    public static final String VIEW_ATTRIBUTE = "kd.view";
+    public static final String VIEW_ATTRIBUTE = io.kdstream.core.data.ViewNumber.ATTRIBUTE;
     public static final String VIEWS_ATTRIBUTE = "kd.view.count";
     public static final String DX_ATTRIBUTE = "kd.view.dx";
     public static final String DY_ATTRIBUTE = "kd.view.dy";

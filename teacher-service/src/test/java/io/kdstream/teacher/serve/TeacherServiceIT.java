@@ -4,6 +4,8 @@ import io.kdstream.avro.DType;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.InputRecord;
+import io.kdstream.avro.SourceCoordinates;
+import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.avro.Tensor;
 import io.kdstream.schemas.serde.KdAvroSerde;
@@ -81,7 +83,7 @@ class TeacherServiceIT {
         String in = "it1.inputs";
         String out = "it1.outputs";
         String dlq = "it1.dlq";
-        kafka.createTopics(4, in, out);
+        kafka.createTopics(4, in, out, out + "-features");
         kafka.createTopics(1, dlq);
         Map<String, FailureKind> expectedBad = produceInputs(in, 10_000);
         assertThat(expectedBad).hasSize(100);
@@ -95,18 +97,35 @@ class TeacherServiceIT {
         // Then read_committed readers see 9,900 distinct outputs and 100 dead letters, each of the right kind
         List<ConsumerRecord<byte[], byte[]>> outputs = readAll(out);
         List<ConsumerRecord<byte[], byte[]>> deadLetters = readAll(dlq);
+        Map<String, ConsumerRecord<byte[], byte[]>> features = new HashMap<>();
+        readAll(out + "-features").forEach(r -> features.put(r.partition() + "@" + r.offset(), r));
         try (KdAvroSerde<TeacherOutput> outSerde = KdAvroSerdes.value(TeacherOutput.class, Map.of("schema.registry.url", REGISTRY));
+             KdAvroSerde<TeacherFeatures> featureSerde = KdAvroSerdes.value(TeacherFeatures.class, Map.of("schema.registry.url", REGISTRY));
              KdAvroSerde<FailureEvent> dlqSerde = KdAvroSerdes.value(FailureEvent.class, Map.of("schema.registry.url", REGISTRY))) {
             Set<String> ids = new HashSet<>();
+            Set<String> named = new HashSet<>();
             for (ConsumerRecord<byte[], byte[]> r : outputs) {
                 TeacherOutput o = outSerde.deserializer().deserialize(out, r.value());
                 ids.add(o.getInputId());
                 assertThat(o.getSource().getTopic()).isEqualTo(in);
                 assertThat(o.getTeacher().getSha256()).isEqualTo(teacher.info().sha256());
-                assertThat(o.getFeatures()).extracting(f -> f.getName() + "@" + f.getStride()).containsExactly("conv2@4", "embedding@0");
                 assertThat(o.getLogits().getNumClasses()).isEqualTo(10);
+                // the feature maps are not in the output but on the companion topic, in the record it names
+                assertThat(o.getFeatures()).isEmpty();
+                SourceCoordinates ref = o.getFeaturesRef();
+                assertThat(ref.getTopic()).isEqualTo(out + "-features");
+                String at = ref.getPartition() + "@" + ref.getOffset();
+                assertThat(named.add(at)).as("one output per feature record: " + at).isTrue();
+                ConsumerRecord<byte[], byte[]> fr = features.get(at);
+                assertThat(fr).as("committed feature record " + at).isNotNull();
+                assertThat(fr.key()).isEqualTo(r.key());
+                TeacherFeatures f = featureSerde.deserializer().deserialize(fr.topic(), fr.value());
+                assertThat(f.getInputId()).isEqualTo(o.getInputId());
+                assertThat(f.getSource()).isEqualTo(o.getSource());
+                assertThat(f.getFeatures()).extracting(m -> m.getName() + "@" + m.getStride()).containsExactly("conv2@4", "embedding@0");
             }
             assertThat(outputs).hasSize(9_900);
+            assertThat(features).as("exactly one committed feature record per output").hasSize(9_900);
             assertThat(ids).hasSize(9_900).doesNotContainAnyElementsOf(expectedBad.keySet());
 
             Map<String, FailureKind> actualBad = new HashMap<>();
@@ -128,7 +147,7 @@ class TeacherServiceIT {
         String in = "it2.inputs";
         String out = "it2.outputs";
         String dlq = "it2.dlq";
-        kafka.createTopics(2, in, out);
+        kafka.createTopics(2, in, out, out + "-features");
         kafka.createTopics(1, dlq);
         produceGoodInputs(in, 4_000);
         Map<String, Object> props = props(in, out, dlq, "it2", 1, 16);
@@ -153,7 +172,7 @@ class TeacherServiceIT {
                 await(() -> openTransactions("it2-teacher") > 0, Duration.ofSeconds(30));
                 instance.kill();
                 open = openTransactions("it2-teacher");
-                heldBack = heldBack(out);
+                heldBack = heldBack(out) + heldBack(out + "-features");
                 committedByKilled += instance.metrics().snapshot().outputs();
             }
         } finally {
@@ -175,8 +194,14 @@ class TeacherServiceIT {
         assertThat(perKey).hasSize(4_000);
         assertThat(perKey.values()).allMatch(n -> n == 1);
         assertThat(outputs).hasSize(4_000);
+        Map<String, Integer> featuresPerKey = new HashMap<>();
+        readAll(out + "-features").forEach(r -> featuresPerKey.merge(new String(r.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        assertThat(featuresPerKey).as("companion feature records, each input once").hasSize(4_000);
+        assertThat(featuresPerKey.values()).allMatch(n -> n == 1);
         assertThat(readAll(dlq)).isEmpty();
-        long aborted = readAll(out, "read_uncommitted").size() - outputs.size();
+        // (the killed transaction may have held feature records only: they are written first)
+        long aborted = readAll(out, "read_uncommitted").size() - outputs.size()
+                + readAll(out + "-features", "read_uncommitted").size() - readAll(out + "-features").size();
         assertThat(aborted).as("records of the killed transaction, seen by read_uncommitted only").isPositive();
         System.out.printf("TeacherServiceIT crash: killed after %d committed outputs (%d attempt(s)) with %d transaction(s) open "
                 + "and %d record(s) past the last stable offset; outputs 4,000, each input once; %d aborted records%n",
@@ -220,6 +245,7 @@ class TeacherServiceIT {
         p.put("schema.registry.url", REGISTRY);
         p.put("kd.topic.inputs", in);
         p.put("kd.topic.teacher.outputs", out);
+        p.put("kd.topic.teacher.features", out + "-features");
         p.put("kd.topic.dlq", dlq);
         p.put(TeacherConfig.GROUP_ID_CONFIG, name + "-group");
         p.put(TeacherConfig.TRANSACTIONAL_ID_PREFIX_CONFIG, name + "-teacher");

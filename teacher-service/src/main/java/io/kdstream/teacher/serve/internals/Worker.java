@@ -2,11 +2,14 @@ package io.kdstream.teacher.serve.internals;
 
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.InputRecord;
+import io.kdstream.avro.SourceCoordinates;
+import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.DeadLetterPublisher;
 import io.kdstream.teacher.serve.BatchingPolicy;
 import io.kdstream.teacher.serve.TeacherMetrics;
+import io.kdstream.core.data.ViewNumber;
 
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -16,6 +19,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthenticationException;
@@ -39,6 +43,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 /**
  * One worker: a consumer in the teacher group, a transactional producer and a predictor, all owned by one thread.
@@ -58,8 +64,7 @@ public final class Worker implements Runnable {
     private final BatchTransformer transformer;
     private final BatchingPolicy policy;
     private final String inputsTopic;
-    private final String outputsTopic;
-    private final Serializer<TeacherOutput> outputSerializer;
+    private final Outputs out;
     private final DeadLetterPublisher deadLetters;
     private final TeacherMetrics metrics;
     private final long retryBackoffMs;
@@ -74,18 +79,25 @@ public final class Worker implements Runnable {
     private volatile boolean killed;
     private volatile Throwable failure;
 
+    /**
+     * Where a worker publishes: teacher outputs, and the companion topic of their feature maps ({@code featuresTopic}
+     * null: the maps stay inline in the outputs).
+     */
+    public record Outputs(String outputsTopic, Serializer<TeacherOutput> outputSerializer, String featuresTopic,
+                          Serializer<TeacherFeatures> featuresSerializer) {
+    }
+
     public Worker(int index, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
-            BatchTransformer transformer, BatchingPolicy policy, String inputsTopic, String outputsTopic,
-            Serializer<TeacherOutput> outputSerializer, DeadLetterPublisher deadLetters, TeacherMetrics metrics,
-            long retryBackoffMs, AutoCloseable predictor, AutoCloseable deserializer) {
+            BatchTransformer transformer, BatchingPolicy policy, String inputsTopic, Outputs out,
+            DeadLetterPublisher deadLetters, TeacherMetrics metrics, long retryBackoffMs, AutoCloseable predictor,
+            AutoCloseable deserializer) {
         this.index = index;
         this.consumer = consumer;
         this.producer = producer;
         this.transformer = transformer;
         this.policy = policy;
         this.inputsTopic = inputsTopic;
-        this.outputsTopic = outputsTopic;
-        this.outputSerializer = outputSerializer;
+        this.out = out;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.retryBackoffMs = retryBackoffMs;
@@ -180,10 +192,16 @@ public final class Worker implements Runnable {
     private void commitTransaction(List<ConsumerRecord<byte[], byte[]>> batch, long[] polledAt) {
         BatchTransformer.Result result = transformer.transform(batch);
         producer.beginTransaction();
-        for (BatchTransformer.Produced p : result.outputs()) {
-            byte[] key = p.source().key() != null ? p.source().key()
-                    : p.output().getInputId().getBytes(StandardCharsets.UTF_8);
-            producer.send(new ProducerRecord<>(outputsTopic, key, outputSerializer.serialize(outputsTopic, p.output())));
+        List<Future<RecordMetadata>> featureRecords = out.featuresTopic() == null ? null : sendFeatures(result.outputs());
+        for (int i = 0; i < result.outputs().size(); i++) {
+            BatchTransformer.Produced p = result.outputs().get(i);
+            if (featureRecords != null && featureRecords.get(i) != null) {
+                RecordMetadata m = written(featureRecords.get(i));
+                p.output().setFeatures(List.of());
+                p.output().setFeaturesRef(new SourceCoordinates(m.topic(), m.partition(), m.offset()));
+            }
+            producer.send(new ProducerRecord<>(out.outputsTopic(), key(p),
+                    out.outputSerializer().serialize(out.outputsTopic(), p.output())));
         }
         Map<FailureKind, Integer> failures = new EnumMap<>(FailureKind.class);
         for (BatchTransformer.Failure f : result.failures()) {
@@ -210,6 +228,48 @@ public final class Worker implements Runnable {
             fills[i] = policy.fill(sizes[i]);
         }
         metrics.recordCommit(batch.size(), result.outputs().size(), failures, sizes, fills, latencies);
+    }
+
+    /**
+     * Sends the feature maps of each output that has some to the companion topic (same key) and waits until the broker
+     * has them, so that each output can name its record by offset; an output without maps gets null. The records are
+     * part of the open transaction: an abort discards them with the outputs.
+     */
+    private List<Future<RecordMetadata>> sendFeatures(List<BatchTransformer.Produced> outputs) {
+        List<Future<RecordMetadata>> sent = new ArrayList<>(outputs.size());
+        boolean any = false;
+        for (BatchTransformer.Produced p : outputs) {
+            TeacherOutput o = p.output();
+            if (o.getFeatures().isEmpty()) {
+                sent.add(null);
+                continue;
+            }
+            TeacherFeatures f = new TeacherFeatures(o.getInputId(), ViewNumber.of(o.getAttributes()), o.getSource(),
+                    o.getFeatures());
+            sent.add(producer.send(new ProducerRecord<>(out.featuresTopic(), key(p),
+                    out.featuresSerializer().serialize(out.featuresTopic(), f))));
+            any = true;
+        }
+        if (any) {
+            producer.flush();
+        }
+        return sent;
+    }
+
+    private static RecordMetadata written(Future<RecordMetadata> future) {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof KafkaException k ? k
+                    : new KafkaException("writing a feature record failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("interrupted while writing feature records", e);
+        }
+    }
+
+    private static byte[] key(BatchTransformer.Produced p) {
+        return p.source().key() != null ? p.source().key() : p.output().getInputId().getBytes(StandardCharsets.UTF_8);
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> nextOffsets(List<ConsumerRecord<byte[], byte[]>> batch) {
