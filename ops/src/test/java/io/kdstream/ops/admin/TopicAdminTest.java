@@ -24,7 +24,7 @@ class TopicAdminTest {
 
         List<TopicSpec> specs = TopicAdmin.catalog(config);
 
-        assertThat(specs).extracting(TopicSpec::name).containsExactly("kd.inputs", "kd.teacher-outputs", "kd.dlq",
+        assertThat(specs).extracting(TopicSpec::name).containsExactly("kd.inputs", "kd.teacher-outputs", "kd.teacher-features", "kd.dlq",
                 "kd.metrics", "kd.eval", "kd.runs", "kd.model-sync", "kd.monitors", "kd.alerts");
         assertThat(specs).allSatisfy(s -> {
             assertThat(s.partitions()).isEqualTo(6);
@@ -43,10 +43,11 @@ class TopicAdminTest {
     }
 
     @Test
-    void shouldKeepTeacherOutputsForeverByDefaultAndOthersForTheConfiguredRetention() {
+    void shouldKeepTeacherOutputsAndTheirFeaturesForeverByDefaultAndOthersForTheConfiguredRetention() {
         List<TopicSpec> specs = TopicAdmin.catalog(KdConfig.fromProperties(Map.of()));
 
         assertThat(spec(specs, "kd.teacher-outputs").configs()).containsExactly(Map.entry("retention.ms", "-1"));
+        assertThat(spec(specs, "kd.teacher-features").configs()).containsExactly(Map.entry("retention.ms", "-1"));
         assertThat(spec(specs, "kd.inputs").configs()).containsExactly(Map.entry("retention.ms", Long.toString(SEVEN_DAYS_MS)));
         assertThat(spec(specs, "kd.dlq").configs()).containsEntry("retention.ms", Long.toString(SEVEN_DAYS_MS));
     }
