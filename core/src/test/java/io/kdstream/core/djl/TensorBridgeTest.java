@@ -90,6 +90,27 @@ class TensorBridgeTest {
     }
 
     @Test
+    void shouldScaleEveryByteValueToExactlyTheFloatOfItsDivisionBy255FromAnyBuffer() {
+        byte[] all = new byte[256];
+        for (int v = 0; v < 256; v++) {
+            all[v] = (byte) v;
+        }
+        // a heap buffer, a slice of a larger array (position and array offset not 0) and a direct buffer
+        byte[] padded = new byte[260];
+        System.arraycopy(all, 0, padded, 3, 256);
+        ByteBuffer direct = ByteBuffer.allocateDirect(256).put(all).flip();
+        for (ByteBuffer data : List.of(ByteBuffer.wrap(all), ByteBuffer.wrap(padded, 3, 256).slice(), direct)) {
+            float[] dst = new float[257];
+            TensorBridge.toModelInput("px", new Tensor(DType.UINT8, List.of(256), data), 256, dst, 1);
+            for (int v = 0; v < 256; v++) {
+                float divided = (float) v / 255f;
+                assertThat(Float.floatToRawIntBits(dst[v + 1])).as("byte " + v).isEqualTo(Float.floatToRawIntBits(divided));
+            }
+            assertThat(data.position()).as("the record's buffer is not moved").isZero();
+        }
+    }
+
+    @Test
     void shouldRejectModelInputOfTheWrongSizeOrDtype() {
         float[] dst = new float[784];
         assertThatThrownBy(() -> TensorBridge.toModelInput("px", TensorCodec.fromUint8(new byte[10], 10), 784, dst, 0))

@@ -1,6 +1,7 @@
 package io.kdstream.trainer.internals;
 
 import io.kdstream.core.data.LabelSelection;
+import io.kdstream.avro.DType;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.FeatureMap;
 import io.kdstream.avro.Logits;
@@ -105,7 +106,9 @@ public final class TeacherOutputDecoder implements RecordDecoder, AutoCloseable 
         InputRecordDecoder.requireShape(inputShape, out.getInput().getShape(), out.getInputId());
         float[] input = new float[inputSize];
         TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
-        requireFinite(input, "input");
+        if (out.getInput().getDtype() != DType.UINT8) { // scaled bytes are always finite
+            requireFinite(input, "input");
+        }
         Integer label = out.getLabel();
         if (label != null && (label < 0 || label >= classes)) {
             throw new BadRecordException(FailureKind.SHAPE, "label " + label + " outside [0, " + classes + ")");

@@ -132,9 +132,17 @@ public final class AvroBinaryChecker {
                     throw new MalformedDataException("negative " + s.getType().getName() + " length " + length
                             + " at offset " + at);
                 }
-                skip(c, length, s.getType().getName() + " of claimed length " + length);
+                if (length > c.remaining()) { // the message is built only when it is needed: this runs per field
+                    skip(c, length, s.getType().getName() + " of claimed length " + length);
+                }
+                c.pos += (int) length;
             }
-            case FIXED -> skip(c, s.getFixedSize(), "fixed " + s.getFullName());
+            case FIXED -> {
+                if (s.getFixedSize() > c.remaining()) {
+                    skip(c, s.getFixedSize(), "fixed " + s.getFullName());
+                }
+                c.pos += s.getFixedSize();
+            }
             case ENUM -> {
                 int at = c.pos - c.start;
                 int index = c.readInt();
