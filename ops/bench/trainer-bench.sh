@@ -6,7 +6,7 @@
 #
 # Starts `kdstream up` on PORT/REGISTRY_PORT (default 29092/28081) with its data in a fresh temporary directory,
 # creates the topics, ingests N Fashion-MNIST training images (default 20,000), serves them with the teacher, then
-# runs `kdstream train benchmark` for fmnist-mlp-student at batch 64 and 256 and fmnist-tinycnn-student at batch 64,
+# runs `kdstream train benchmark` for fmnist-mlp-student and fmnist-tinycnn-student at batch 64 and 256,
 # with one intra-op thread. Everything it starts is stopped at the end.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,7 +45,7 @@ for i in $(seq 300); do
 done
 echo "teacher outputs: $n"
 kill $TS; wait $TS 2>/dev/null; TS=
-for cfg in "fmnist-mlp-student 64" "fmnist-mlp-student 256" "fmnist-tinycnn-student 64"; do
+for cfg in "fmnist-mlp-student 64" "fmnist-mlp-student 256" "fmnist-tinycnn-student 64" "fmnist-tinycnn-student 256"; do
   set -- $cfg
   echo "== $1, batch $2"
   KDSTREAM_OPTS="-Dai.djl.pytorch.num_threads=1" $K train benchmark --student "$1" --teacher stream --steps "$STEPS" \
