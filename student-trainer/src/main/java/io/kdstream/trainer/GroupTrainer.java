@@ -180,6 +180,10 @@ final class GroupTrainer {
             long fbNanos = 0;
             long optNanos = 0;
             long waitNanos = 0;
+            long dataWaitNanos = 0; // part of waitNanos: filling a batch
+            long roundWaitNanos = 0; // part of waitNanos: waiting for the other members' contributions
+            long syncNanos = 0; // contributing and taking the average: flatten, send, flush, load
+            long localSamplesTotal = 0;
             long loopStart = System.nanoTime();
             boolean completed = false;
             int rounds = 0;
@@ -289,6 +293,7 @@ final class GroupTrainer {
                             fetch(data, pending, ranges, decoder, dlq, producer);
                         }
                         waitNanos += System.nanoTime() - w0;
+                        dataWaitNanos += System.nanoTime() - w0;
                         if (rebalanced) {
                             continue outer;
                         }
@@ -352,6 +357,7 @@ final class GroupTrainer {
                         trained.add(new PartitionRange(topic, tp.partition(), roundStart.get(tp.partition()),
                                 trainedNext.get(tp.partition())));
                     }
+                    long s0 = System.nanoTime();
                     float[] flat = flatten(core.parameters());
                     publish(producer, syncSerializer, syncTopic, syncTp, new ModelSyncCodec.Message(ModelSyncKind.CONTRIBUTION,
                             group, generation, round, me, localSamples, trained, ModelSyncCodec.toBytes(flat), epoch, roundSteps,
@@ -359,6 +365,7 @@ final class GroupTrainer {
                     lineage.contributed(generation, round, me);
                     producer.flush();
                     long w0 = System.nanoTime();
+                    syncNanos += w0 - s0;
                     long waitUntil = System.currentTimeMillis() + config.groupSyncTimeoutMs();
                     boolean forced = false;
                     while (log.state().round() < round || log.state().generation() != generation) {
@@ -369,6 +376,7 @@ final class GroupTrainer {
                         if (log.maxGeneration() > generation || rebalanced) {
                             LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
                             waitNanos += System.nanoTime() - w0;
+                            roundWaitNanos += System.nanoTime() - w0;
                             awaitRebalance(data, pending, ranges, decoder, dlq, producer);
                             continue outer;
                         }
@@ -382,9 +390,13 @@ final class GroupTrainer {
                         }
                     }
                     waitNanos += System.nanoTime() - w0;
+                    roundWaitNanos += System.nanoTime() - w0;
                     // 4. the round completed: take the average, commit the ledger, checkpoint the group
+                    long l0 = System.nanoTime();
                     SyncLog.State after = log.state();
                     core.loadParameters(unflatten(after.parameters(), initial));
+                    syncNanos += System.nanoTime() - l0;
+                    localSamplesTotal += localSamples;
                     rounds++;
                     Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
                     for (TopicPartition tp : owned) {
@@ -444,6 +456,11 @@ final class GroupTrainer {
             SyncLog.State state = log.state();
             Trainer.Timings timings = new Trainer.Timings(0, waitNanos, fbNanos, optNanos, 0, -1, loopNanos,
                     System.nanoTime() - runStart);
+            LOGGER.info(String.format(java.util.Locale.ROOT, "Group %s member run %s time: %.3f s training (from the first "
+                    + "generation), %d local steps, %d local samples in %d rounds; forward+backward %.3f s, optimizer %.3f s, "
+                    + "waiting for data %.3f s, waiting for the round %.3f s, sync I/O %.3f s", group, runId, trainSeconds,
+                    steps, localSamplesTotal, rounds, fbNanos / 1e9, optNanos / 1e9, dataWaitNanos / 1e9,
+                    roundWaitNanos / 1e9, syncNanos / 1e9));
             if (!completed) {
                 LOGGER.info("Group member run {} stopped after {} steps", runId, steps);
                 return new Trainer.Result(runId, false, null, null, steps, state.samples(), failedSteps, dlq.count(), null, null,
