@@ -47,6 +47,11 @@ public final class TeacherConfig extends KdConfig {
             + "which amortises the commit; with a trickle it holds what arrived within " + BATCH_MAX_WAIT_MS_CONFIG
             + ". Must be at least " + BATCH_MAX_SIZE_CONFIG + ".";
 
+    public static final String PIPELINE_CONFIG = "teacher.pipeline";
+    private static final String PIPELINE_DOC = "Double-buffered batches: each worker runs inference on a thread of its "
+            + "own while the worker thread decodes the next batch and encodes the previous one. The same batches and "
+            + "outputs as without it; false runs all three on the worker thread.";
+
     public static final String DEVICE_CONFIG = "teacher.device";
     private static final String DEVICE_DOC = "Where inference runs: auto (GPU 0 if the engine sees one, else CPU), cpu or "
             + "gpu:N. GPUs need the CUDA natives (build with -Pgpu).";
@@ -124,6 +129,7 @@ public final class TeacherConfig extends KdConfig {
                 .define(TRANSACTION_MAX_INPUTS_CONFIG, Type.INT, 512, Range.between(1, 1_000_000), Importance.MEDIUM,
                         TRANSACTION_MAX_INPUTS_DOC)
                 .define(DEVICE_CONFIG, Type.STRING, "auto", Devices.validator(), Importance.HIGH, DEVICE_DOC)
+                .define(PIPELINE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, PIPELINE_DOC)
                 .define(LOGITS_DTYPE_CONFIG, Type.STRING, DType.FLOAT32.name(), ValidString.in(FLOAT_DTYPES.toArray(String[]::new)),
                         Importance.MEDIUM, LOGITS_DTYPE_DOC)
                 .define(LOGITS_TOPK_CONFIG, Type.INT, 0, Range.atLeast(0), Importance.MEDIUM, LOGITS_TOPK_DOC)
@@ -196,6 +202,10 @@ public final class TeacherConfig extends KdConfig {
     /** Whether feature maps go to the companion features topic (else inline in each output). */
     public boolean featuresToCompanion() {
         return FEATURES_PLACEMENT_COMPANION.equals(getString(FEATURES_PLACEMENT_CONFIG));
+    }
+
+    public boolean pipeline() {
+        return getBoolean(PIPELINE_CONFIG);
     }
 
     public String device() {

@@ -142,9 +142,12 @@ public final class TeacherService implements AutoCloseable {
         KdAvroSerde<TeacherFeatures> featuresSerde = KdAvroSerdes.value(TeacherFeatures.class, serde);
         TeacherPredictor predictor = teacher.newPredictor();
         Consumer<byte[], byte[]> consumer = null;
+        BatchTransformer built = null;
         try {
             BatchTransformer transformer = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
-                    options, inputSerde.deserializer(), policy.maxSize(), clock, config.views());
+                    options, inputSerde.deserializer(), policy.maxSize(), clock, config.views(),
+                    config.pipeline() ? "kdstream-teacher-inference-" + i : null);
+            built = transformer;
             consumer = KafkaClients.consumer(config, config.groupId(), consumerOverrides);
             Producer<byte[], byte[]> producer = KafkaClients.producer(config, prefix + "-" + i + "-producer", producerOverrides);
             clientsListener.accept(consumer, producer);
@@ -153,12 +156,16 @@ public final class TeacherService implements AutoCloseable {
                     config.featuresToCompanion() ? topics.teacherFeatures() : null, featuresSerde.serializer());
             return new Worker(i, consumer, producer, transformer, policy, topics.inputs(), out, dlq, metrics,
                     config.retryBackoffMs(), predictor, () -> {
+                        transformer.close();
                         inputSerde.close();
                         outputSerde.close();
                         failureSerde.close();
                         featuresSerde.close();
                     });
         } catch (RuntimeException e) {
+            if (built != null) {
+                built.close();
+            }
             predictor.close();
             if (consumer != null) {
                 consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ZERO));

@@ -33,6 +33,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The pure part of the teacher's consume-transform-produce step: decodes and checks inputs, runs batched inference
@@ -40,7 +45,7 @@ import java.util.Objects;
  * schema, wrong shape or dtype, non-finite pixels, a model failure, non-finite teacher outputs). Never throws for a
  * bad record; a transient failure (registry unreachable) propagates so the transaction is retried. One per worker.
  */
-public final class BatchTransformer {
+public final class BatchTransformer implements AutoCloseable {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(BatchTransformer.class);
 
@@ -70,10 +75,41 @@ public final class BatchTransformer {
     private final int maxBatch;
     private final Clock clock;
     private final int[] selectedFeatures;
-    private final float[] batchBuffer;
     private final TeacherViews views;
     private final float[] original;
-    private final List<TeacherViews.View> batchViews = new ArrayList<>();
+    /** Two slots when inference is pipelined (one fills while the other is scored), else one. */
+    private final Slot[] slots;
+    /** The thread that runs inference when pipelined, else null (inference on the caller's thread). */
+    private final ExecutorService inference;
+
+    /** One inference batch being filled or scored: the model inputs and what each row came from. */
+    private static final class Slot {
+        final float[] buffer;
+        final List<ConsumerRecord<byte[], byte[]>> records;
+        final List<InputRecord> inputs;
+        final List<TeacherViews.View> views;
+
+        Slot(int maxBatch, int inputSize) {
+            buffer = new float[maxBatch * inputSize];
+            records = new ArrayList<>(maxBatch);
+            inputs = new ArrayList<>(maxBatch);
+            views = new ArrayList<>(maxBatch);
+        }
+
+        int size() {
+            return records.size();
+        }
+
+        void clear() {
+            records.clear();
+            inputs.clear();
+            views.clear();
+        }
+    }
+
+    /** A slot handed to inference and the result to come. */
+    private record Scoring(Slot slot, Future<BatchOutput> result) {
+    }
 
     public BatchTransformer(ModelMetadata model, TeacherInfo teacherInfo, TeacherPredictor predictor,
             OutputOptions options, Deserializer<InputRecord> deserializer, int maxBatch, Clock clock) {
@@ -86,6 +122,17 @@ public final class BatchTransformer {
      */
     public BatchTransformer(ModelMetadata model, TeacherInfo teacherInfo, TeacherPredictor predictor,
             OutputOptions options, Deserializer<InputRecord> deserializer, int maxBatch, Clock clock, TeacherViews views) {
+        this(model, teacherInfo, predictor, options, deserializer, maxBatch, clock, views, null);
+    }
+
+    /**
+     * As above; with {@code pipelineThreadName} (not null) inference runs on a thread of that name while the caller
+     * decodes the next batch and encodes the previous one (double-buffered batches). The outputs are the same, in the
+     * same order; {@link #close()} stops the thread.
+     */
+    public BatchTransformer(ModelMetadata model, TeacherInfo teacherInfo, TeacherPredictor predictor,
+            OutputOptions options, Deserializer<InputRecord> deserializer, int maxBatch, Clock clock, TeacherViews views,
+            String pipelineThreadName) {
         this.views = Objects.requireNonNull(views, "views");
         if (views.enabled() && (model.inputShape().size() != 3 || maxBatch < views.count() || !options.includeInput())) {
             throw new KdException(views.count() + " views per input need an image model (input [c, h, w], this one takes "
@@ -101,60 +148,165 @@ public final class BatchTransformer {
         this.maxBatch = maxBatch;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.selectedFeatures = options.features().select(model.features());
-        this.batchBuffer = new float[maxBatch * model.inputSize()];
+        boolean pipelined = pipelineThreadName != null;
+        this.slots = new Slot[pipelined ? 2 : 1];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = new Slot(maxBatch, model.inputSize());
+        }
+        this.inference = pipelined ? Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, pipelineThreadName);
+            t.setDaemon(true);
+            return t;
+        }) : null;
         if (options.topK() >= model.numClasses()) {
             throw new KdException("teacher.logits.topk=" + options.topK() + " must be smaller than the model's "
                     + model.numClasses() + " classes");
         }
     }
 
+    /**
+     * Decodes, scores and encodes {@code records}. When pipelined, batch k is scored while batch k + 1 is decoded and
+     * batch k − 1 encoded; the inference batches are the same as without the pipeline.
+     */
     public Result transform(List<ConsumerRecord<byte[], byte[]>> records) {
         List<Produced> outputs = new ArrayList<>(records.size());
         List<Failure> failures = new ArrayList<>();
         List<Integer> batchSizes = new ArrayList<>();
-        List<ConsumerRecord<byte[], byte[]>> batchRecords = new ArrayList<>(maxBatch);
-        List<InputRecord> batchInputs = new ArrayList<>(maxBatch);
         int inputSize = model.inputSize();
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            InputRecord input = decode(record, failures);
-            if (input == null) {
-                continue;
-            }
-            if (batchRecords.size() + views.count() > maxBatch) {
-                runBatch(batchRecords, batchInputs, outputs, failures, batchSizes);
-            }
-            try {
-                checkInput(input.getInput());
-                if (views.enabled()) {
-                    TensorBridge.toModelInput("input", input.getInput(), inputSize, original, 0);
-                } else {
-                    TensorBridge.toModelInput("input", input.getInput(), inputSize, batchBuffer, batchRecords.size() * inputSize);
+        Slot current = slots[0];
+        Scoring scoring = null;
+        try {
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                InputRecord input = decode(record, failures);
+                if (input == null) {
+                    continue;
                 }
-            } catch (InvalidTensorException e) {
-                failures.add(new Failure(record, DeadLetterPublisher.kindOf(e), "input " + input.getId() + ": " + e.getMessage(), e));
-                continue;
-            } catch (BadInput e) {
-                failures.add(new Failure(record, e.kind, "input " + input.getId() + ": " + e.getMessage(), e));
-                continue;
-            }
-            for (int k = 0; k < views.count(); k++) {
-                TeacherViews.View view = views.view(input.getId(), k);
-                if (views.enabled()) {
-                    List<Integer> chw = model.inputShape();
-                    view.apply(original, chw.get(0), chw.get(1), chw.get(2), batchBuffer, batchRecords.size() * inputSize);
+                if (current.size() + views.count() > maxBatch) {
+                    scoring = dispatch(current, scoring, outputs, failures, batchSizes);
+                    current = next(current);
                 }
-                batchRecords.add(record);
-                batchInputs.add(input);
-                batchViews.add(view);
+                try {
+                    checkInput(input.getInput());
+                    if (views.enabled()) {
+                        TensorBridge.toModelInput("input", input.getInput(), inputSize, original, 0);
+                    } else {
+                        TensorBridge.toModelInput("input", input.getInput(), inputSize, current.buffer, current.size() * inputSize);
+                    }
+                } catch (InvalidTensorException e) {
+                    failures.add(new Failure(record, DeadLetterPublisher.kindOf(e), "input " + input.getId() + ": " + e.getMessage(), e));
+                    continue;
+                } catch (BadInput e) {
+                    failures.add(new Failure(record, e.kind, "input " + input.getId() + ": " + e.getMessage(), e));
+                    continue;
+                }
+                for (int k = 0; k < views.count(); k++) {
+                    TeacherViews.View view = views.view(input.getId(), k);
+                    if (views.enabled()) {
+                        List<Integer> chw = model.inputShape();
+                        view.apply(original, chw.get(0), chw.get(1), chw.get(2), current.buffer, current.size() * inputSize);
+                    }
+                    current.records.add(record);
+                    current.inputs.add(input);
+                    current.views.add(view);
+                }
+                if (current.size() == maxBatch) {
+                    scoring = dispatch(current, scoring, outputs, failures, batchSizes);
+                    current = next(current);
+                }
             }
-            if (batchRecords.size() == maxBatch) {
-                runBatch(batchRecords, batchInputs, outputs, failures, batchSizes);
+            if (current.size() > 0) {
+                scoring = dispatch(current, scoring, outputs, failures, batchSizes);
             }
-        }
-        if (!batchRecords.isEmpty()) {
-            runBatch(batchRecords, batchInputs, outputs, failures, batchSizes);
+            if (scoring != null) {
+                finish(scoring, outputs, failures);
+                scoring = null;
+            }
+        } finally {
+            if (scoring != null) { // an exception left a batch in flight: let it end before the slots are reused
+                awaitQuietly(scoring.result());
+            }
+            for (Slot slot : slots) {
+                slot.clear();
+            }
         }
         return new Result(outputs, failures, batchSizes.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** Stops the inference thread, if any. */
+    @Override
+    public void close() {
+        if (inference != null) {
+            inference.shutdownNow();
+        }
+    }
+
+    private Slot next(Slot slot) {
+        return slots.length == 1 ? slot : slots[slot == slots[0] ? 1 : 0];
+    }
+
+    /**
+     * Hands {@code slot} to inference; then finishes the batch in flight before it (encoding it while {@code slot} is
+     * scored). Returns what is now in flight (nothing when not pipelined: the slot was scored and encoded here).
+     */
+    private Scoring dispatch(Slot slot, Scoring inFlight, List<Produced> outputs, List<Failure> failures,
+            List<Integer> batchSizes) {
+        batchSizes.add(slot.size());
+        int n = slot.size();
+        Scoring submitted = new Scoring(slot, score(slot.buffer, n));
+        if (inference == null) {
+            finish(submitted, outputs, failures);
+            return null;
+        }
+        if (inFlight != null) {
+            try {
+                finish(inFlight, outputs, failures);
+            } catch (RuntimeException | Error e) {
+                awaitQuietly(submitted.result()); // never leave the predictor running under a slot that is reused
+                throw e;
+            }
+        }
+        return submitted;
+    }
+
+    /** Runs inference on the inference thread when pipelined (queued behind any batch in flight), else here. */
+    private Future<BatchOutput> score(float[] buffer, int n) {
+        if (inference == null) {
+            CompletableFuture<BatchOutput> done = new CompletableFuture<>();
+            try {
+                done.complete(predictor.predict(buffer, n));
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+            return done;
+        }
+        return inference.submit(() -> predictor.predict(buffer, n));
+    }
+
+    private static BatchOutput await(Future<BatchOutput> result) {
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("Interrupted while waiting for teacher inference", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new KdException("Teacher inference failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private static void awaitQuietly(Future<BatchOutput> result) {
+        try {
+            result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+            LOGGER.debug("An abandoned inference batch ended with {}", e.toString());
+        }
     }
 
     private InputRecord decode(ConsumerRecord<byte[], byte[]> record, List<Failure> failures) {
@@ -200,18 +352,17 @@ public final class BatchTransformer {
         return shape.subList(i, shape.size());
     }
 
-    private void runBatch(List<ConsumerRecord<byte[], byte[]>> records, List<InputRecord> inputs, List<Produced> outputs,
-            List<Failure> failures, List<Integer> batchSizes) {
-        int n = records.size();
-        batchSizes.add(n);
+    /** Waits for a scored slot and builds its outputs; a failed batch is scored again input by input to find the culprit. */
+    private void finish(Scoring scoring, List<Produced> outputs, List<Failure> failures) {
+        Slot slot = scoring.slot();
+        int n = slot.size();
         BatchOutput out;
         try {
-            out = predictor.predict(batchBuffer, n);
+            out = await(scoring.result());
         } catch (KdException e) {
             LOGGER.warn("Inference failed on a batch of {}; retrying its inputs one by one: {}", n, e.getMessage());
-            runOneByOne(records, inputs, outputs, failures);
-            records.clear();
-            inputs.clear();
+            runOneByOne(slot, outputs, failures);
+            slot.clear();
             return;
         }
         for (int i = 0; i < n; i += views.count()) {
@@ -221,39 +372,35 @@ public final class BatchTransformer {
                 perView.add(out);
                 rows[k] = i + k;
             }
-            emit(records.get(i), inputs.get(i), perView, rows, i, outputs, failures);
+            emit(slot, slot.records.get(i), slot.inputs.get(i), perView, rows, i, outputs, failures);
         }
-        records.clear();
-        inputs.clear();
-        batchViews.clear();
+        slot.clear();
     }
 
-    private void runOneByOne(List<ConsumerRecord<byte[], byte[]>> records, List<InputRecord> inputs,
-            List<Produced> outputs, List<Failure> failures) {
+    private void runOneByOne(Slot slot, List<Produced> outputs, List<Failure> failures) {
         int size = model.inputSize();
-        float[] one = new float[size];
-        for (int i = 0; i < records.size(); i += views.count()) {
+        for (int i = 0; i < slot.size(); i += views.count()) {
             List<BatchOutput> perView = new ArrayList<>(views.count());
             try {
                 for (int k = 0; k < views.count(); k++) {
-                    System.arraycopy(batchBuffer, (i + k) * size, one, 0, size);
-                    perView.add(predictor.predict(one, 1));
+                    float[] one = new float[size];
+                    System.arraycopy(slot.buffer, (i + k) * size, one, 0, size);
+                    perView.add(await(score(one, 1)));
                 }
-                emit(records.get(i), inputs.get(i), perView, new int[views.count()], i, outputs, failures);
+                emit(slot, slot.records.get(i), slot.inputs.get(i), perView, new int[views.count()], i, outputs, failures);
             } catch (KdException e) {
-                failures.add(new Failure(records.get(i), FailureKind.MODEL, "input " + inputs.get(i).getId()
+                failures.add(new Failure(slot.records.get(i), FailureKind.MODEL, "input " + slot.inputs.get(i).getId()
                         + ": the model failed: " + e.getMessage(), e));
             }
         }
-        batchViews.clear();
     }
 
     /**
      * Builds the outputs of one input, a view each ({@code outs.get(k)} row {@code rows[k]}, batch slot
      * {@code slot + k}); when any view is not finite the input is dead-lettered once and none of its views published.
      */
-    private void emit(ConsumerRecord<byte[], byte[]> record, InputRecord input, List<BatchOutput> outs, int[] rows, int slot,
-            List<Produced> outputs, List<Failure> failures) {
+    private void emit(Slot from, ConsumerRecord<byte[], byte[]> record, InputRecord input, List<BatchOutput> outs, int[] rows,
+            int slot, List<Produced> outputs, List<Failure> failures) {
         List<Produced> produced = new ArrayList<>(outs.size());
         for (int k = 0; k < outs.size(); k++) {
             BatchOutput out = outs.get(k);
@@ -278,10 +425,10 @@ public final class BatchTransformer {
             Map<String, String> attributes = new HashMap<>(input.getAttributes());
             Tensor tensor = input.getInput();
             if (views.enabled()) {
-                TeacherViews.View view = batchViews.get(slot + k);
+                TeacherViews.View view = from.views.get(slot + k);
                 attributes.putAll(view.attributes(views.count()));
                 if (!view.identity()) {
-                    tensor = TeacherViews.viewTensor(input.getInput(), view, model.inputShape(), batchBuffer,
+                    tensor = TeacherViews.viewTensor(input.getInput(), view, model.inputShape(), from.buffer,
                             (slot + k) * model.inputSize(), model.inputSize());
                 }
             }

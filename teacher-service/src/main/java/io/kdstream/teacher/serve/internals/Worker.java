@@ -333,8 +333,8 @@ public final class Worker implements Runnable {
                 consumer.close();
             }
         }
+        closeQuietly(deserializer); // also stops the transformer's inference thread, before the predictor goes
         closeQuietly(predictor);
-        closeQuietly(deserializer);
     }
 
     private void closeQuietly(AutoCloseable c) {

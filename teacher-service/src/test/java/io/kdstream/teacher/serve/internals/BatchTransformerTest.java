@@ -190,6 +190,50 @@ class BatchTransformerTest {
     }
 
     @Test
+    void shouldProduceTheSameBatchesOutputsAndFailuresWithThePipelineAsWithout() {
+        // Given 75 records: good images, bad ones (undecodable, NaN pixels) and all-white ones whose logits are NaN
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        for (int i = 0; i < 75; i++) {
+            byte[] value = i % 17 == 5 ? "garbage".getBytes()
+                    : i % 23 == 7 ? serde.serializer().serialize(TOPIC, input("nan" + i,
+                            TensorCodec.fromFloats(filled(784, Float.NaN, 3), DType.FLOAT32, 28, 28), 1))
+                    : i % 31 == 11 ? serde.serializer().serialize(TOPIC, input("white" + i, filledBytes((byte) 255), 2))
+                    : serde.serializer().serialize(TOPIC, input("x" + i, image(i), i % 10));
+            records.add(record(i, value));
+        }
+        try (TeacherPredictor predictor = teacher.newPredictor();
+             BatchTransformer sequential = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
+                     OutputOptions.defaults(), serde.deserializer(), 8, CLOCK);
+             BatchTransformer pipelined = new BatchTransformer(teacher.metadata(), teacher.info().toAvro(), predictor,
+                     OutputOptions.defaults(), serde.deserializer(), 8, CLOCK, TeacherViews.NONE, "test-inference")) {
+            // When both transform them, the pipelined one twice (its slots are reused across calls)
+            BatchTransformer.Result a = sequential.transform(records);
+            BatchTransformer.Result b = pipelined.transform(records);
+            BatchTransformer.Result c = pipelined.transform(records);
+
+            // Then the inference batches, the failures (dead letters of one transaction: a NaN output is found when its
+            // batch is encoded, later with the pipeline) and the encoded outputs, in order and byte for byte, are the same
+            assertThat(a.outputs()).hasSizeGreaterThan(60);
+            assertThat(a.failures()).hasSizeGreaterThanOrEqualTo(6);
+            for (BatchTransformer.Result r : List.of(b, c)) {
+                assertThat(r.batchSizes()).containsExactly(a.batchSizes());
+                assertThat(r.failures()).extracting(f -> f.source().offset() + ":" + f.kind())
+                        .containsExactlyInAnyOrderElementsOf(a.failures().stream().map(f -> f.source().offset() + ":" + f.kind()).toList());
+                assertThat(r.outputs()).hasSameSizeAs(a.outputs());
+                for (int i = 0; i < a.outputs().size(); i++) {
+                    assertThat(serde(r.outputs().get(i).output())).as("output " + i).isEqualTo(serde(a.outputs().get(i).output()));
+                }
+            }
+        }
+    }
+
+    private static byte[] serde(TeacherOutput output) {
+        try (KdAvroSerde<TeacherOutput> out = KdAvroSerdes.value(TeacherOutput.class, Map.of("schema.registry.url", "mock://pipeline-test"))) {
+            return out.serializer().serialize("out", output);
+        }
+    }
+
+    @Test
     void shouldApplyTopKFloat16AndFeatureSelectionAndOmitInputAndLabelWhenAsked() {
         OutputOptions options = new OutputOptions(DType.FLOAT16, 3, DType.FLOAT16,
                 OutputOptions.FeatureSelection.of(List.of("embedding")), false, false);
