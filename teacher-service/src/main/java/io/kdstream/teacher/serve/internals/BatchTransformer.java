@@ -79,6 +79,8 @@ public final class BatchTransformer implements AutoCloseable {
     private final float[] original;
     /** Two slots when inference is pipelined (one fills while the other is scored), else one. */
     private final Slot[] slots;
+    /** Where the outputs of each finished batch go during {@link #transform}, or null. */
+    private java.util.function.Consumer<List<Produced>> onBatch;
     /** The thread that runs inference when pipelined, else null (inference on the caller's thread). */
     private final ExecutorService inference;
 
@@ -169,6 +171,15 @@ public final class BatchTransformer implements AutoCloseable {
      * batch k − 1 encoded; the inference batches are the same as without the pipeline.
      */
     public Result transform(List<ConsumerRecord<byte[], byte[]>> records) {
+        return transform(records, null);
+    }
+
+    /**
+     * As {@link #transform(List)}, handing each inference batch's outputs to {@code onBatch} as soon as they are built
+     * (so that they can be sent while the next batch is scored); the result still holds them all.
+     */
+    public Result transform(List<ConsumerRecord<byte[], byte[]>> records, java.util.function.Consumer<List<Produced>> onBatch) {
+        this.onBatch = onBatch;
         List<Produced> outputs = new ArrayList<>(records.size());
         List<Failure> failures = new ArrayList<>();
         List<Integer> batchSizes = new ArrayList<>();
@@ -354,6 +365,14 @@ public final class BatchTransformer implements AutoCloseable {
 
     /** Waits for a scored slot and builds its outputs; a failed batch is scored again input by input to find the culprit. */
     private void finish(Scoring scoring, List<Produced> outputs, List<Failure> failures) {
+        int before = outputs.size();
+        finishInto(scoring, outputs, failures);
+        if (onBatch != null && outputs.size() > before) {
+            onBatch.accept(outputs.subList(before, outputs.size()));
+        }
+    }
+
+    private void finishInto(Scoring scoring, List<Produced> outputs, List<Failure> failures) {
         Slot slot = scoring.slot();
         int n = slot.size();
         BatchOutput out;

@@ -190,18 +190,30 @@ public final class Worker implements Runnable {
     }
 
     private void commitTransaction(List<ConsumerRecord<byte[], byte[]>> batch, long[] polledAt) {
-        BatchTransformer.Result result = transformer.transform(batch);
         producer.beginTransaction();
-        List<Future<RecordMetadata>> featureRecords = out.featuresTopic() == null ? null : sendFeatures(result.outputs());
-        for (int i = 0; i < result.outputs().size(); i++) {
-            BatchTransformer.Produced p = result.outputs().get(i);
-            if (featureRecords != null && featureRecords.get(i) != null) {
+        // each inference batch's outputs leave while the next batch is scored; outputs whose feature maps go to the
+        // companion topic wait until those records are written and their offsets known
+        List<BatchTransformer.Produced> waiting = new ArrayList<>();
+        List<Future<RecordMetadata>> featureRecords = new ArrayList<>();
+        BatchTransformer.Result result = transformer.transform(batch, produced -> {
+            for (BatchTransformer.Produced p : produced) {
+                if (out.featuresTopic() != null && !p.output().getFeatures().isEmpty()) {
+                    featureRecords.add(sendFeatures(p));
+                    waiting.add(p);
+                } else {
+                    sendOutput(p);
+                }
+            }
+        });
+        if (!waiting.isEmpty()) {
+            producer.flush();
+            for (int i = 0; i < waiting.size(); i++) {
+                BatchTransformer.Produced p = waiting.get(i);
                 RecordMetadata m = written(featureRecords.get(i));
                 p.output().setFeatures(List.of());
                 p.output().setFeaturesRef(new SourceCoordinates(m.topic(), m.partition(), m.offset()));
+                sendOutput(p);
             }
-            producer.send(new ProducerRecord<>(out.outputsTopic(), key(p),
-                    out.outputSerializer().serialize(out.outputsTopic(), p.output())));
         }
         Map<FailureKind, Integer> failures = new EnumMap<>(FailureKind.class);
         for (BatchTransformer.Failure f : result.failures()) {
@@ -231,29 +243,17 @@ public final class Worker implements Runnable {
     }
 
     /**
-     * Sends the feature maps of each output that has some to the companion topic (same key) and waits until the broker
-     * has them, so that each output can name its record by offset; an output without maps gets null. The records are
-     * part of the open transaction: an abort discards them with the outputs.
+     * Sends an output's feature maps to the companion topic (same key), in the open transaction: an abort discards them
+     * with the outputs.
      */
-    private List<Future<RecordMetadata>> sendFeatures(List<BatchTransformer.Produced> outputs) {
-        List<Future<RecordMetadata>> sent = new ArrayList<>(outputs.size());
-        boolean any = false;
-        for (BatchTransformer.Produced p : outputs) {
-            TeacherOutput o = p.output();
-            if (o.getFeatures().isEmpty()) {
-                sent.add(null);
-                continue;
-            }
-            TeacherFeatures f = new TeacherFeatures(o.getInputId(), ViewNumber.of(o.getAttributes()), o.getSource(),
-                    o.getFeatures());
-            sent.add(producer.send(new ProducerRecord<>(out.featuresTopic(), key(p),
-                    out.featuresSerializer().serialize(out.featuresTopic(), f))));
-            any = true;
-        }
-        if (any) {
-            producer.flush();
-        }
-        return sent;
+    private Future<RecordMetadata> sendFeatures(BatchTransformer.Produced p) {
+        TeacherOutput o = p.output();
+        TeacherFeatures f = new TeacherFeatures(o.getInputId(), ViewNumber.of(o.getAttributes()), o.getSource(), o.getFeatures());
+        return producer.send(new ProducerRecord<>(out.featuresTopic(), key(p), out.featuresSerializer().serialize(out.featuresTopic(), f)));
+    }
+
+    private void sendOutput(BatchTransformer.Produced p) {
+        producer.send(new ProducerRecord<>(out.outputsTopic(), key(p), out.outputSerializer().serialize(out.outputsTopic(), p.output())));
     }
 
     private static RecordMetadata written(Future<RecordMetadata> future) {
