@@ -1,11 +1,17 @@
 package io.kdstream.it;
 
 import io.kdstream.avro.RunManifest;
+import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
+import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.it.support.LocalKafka;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -13,8 +19,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -51,8 +60,15 @@ class TrainerFollowIT {
         trainer.stop();
         Trainer.Result result = running.get(60, TimeUnit.SECONDS);
 
-        // Then every record was trained on exactly once, and the ledger names each step's offsets
+        // Then every record was trained on exactly once: the ledger's offsets, expanded record by record, are each
+        // offset the topic holds (asked of the broker, not of the trainer), once, and nothing else
         assertThat(result.completed()).isTrue();
+        Map<Integer, List<Long>> trained = trainedOffsets(ledgerFile);
+        Map<Integer, List<Long>> held = heldOffsets(props);
+        assertThat(held.values().stream().mapToInt(List::size).sum()).isEqualTo(350);
+        assertThat(trained.keySet()).isEqualTo(held.keySet());
+        held.forEach((partition, offsets) -> assertThat(trained.get(partition)).as("partition " + partition)
+                .containsExactlyInAnyOrderElementsOf(offsets).doesNotHaveDuplicates());
         assertThat(result.samples()).isEqualTo(350);
         RunManifest manifest = result.manifest();
         assertThat(manifest.getLedgerPath()).isEqualTo(ledgerFile.toAbsolutePath().toString());
@@ -64,6 +80,44 @@ class TrainerFollowIT {
                 "schema.registry.url", STACK.registry().url()), dir.resolve("replay"));
         assertThat(outcome.result().samples()).isEqualTo(350);
         assertThat(outcome.matches()).isTrue();
+    }
+
+    /** Every offset the ledger says was trained on, per partition, in ledger order (a repeat stays a repeat). */
+    private static Map<Integer, List<Long>> trainedOffsets(Path ledger) throws Exception {
+        Map<Integer, List<Long>> out = new TreeMap<>();
+        for (String line : Files.readAllLines(ledger)) {
+            for (String seg : line.substring(line.indexOf('\t') + 1).split(",")) {
+                int partition = Integer.parseInt(seg.substring(0, seg.indexOf(':')));
+                String range = seg.substring(seg.indexOf(':') + 1);
+                long start = Long.parseLong(range.substring(0, range.indexOf('-')));
+                long end = Long.parseLong(range.substring(range.indexOf('-') + 1));
+                for (long o = start; o < end; o++) {
+                    out.computeIfAbsent(partition, k -> new ArrayList<>()).add(o);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The offsets of the records the teacher-outputs topic holds, per partition, read from the topic itself. */
+    private static Map<Integer, List<Long>> heldOffsets(Map<String, Object> props) {
+        KdConfig config = new KdConfig(props);
+        String topic = config.topics().teacherOutputs();
+        Map<Integer, List<Long>> out = new TreeMap<>();
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
+            List<TopicPartition> tps = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    out.computeIfAbsent(r.partition(), k -> new ArrayList<>()).add(r.offset());
+                }
+            }
+        }
+        return out;
     }
 
     /** Records covered by the ledger so far (every fixture record is valid, so offsets count samples). */
