@@ -114,6 +114,8 @@ class TrainerCrashIT {
                         + "published loss differs from the uninterrupted run's: %s; uninterrupted run's model sha256 %s%n",
                 totalSteps, KILLS, targets, drill.seen, drill.checkpoints,
                 firstDifferentLoss < 0 ? "none" : Long.toString(firstDifferentLoss), reference.modelSha256());
+        assertThat(firstDifferentLoss).as("first step whose published loss differs from the uninterrupted run's (-1: none)")
+                .isEqualTo(-1);
         assertThat(out).contains("run-id: crash-run").contains("model-sha256: " + reference.modelSha256());
     }
 
@@ -190,6 +192,8 @@ class TrainerCrashIT {
                     drill.checkpoints, redone, ledger.size(), timesTrained.size(), steps * batch - 1, duplicates,
                     steps * batch - timesTrained.size(), firstDifferentLoss < 0 ? "none" : Long.toString(firstDifferentLoss),
                     reference.modelSha256());
+            assertThat(firstDifferentLoss).as("first step whose published loss differs from the uninterrupted run's (-1: none)")
+                    .isEqualTo(-1);
             assertThat(out).contains("run-id: crashf-run").contains("model-sha256: " + reference.modelSha256());
         }
     }
