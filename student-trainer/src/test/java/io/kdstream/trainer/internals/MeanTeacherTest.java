@@ -153,11 +153,19 @@ class MeanTeacherTest {
     void shouldEvaluateTheEmaTeacherAgainstLabelsAndTheStudent() {
         try (TrainingCore core = new TrainingCore(config(Map.of()), ModelZoo.studentMlp())) {
             Batch b = batch(5);
-            int[] labels = new int[N];
-            double[] r = core.evaluateEma(b.inputs(), labels, 3);
-            // before any step the teacher is the student: full agreement
-            assertThat(r[1]).isEqualTo(1.0);
-            assertThat(r[0]).isBetween(0.0, 1.0);
+            // before any step the teacher is the student: full agreement, and for every labelling the teacher's
+            // accuracy is the student's, computed independently; over the ten one-class labellings they add up to 1
+            // (each input is predicted as exactly one class), so the accuracy compares each prediction with its label
+            double sum = 0;
+            for (int c = 0; c < 10; c++) {
+                int[] labels = new int[N];
+                java.util.Arrays.fill(labels, c);
+                double[] r = core.evaluateEma(b.inputs(), labels, 3);
+                assertThat(r[1]).isEqualTo(1.0);
+                assertThat(r[0]).as("class " + c).isEqualTo(core.evaluate(b.inputs(), labels, 3)[0]);
+                sum += r[0];
+            }
+            assertThat(sum).isCloseTo(1.0, within(1e-9));
         }
     }
 
