@@ -9,7 +9,6 @@ import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -23,9 +22,8 @@ import java.util.Map;
 /**
  * Runs {@link TensorCodecBenchmark} and {@link SerdeBenchmark} and prints one table: each operation's throughput in
  * GB/s of tensor (or wire) bytes, next to a plain copy of the same bytes measured in the same run, and their ratio.
- * Arguments are JMH's own ({@code -f}, {@code -wi}, {@code -i}, {@code -r}, a benchmark regexp, ...); without them
- * it runs one fork of 2 warm-up and 5 measured iterations of 0.4 s per benchmark and payload, each fork with
- * {@link #FORK_HEAP} unless {@code -jvmArgs} or {@code -jvmArgsAppend} is given.
+ * Arguments are JMH's own ({@code -f}, {@code -wi}, {@code -i}, {@code -r}, {@code -p}, a benchmark regexp, ...);
+ * without them each benchmark runs with the fork, warm-up and measurement settings annotated on its class.
  */
 public final class CodecBench {
 
@@ -48,13 +46,6 @@ public final class CodecBench {
         CODEC_OPERATIONS.put("copyBuffer4", new Operation("ByteBuffer bulk get (baseline)", 4, "copy4"));
     }
 
-    /**
-     * A fixed, pre-touched heap for each fork, so that the allocating operations measure the codec rather than the
-     * operating system handing the heap its first pages (on a virtual machine that can cost far more than the
-     * copy itself).
-     */
-    private static final String[] FORK_HEAP = {"-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch"};
-
     private CodecBench() {
     }
 
@@ -70,24 +61,6 @@ public final class CodecBench {
         ChainedOptionsBuilder options = new OptionsBuilder().parent(cli);
         if (cli.getIncludes().isEmpty()) {
             options.include(TensorCodecBenchmark.class.getSimpleName()).include(SerdeBenchmark.class.getSimpleName());
-        }
-        if (!cli.getJvmArgs().hasValue() && !cli.getJvmArgsAppend().hasValue()) {
-            options.jvmArgsAppend(FORK_HEAP);
-        }
-        if (!cli.getForkCount().hasValue()) {
-            options.forks(1);
-        }
-        if (!cli.getWarmupIterations().hasValue()) {
-            options.warmupIterations(2);
-        }
-        if (!cli.getWarmupTime().hasValue()) {
-            options.warmupTime(TimeValue.milliseconds(400));
-        }
-        if (!cli.getMeasurementIterations().hasValue()) {
-            options.measurementIterations(5);
-        }
-        if (!cli.getMeasurementTime().hasValue()) {
-            options.measurementTime(TimeValue.milliseconds(400));
         }
         Collection<RunResult> results = new Runner(options.build()).run();
         printTable(results, System.out);

@@ -9,6 +9,8 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
@@ -16,6 +18,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Map;
 import java.util.UUID;
@@ -25,10 +28,15 @@ import java.util.concurrent.TimeUnit;
  * Throughput of the Avro serde in Confluent wire format (with its default checks: tensor validation on both sides,
  * the binary check before decoding) against a System.arraycopy of the same wire bytes in the same fork. The
  * registry is the in-process {@code mock://} one; its id lookups are cached by the serde after the first record.
+ * The warm-up is longer than the codec's: Avro's reader and writer take seconds to compile on a small machine. Forks
+ * get a fixed, pre-touched heap, as in {@link TensorCodecBenchmark}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch"})
+@Warmup(iterations = 3, time = 1, timeUnit = TimeUnit.SECONDS)
+@Measurement(iterations = 4, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 public class SerdeBenchmark {
 
     static final String TOPIC = "kd.bench";
