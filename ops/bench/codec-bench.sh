@@ -5,9 +5,10 @@
 #   ops/bench/codec-bench.sh [JMH options]
 #
 # Compiles the schemas module's test sources (where the benchmarks live, io.kdstream.schemas.bench), then runs them
-# in forked JVMs and prints a table. Without options: one fork, 2 x 1 s warm-up and 3 x 1 s measured iterations per
-# benchmark and payload, about 4 minutes in all. JMH options pass through, e.g.
-#   ops/bench/codec-bench.sh -f 2 -i 5                          more forks and iterations
+# in forked JVMs and prints a table. Without options each benchmark and payload gets one fork with the warm-up and
+# measured iterations annotated on its class (short for the codec, a longer warm-up for the serde): about 4 minutes
+# in all on 2 busy cores. JMH options pass through, e.g.
+#   ops/bench/codec-bench.sh -f 2 -i 8                          more forks and iterations
 #   ops/bench/codec-bench.sh 'TensorCodecBenchmark.(copy4|float32.*)' -p shape=256x32x32    a subset
 # MVN_OPTS_EXTRA is added to the Maven command line (default -o: offline, dependencies already present).
 set -euo pipefail
