@@ -6,7 +6,7 @@
 #
 # Compiles the schemas module's test sources (where the benchmarks live, io.kdstream.schemas.bench), then runs them
 # in forked JVMs and prints a table. Without options each benchmark and payload gets one fork with the warm-up and
-# measured iterations annotated on its class (short for the codec, a longer warm-up for the serde): about 4 minutes
+# measured iterations annotated on its class (short for the codec, a longer warm-up for the serde): 4-6 minutes
 # in all on 2 busy cores. JMH options pass through, e.g.
 #   ops/bench/codec-bench.sh -f 2 -i 8                          more forks and iterations
 #   ops/bench/codec-bench.sh 'TensorCodecBenchmark.(copy4|float32.*)' -p shape=256x32x32    a subset
