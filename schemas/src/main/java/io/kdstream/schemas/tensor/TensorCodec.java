@@ -4,6 +4,8 @@ import io.kdstream.avro.DType;
 import io.kdstream.avro.Tensor;
 import io.kdstream.schemas.tensor.InvalidTensorException.Reason;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -16,11 +18,21 @@ import java.util.List;
 /**
  * Encodes and decodes {@link Tensor} records: little-endian, row-major element bytes plus a dtype and a shape.
  *
- * <p>All conversions work on little-endian buffer views in bulk; no element is boxed. Every accessor validates the
- * tensor first (see {@link #validate(String, Tensor, long)}) and throws {@link InvalidTensorException} rather than
- * truncating or padding. The 16-bit float formats round to nearest, ties to even.
+ * <p>No element is boxed and no per-call buffer objects are made for array-backed data (what Avro decodes and what
+ * this class encodes): small tensors are converted in a plain loop over the bytes, large float32 ones with a bulk
+ * copy; other buffers go through little-endian views. Every accessor validates the tensor first (see
+ * {@link #validate(String, Tensor, long)}) and throws {@link InvalidTensorException} rather than truncating or
+ * padding. The 16-bit float formats round to nearest, ties to even.
  */
 public final class TensorCodec {
+
+    /** Float32 tensors of at least this many elements are copied in bulk; below it the bulk copy's fixed cost wins. */
+    static final int BULK_MIN_ELEMENTS = 256;
+
+    private static final VarHandle FLOAT_LE = MethodHandles.byteArrayViewVarHandle(float[].class,
+            ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class,
+            ByteOrder.LITTLE_ENDIAN);
 
     private TensorCodec() {
     }
@@ -39,30 +51,34 @@ public final class TensorCodec {
             throw new InvalidTensorException(Reason.DTYPE, "values", "dtype is null");
         }
         int n = values.length;
-        ByteBuffer data;
+        byte[] bytes;
         switch (dtype) {
             case FLOAT32 -> {
-                data = allocate(n, 4);
-                data.asFloatBuffer().put(values);
+                bytes = newData(n, 4);
+                if (n >= BULK_MIN_ELEMENTS) {
+                    ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(values);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        FLOAT_LE.set(bytes, i << 2, values[i]);
+                    }
+                }
             }
             case FLOAT16 -> {
-                data = allocate(n, 2);
-                ShortBuffer out = data.asShortBuffer();
+                bytes = newData(n, 2);
                 for (int i = 0; i < n; i++) {
-                    out.put(i, floatToHalf(values[i]));
+                    SHORT_LE.set(bytes, i << 1, floatToHalf(values[i]));
                 }
             }
             case BFLOAT16 -> {
-                data = allocate(n, 2);
-                ShortBuffer out = data.asShortBuffer();
+                bytes = newData(n, 2);
                 for (int i = 0; i < n; i++) {
-                    out.put(i, floatToBfloat16(values[i]));
+                    SHORT_LE.set(bytes, i << 1, floatToBfloat16(values[i]));
                 }
             }
             default -> throw new InvalidTensorException(Reason.DTYPE, "values",
                     "fromFloats needs FLOAT32, FLOAT16 or BFLOAT16, got " + dtype);
         }
-        return new Tensor(dtype, shapeList(shape), data);
+        return new Tensor(dtype, shapeList(shape), ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN));
     }
 
     /** A UINT8 tensor holding a copy of {@code values}. */
@@ -231,19 +247,15 @@ public final class TensorCodec {
 
     /** IEEE 754 binary16 bits to float (exact: every half is a float). NaN payloads are kept. */
     public static float halfToFloat(short half) {
-        int h = half & 0xffff;
-        int sign = (h & 0x8000) << 16;
-        int exponent = (h >>> 10) & 0x1f;
-        int mantissa = h & 0x3ff;
-        if (exponent == 0) {
-            // zero or subnormal: mantissa × 2^-24, exact in float
-            float magnitude = mantissa * 0x1p-24f;
-            return sign == 0 ? magnitude : -magnitude;
-        }
-        if (exponent == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mantissa << 13));
-        }
-        return Float.intBitsToFloat(sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13));
+        int sign = (half & 0x8000) << 16;
+        int magnitude = half & 0x7fff;
+        int exponent = magnitude & 0x7c00;
+        // normal: the exponent rebased from bias 15 to 127; infinity and NaN: the all-ones exponent, payload kept
+        int normal = (magnitude << 13) + ((127 - 15) << 23) + (exponent == 0x7c00 ? (128 - 16) << 23 : 0);
+        // zero or subnormal: magnitude × 2^-24, exact in float (no subnormal float is involved)
+        int small = Float.floatToRawIntBits(magnitude * 0x1p-24f);
+        // both are computed and one is picked, so that zeros scattered in the data cost no mispredicted branch
+        return Float.intBitsToFloat(sign | (exponent == 0 ? small : normal));
     }
 
     /** Float to IEEE 754 binary16 bits, rounding to nearest, ties to even; overflow gives infinity. */
@@ -351,6 +363,11 @@ public final class TensorCodec {
     }
 
     private static void decodeFloats(String name, Tensor t, float[] dst, int offset, int n) {
+        ByteBuffer buffer = t.getData();
+        if (buffer.hasArray() && decodeArray(t.getDtype(), buffer.array(), buffer.arrayOffset() + buffer.position(),
+                dst, offset, n)) {
+            return;
+        }
         ByteBuffer data = view(t);
         switch (t.getDtype()) {
             case FLOAT32 -> data.asFloatBuffer().get(dst, offset, n);
@@ -387,6 +404,44 @@ public final class TensorCodec {
         }
     }
 
+    /**
+     * Converts {@code n} elements of {@code dtype} starting at {@code src[at]} (an array-backed buffer, already
+     * validated to hold them) into {@code dst}; false if the dtype has no array path here.
+     */
+    private static boolean decodeArray(DType dtype, byte[] src, int at, float[] dst, int offset, int n) {
+        switch (dtype) {
+            case FLOAT32 -> {
+                if (n >= BULK_MIN_ELEMENTS) {
+                    ByteBuffer.wrap(src, at, n << 2).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer()
+                            .get(dst, offset, n);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        dst[offset + i] = (float) FLOAT_LE.get(src, at + (i << 2));
+                    }
+                }
+            }
+            case FLOAT16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[offset + i] = halfToFloat((short) SHORT_LE.get(src, at + (i << 1)));
+                }
+            }
+            case BFLOAT16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[offset + i] = Float.intBitsToFloat(((short) SHORT_LE.get(src, at + (i << 1))) << 16);
+                }
+            }
+            case UINT8 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[offset + i] = src[at + i] & 0xff;
+                }
+            }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean noAllOnesExponent(ShortBuffer in, int n, int exponentMask) {
         for (int i = 0; i < n; i++) {
             if ((in.get(i) & exponentMask) == exponentMask) {
@@ -421,11 +476,15 @@ public final class TensorCodec {
     }
 
     private static ByteBuffer allocate(int count, int elementSize) {
+        return ByteBuffer.wrap(newData(count, elementSize)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static byte[] newData(int count, int elementSize) {
         long bytes = (long) count * elementSize;
         if (bytes > Integer.MAX_VALUE - 8) {
             throw new InvalidTensorException(Reason.OVERSIZED, "values", bytes + " bytes do not fit in one buffer");
         }
-        return ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        return new byte[(int) bytes];
     }
 
     private static List<Integer> shapeList(int[] shape) {

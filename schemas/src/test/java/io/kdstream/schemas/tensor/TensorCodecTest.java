@@ -162,6 +162,107 @@ class TensorCodecTest {
     }
 
     @Test
+    void shouldConvertEveryHalfBitPatternToItsExactValueAndKeepNaNPayloads() {
+        for (int bits = 0; bits <= 0xFFFF; bits++) {
+            int sign = bits >>> 15;
+            int exponent = (bits >>> 10) & 0x1f;
+            int mantissa = bits & 0x3ff;
+            int expected;
+            if (exponent == 0x1f) {
+                expected = (sign << 31) | 0x7f800000 | (mantissa << 13);
+            } else {
+                // value = (-1)^sign × mantissa × 2^-24 (subnormal) or (1024 + mantissa) × 2^(exponent - 25)
+                double magnitude = exponent == 0 ? Math.scalb((double) mantissa, -24)
+                        : Math.scalb((double) (1024 + mantissa), exponent - 25);
+                expected = Float.floatToRawIntBits((float) (sign == 1 ? -magnitude : magnitude));
+            }
+            assertThat(Float.floatToRawIntBits(TensorCodec.halfToFloat((short) bits)))
+                    .as("half 0x%04X", bits).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void shouldDecodeArrayBackedDataLikeBufferViewsBelowAndAboveTheBulkSize() {
+        for (DType dtype : List.of(DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16, DType.UINT8)) {
+            for (int n : new int[] {1, 10, TensorCodec.BULK_MIN_ELEMENTS - 1, TensorCodec.BULK_MIN_ELEMENTS, 1000}) {
+                byte[] elements = new byte[n * TensorCodec.elementSize(dtype)];
+                new Random(n).nextBytes(elements); // every bit pattern goes, NaN payloads and subnormals included
+                // array-backed, the elements behind a non-zero array offset and a non-zero position
+                byte[] backing = new byte[elements.length + 7];
+                System.arraycopy(elements, 0, backing, 5, elements.length);
+                ByteBuffer heap = ByteBuffer.wrap(backing, 2, elements.length + 3).slice().position(3);
+                ByteBuffer direct = ByteBuffer.allocateDirect(elements.length).put(elements).flip();
+                ByteBuffer readOnly = ByteBuffer.wrap(elements).asReadOnlyBuffer();
+                assertThat(heap.hasArray()).isTrue();
+                assertThat(readOnly.hasArray()).isFalse();
+
+                float[] fromHeap = new float[n + 2];
+                TensorCodec.toFloats("t", new Tensor(dtype, List.of(n), heap), fromHeap, 1);
+
+                assertThat(heap.position()).isEqualTo(3);
+                for (ByteBuffer other : List.of(direct, readOnly)) {
+                    float[] fromView = new float[n + 2];
+                    TensorCodec.toFloats("t", new Tensor(dtype, List.of(n), other), fromView, 1);
+                    assertThat(rawBits(fromHeap)).as("%s x %d", dtype, n).containsExactly(rawBits(fromView));
+                }
+                assertThat(rawBits(fromHeap)).as("%s x %d by element", dtype, n)
+                        .containsExactly(rawBits(referenceDecode(dtype, elements, n)));
+            }
+        }
+    }
+
+    @Test
+    void shouldEncodeFloatsBitExactLittleEndianBelowAndAboveTheBulkSize() {
+        for (int n : new int[] {1, 10, TensorCodec.BULK_MIN_ELEMENTS - 1, TensorCodec.BULK_MIN_ELEMENTS, 1000}) {
+            Random random = new Random(n);
+            float[] values = new float[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = Float.intBitsToFloat(random.nextInt()); // NaN payloads, subnormals and -0.0 included
+            }
+            for (DType dtype : List.of(DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16)) {
+                Tensor t = TensorCodec.fromFloats(values, dtype, n);
+
+                ByteBuffer data = t.getData();
+                assertThat(data.position()).isZero();
+                assertThat(data.remaining()).isEqualTo(n * TensorCodec.elementSize(dtype));
+                for (int i = 0; i < n; i++) {
+                    int expected = switch (dtype) {
+                        case FLOAT32 -> Float.floatToRawIntBits(values[i]);
+                        case FLOAT16 -> TensorCodec.floatToHalf(values[i]) & 0xffff;
+                        default -> TensorCodec.floatToBfloat16(values[i]) & 0xffff;
+                    };
+                    int actual = dtype == DType.FLOAT32 ? data.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(4 * i)
+                            : data.duplicate().order(ByteOrder.LITTLE_ENDIAN).getShort(2 * i) & 0xffff;
+                    assertThat(actual).as("%s x %d, element %d", dtype, n, i).isEqualTo(expected);
+                }
+            }
+        }
+    }
+
+    /** Element by element from little-endian bytes with the public scalar conversions. */
+    private static float[] referenceDecode(DType dtype, byte[] elements, int n) {
+        ByteBuffer in = ByteBuffer.wrap(elements).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[n + 2];
+        for (int i = 0; i < n; i++) {
+            out[1 + i] = switch (dtype) {
+                case FLOAT32 -> in.getFloat(4 * i);
+                case FLOAT16 -> TensorCodec.halfToFloat(in.getShort(2 * i));
+                case BFLOAT16 -> TensorCodec.bfloat16ToFloat(in.getShort(2 * i));
+                default -> elements[i] & 0xff;
+            };
+        }
+        return out;
+    }
+
+    private static int[] rawBits(float[] values) {
+        int[] bits = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            bits[i] = Float.floatToRawIntBits(values[i]);
+        }
+        return bits;
+    }
+
+    @Test
     void shouldRoundTripEveryNonNaNHalfBitPattern() {
         for (int bits = 0; bits <= 0xFFFF; bits++) {
             float f = TensorCodec.halfToFloat((short) bits);
