@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# kdstream's training step against the loop a user would write instead (plain eager PyTorch over logits in memory,
+# ops/bench/torch_kd_loop.py), side by side: same students, same batches, same teacher logits, same loss, optimizer and
+# defaults, one intra-op thread on both sides. No broker. Opt-in, not part of CI (it needs Python 3 with torch and
+# numpy; Debian: apt-get install python3-torch).
+#
+#   ops/bench/torch-compare.sh [--steps N] [--warmup N] [--records N] [--csv FILE] [--blas-dir DIR]
+#
+# For fmnist-mlp-student and fmnist-tinycnn-student at batch 64 and 256 it runs `kdstream train benchmark
+# --memory-only` (KDSTREAM_OPTS=-Dai.djl.pytorch.num_threads=1) and then torch_kd_loop.py (torch.set_num_threads(1)),
+# one after the other, and prints: student, batch, kdstream samples/s, PyTorch samples/s, ratio (kdstream / PyTorch).
+# Both sides read the first N Fashion-MNIST training images (default 10,000) and one file of seeded synthetic teacher
+# logits written here first.
+#
+# --blas-dir DIR runs the PyTorch side a second time with DIR first on LD_LIBRARY_PATH (its libblas.so.3 replaces the
+# one PyTorch is linked against) and adds those columns. Debian's python3-torch uses the system libblas.so.3, which
+# is the reference BLAS unless an optimised one is installed; kdstream's engine (libtorch from DJL) brings its own.
+# An OpenBLAS without touching the system:
+#   apt-get download libopenblas0-openmp && dpkg -x libopenblas0-openmp_*.deb /tmp/openblas
+#   ops/bench/torch-compare.sh --blas-dir /tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+STEPS=300
+WARMUP=50
+RECORDS=10000
+CSV=""
+BLAS_DIR=""
+PYTHON=${PYTHON:-/usr/bin/python3}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --steps) STEPS="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --records) RECORDS="$2"; shift 2 ;;
+    --csv) CSV="$2"; shift 2 ;;
+    --blas-dir) BLAS_DIR="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+"$PYTHON" -c "import torch, numpy" 2>/dev/null || { echo "$PYTHON cannot import torch and numpy (apt-get install python3-torch)" >&2; exit 2; }
+if [ -n "$BLAS_DIR" ] && [ ! -e "$BLAS_DIR/libblas.so.3" ]; then
+  echo "--blas-dir $BLAS_DIR holds no libblas.so.3" >&2; exit 2
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+LOGITS="$WORK/teacher-logits.f32"
+"$PYTHON" ops/bench/torch_kd_loop.py --write-logits "$LOGITS" --records "$RECORDS" > /dev/null || exit 1
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+rate() { sed -n "s/^$1: \([0-9.]*\) samples\/s.*/\1/p" "$2" | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+
+echo "cores: $(nproc), load average before: $(load), steps: $STEPS after $WARMUP warm-up, records: $RECORDS"
+ROWS=()
+for cfg in "fmnist-mlp-student 64" "fmnist-mlp-student 256" "fmnist-tinycnn-student 64" "fmnist-tinycnn-student 256"; do
+  set -- $cfg
+  KDSTREAM_OPTS="${KDSTREAM_OPTS:-} -Dai.djl.pytorch.num_threads=1" ./kdstream train benchmark --memory-only \
+      --student "$1" -s trainer.batch.size="$2" --steps "$STEPS" --warmup "$WARMUP" --records "$RECORDS" \
+      --teacher-logits "$LOGITS" > "$WORK/kd.out" 2>&1
+  "$PYTHON" ops/bench/torch_kd_loop.py --student "$1" --batch "$2" --steps "$STEPS" --warmup "$WARMUP" \
+      --records "$RECORDS" --logits "$LOGITS" --threads 1 > "$WORK/pt.out" 2>&1
+  kd=$(rate memory-only "$WORK/kd.out")
+  pt=$(rate pytorch "$WORK/pt.out")
+  [ -n "$kd" ] || { echo "kdstream failed for $1, batch $2:" >&2; tail -5 "$WORK/kd.out" >&2; }
+  [ -n "$pt" ] || { echo "PyTorch failed for $1, batch $2:" >&2; tail -5 "$WORK/pt.out" >&2; }
+  row="$1,$2,${kd:-n/a},${pt:-n/a},$(ratio "$kd" "$pt")"
+  if [ -n "$BLAS_DIR" ]; then
+    LD_LIBRARY_PATH="$BLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OPENBLAS_NUM_THREADS=1 \
+        "$PYTHON" ops/bench/torch_kd_loop.py --student "$1" --batch "$2" --steps "$STEPS" --warmup "$WARMUP" \
+        --records "$RECORDS" --logits "$LOGITS" --threads 1 > "$WORK/pt2.out" 2>&1
+    pt2=$(rate pytorch "$WORK/pt2.out")
+    [ -n "$pt2" ] || { echo "PyTorch ($BLAS_DIR) failed for $1, batch $2:" >&2; tail -5 "$WORK/pt2.out" >&2; }
+    row="$row,${pt2:-n/a},$(ratio "$kd" "$pt2")"
+  fi
+  echo "  $1, batch $2: kdstream ${kd:-n/a}, PyTorch ${pt:-n/a}${BLAS_DIR:+, PyTorch + $BLAS_DIR ${pt2:-n/a}} samples/s (load $(load))"
+  ROWS+=("$row")
+done
+echo "load average after: $(load)"
+echo
+HEADER="student,batch,kdstream samples/s,PyTorch samples/s,ratio"
+[ -n "$BLAS_DIR" ] && HEADER="$HEADER,PyTorch (--blas-dir) samples/s,ratio (--blas-dir)"
+{ echo "$HEADER"; printf '%s\n' "${ROWS[@]}"; } | column -s, -t
+if [ -n "$CSV" ]; then
+  { echo "$HEADER"; printf '%s\n' "${ROWS[@]}"; } > "$CSV"
+  echo "written: $CSV"
+fi
