@@ -9,12 +9,14 @@
 # For fmnist-mlp-student and fmnist-tinycnn-student at batch 64 and 256 it runs `kdstream train benchmark
 # --memory-only` (KDSTREAM_OPTS=-Dai.djl.pytorch.num_threads=1) and then torch_kd_loop.py (torch.set_num_threads(1)),
 # one after the other, R times (default 3), and prints the best rate of each side (the run least disturbed by other
-# load): student, batch, kdstream samples/s, PyTorch samples/s, ratio (kdstream / PyTorch).
+# load): student, batch, kdstream samples/s, PyTorch samples/s, ratio (kdstream / PyTorch), and the same per CPU-second
+# of each side's training thread (with one intra-op thread the engine computes on the calling thread, so this rate
+# moves far less with other load on the machine than the wall-clock one).
 # Both sides read the first N Fashion-MNIST training images (default 10,000) and one file of seeded synthetic teacher
 # logits written here first.
 #
 # --blas-dir DIR runs the PyTorch side a second time with DIR first on LD_LIBRARY_PATH (its libblas.so.3 replaces the
-# one PyTorch is linked against) and adds those columns. Debian's python3-torch uses the system libblas.so.3, which
+# one PyTorch is linked against) and adds those columns ("PyTorch+BLAS"). Debian's python3-torch uses the system libblas.so.3, which
 # is the reference BLAS unless an optimised one is installed; kdstream's engine (libtorch from DJL) brings its own.
 # An OpenBLAS without touching the system:
 #   apt-get download libopenblas0-openmp && dpkg -x libopenblas0-openmp_*.deb /tmp/openblas
@@ -49,47 +51,51 @@ LOGITS="$WORK/teacher-logits.f32"
 "$PYTHON" ops/bench/torch_kd_loop.py --write-logits "$LOGITS" --records "$RECORDS" > /dev/null || exit 1
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
-rate() { sed -n "s/^$1: \([0-9.]*\) samples\/s.*/\1/p" "$2" | tail -1; }
+rate() { sed -n "s/^$1: \([0-9.]*\) samples.*/\1/p" "$2" | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
 echo "cores: $(nproc), load average before: $(load), steps: $STEPS after $WARMUP warm-up, records: $RECORDS, best of $REPEATS"
 ROWS=()
 best() { awk -v a="$1" -v b="$2" 'BEGIN { if (b != "" && (a == "" || b + 0 > a + 0)) print b; else print a }'; }
+# runs one side ($1: kd, pt or pt2) and keeps its best wall-clock and CPU rates in ${1}_wall / ${1}_cpu
+side() {
+  local name=$1 label=$2 out="$WORK/$1.out" w c wv="${1}_wall" cv="${1}_cpu"
+  shift 2
+  "$@" > "$out" 2>&1
+  w=$(rate "$label" "$out")
+  c=$(rate "$label cpu" "$out")
+  [ -n "$w" ] || { echo "$name failed:" >&2; tail -5 "$out" >&2; return; }
+  if [ "$(best "${!wv}" "$w")" = "$w" ]; then
+    printf -v "$wv" '%s' "$w"
+    [ "$name" = kd ] && cp "$out" "$WORK/kd.best"
+  fi
+  [ -n "$c" ] && printf -v "$cv" '%s' "$(best "${!cv}" "$c")"
+}
 for cfg in "fmnist-mlp-student 64" "fmnist-mlp-student 256" "fmnist-tinycnn-student 64" "fmnist-tinycnn-student 256"; do
   set -- $cfg
-  kd=""; pt=""; pt2=""
+  kd_wall=""; kd_cpu=""; pt_wall=""; pt_cpu=""; pt2_wall=""; pt2_cpu=""
+  PT=("$PYTHON" ops/bench/torch_kd_loop.py --student "$1" --batch "$2" --steps "$STEPS" --warmup "$WARMUP"
+      --records "$RECORDS" --logits "$LOGITS" --threads 1)
   for r in $(seq "$REPEATS"); do
-    KDSTREAM_OPTS="${KDSTREAM_OPTS:-} -Dai.djl.pytorch.num_threads=1" ./kdstream train benchmark --memory-only \
-        --student "$1" -s trainer.batch.size="$2" --steps "$STEPS" --warmup "$WARMUP" --records "$RECORDS" \
-        --teacher-logits "$LOGITS" > "$WORK/kd.out" 2>&1
-    k=$(rate memory-only "$WORK/kd.out")
-    [ -n "$k" ] || { echo "kdstream failed for $1, batch $2:" >&2; tail -5 "$WORK/kd.out" >&2; }
-    [ -n "$k" ] && [ "$(best "$kd" "$k")" = "$k" ] && { kd=$k; cp "$WORK/kd.out" "$WORK/kd.best"; }
-    "$PYTHON" ops/bench/torch_kd_loop.py --student "$1" --batch "$2" --steps "$STEPS" --warmup "$WARMUP" \
-        --records "$RECORDS" --logits "$LOGITS" --threads 1 > "$WORK/pt.out" 2>&1
-    p=$(rate pytorch "$WORK/pt.out")
-    [ -n "$p" ] || { echo "PyTorch failed for $1, batch $2:" >&2; tail -5 "$WORK/pt.out" >&2; }
-    pt=$(best "$pt" "$p")
+    side kd memory-only env KDSTREAM_OPTS="${KDSTREAM_OPTS:-} -Dai.djl.pytorch.num_threads=1" ./kdstream train benchmark \
+        --memory-only --student "$1" -s trainer.batch.size="$2" --steps "$STEPS" --warmup "$WARMUP" \
+        --records "$RECORDS" --teacher-logits "$LOGITS"
+    side pt pytorch "${PT[@]}"
     if [ -n "$BLAS_DIR" ]; then
-      LD_LIBRARY_PATH="$BLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OPENBLAS_NUM_THREADS=1 \
-          "$PYTHON" ops/bench/torch_kd_loop.py --student "$1" --batch "$2" --steps "$STEPS" --warmup "$WARMUP" \
-          --records "$RECORDS" --logits "$LOGITS" --threads 1 > "$WORK/pt2.out" 2>&1
-      p=$(rate pytorch "$WORK/pt2.out")
-      [ -n "$p" ] || { echo "PyTorch ($BLAS_DIR) failed for $1, batch $2:" >&2; tail -5 "$WORK/pt2.out" >&2; }
-      pt2=$(best "$pt2" "$p")
+      side pt2 pytorch env LD_LIBRARY_PATH="$BLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OPENBLAS_NUM_THREADS=1 "${PT[@]}"
     fi
   done
-  row="$1,$2,${kd:-n/a},${pt:-n/a},$(ratio "$kd" "$pt")"
-  [ -n "$BLAS_DIR" ] && row="$row,${pt2:-n/a},$(ratio "$kd" "$pt2")"
-  echo "  $1, batch $2: kdstream ${kd:-n/a}, PyTorch ${pt:-n/a}${BLAS_DIR:+, PyTorch (--blas-dir) ${pt2:-n/a}} samples/s;" \
-      "kdstream's best run: $( [ -f "$WORK/kd.best" ] && sed -n 's/^per step (ms): //p' "$WORK/kd.best"); load $(load)"
+  row="$1,$2,${kd_wall:-n/a},${pt_wall:-n/a},$(ratio "$kd_wall" "$pt_wall"),${kd_cpu:-n/a},${pt_cpu:-n/a},$(ratio "$kd_cpu" "$pt_cpu")"
+  [ -n "$BLAS_DIR" ] && row="$row,${pt2_wall:-n/a},$(ratio "$kd_wall" "$pt2_wall"),${pt2_cpu:-n/a},$(ratio "$kd_cpu" "$pt2_cpu")"
+  echo "  $1, batch $2: kdstream ${kd_wall:-n/a}, PyTorch ${pt_wall:-n/a}${BLAS_DIR:+, PyTorch (--blas-dir) ${pt2_wall:-n/a}}" \
+      "samples/s; kdstream's best run: $( [ -f "$WORK/kd.best" ] && sed -n 's/^per step (ms): //p' "$WORK/kd.best"); load $(load)"
   rm -f "$WORK/kd.best"
   ROWS+=("$row")
 done
 echo "load average after: $(load)"
 echo
-HEADER="student,batch,kdstream samples/s,PyTorch samples/s,ratio"
-[ -n "$BLAS_DIR" ] && HEADER="$HEADER,PyTorch (--blas-dir) samples/s,ratio (--blas-dir)"
+HEADER="student,batch,kdstream samples/s,PyTorch samples/s,ratio,kdstream samples/CPU-s,PyTorch samples/CPU-s,CPU ratio"
+[ -n "$BLAS_DIR" ] && HEADER="$HEADER,PyTorch+BLAS samples/s,ratio,PyTorch+BLAS samples/CPU-s,CPU ratio"
 { echo "$HEADER"; printf '%s\n' "${ROWS[@]}"; } | column -s, -t
 if [ -n "$CSV" ]; then
   { echo "$HEADER"; printf '%s\n' "${ROWS[@]}"; } > "$CSV"

@@ -16,7 +16,8 @@ timed loop. One intra-op thread unless --threads says otherwise.
   torch_kd_loop.py --write-logits FILE [--records N] [--seed S]     write synthetic teacher logits and exit
   torch_kd_loop.py --student NAME --batch B [--steps N] [--warmup N] [--logits FILE] [--records N]
 
-Prints 'pytorch: <samples/s> samples/s' (and a per-step time) on its last lines.
+Prints 'pytorch: <samples/s> samples/s' (wall clock) and 'pytorch cpu: <rate> samples per CPU-second of the training
+thread' (steadier on a shared machine; with one intra-op thread the engine computes on that thread) on its last lines.
 """
 import argparse
 import gzip
@@ -123,11 +124,12 @@ def train(model, data, warmup, steps):
 
     for s in range(warmup):
         step(s)
+    c0 = time.thread_time()
     t0 = time.perf_counter()
     last = 0.0
     for s in range(warmup, warmup + steps):
         last = step(s)
-    return time.perf_counter() - t0, last
+    return time.perf_counter() - t0, time.thread_time() - c0, last
 
 
 def main():
@@ -165,13 +167,14 @@ def main():
     torch.manual_seed(a.seed)
     data = batches(images, labels, logits, a.batch)
     model = STUDENTS[a.student]()
-    elapsed, last = train(model, data, a.warmup, a.steps)
+    elapsed, cpu, last = train(model, data, a.warmup, a.steps)
     params = sum(t.numel() for t in model.parameters())
     print(f"student: {a.student} ({params} parameters), batch size: {a.batch}, steps: {a.steps} (after {a.warmup} "
           f"warm-up), distinct batches: {len(data)}, teacher logits: {source}, torch {torch.__version__}, "
           f"threads: {torch.get_num_threads()}, last loss: {last:.4f}")
-    print(f"per step (ms): {1000 * elapsed / a.steps:.3f}")
+    print(f"per step (ms): {1000 * elapsed / a.steps:.3f}, training thread CPU {1000 * cpu / a.steps:.3f}")
     print(f"pytorch: {a.batch * a.steps / elapsed:.0f} samples/s")
+    print(f"pytorch cpu: {a.batch * a.steps / cpu:.0f} samples per CPU-second of the training thread")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import io.kdstream.trainer.internals.Batch;
 import io.kdstream.trainer.internals.TrainingCore;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -73,19 +75,28 @@ public final class MemoryBenchmark {
      * @param forwardBackwardNanos summed forward and backward time of the timed steps
      * @param optimizerNanos      summed optimizer time of the timed steps (with the finite-gradient check and reset)
      * @param elapsedNanos        wall-clock time of the timed loop
+     * @param cpuNanos            CPU time the training thread spent in the timed loop (with one intra-op thread the
+     *                            engine computes on that thread), or -1 where the JVM cannot measure it; on a machine
+     *                            shared with other work it varies far less than wall-clock time
      * @param logitsSource        where the teacher logits came from
      */
     public record Report(String student, int batchSize, long steps, int warmupSteps, int batches, long skippedSteps,
                          double samplesPerSecond, long forwardBackwardNanos, long optimizerNanos, long elapsedNanos,
-                         String logitsSource) {
+                         long cpuNanos, String logitsSource) {
+        /** Examples of the applied timed steps per CPU-second of the training thread, or NaN when unmeasured. */
+        public double samplesPerCpuSecond() {
+            return cpuNanos <= 0 ? Double.NaN : samplesPerSecond * elapsedNanos / cpuNanos;
+        }
+
         public String format() {
             double perStep = 1e6 * steps;
             return String.format(Locale.ROOT, """
                     student: %s, batch size: %d, steps: %d (after %d warm-up), distinct batches: %d, teacher logits: %s
                     memory-only: %.0f samples/s
-                    per step (ms): forward+backward %.3f, optimizer %.3f, step total %.3f%s""",
-                    student, batchSize, steps, warmupSteps, batches, logitsSource, samplesPerSecond,
-                    forwardBackwardNanos / perStep, optimizerNanos / perStep, elapsedNanos / perStep,
+                    memory-only cpu: %.0f samples per CPU-second of the training thread
+                    per step (ms): forward+backward %.3f, optimizer %.3f, step total %.3f, training thread CPU %.3f%s""",
+                    student, batchSize, steps, warmupSteps, batches, logitsSource, samplesPerSecond, samplesPerCpuSecond(),
+                    forwardBackwardNanos / perStep, optimizerNanos / perStep, elapsedNanos / perStep, cpuNanos / perStep,
                     skippedSteps == 0 ? "" : String.format(Locale.ROOT, "%nskipped steps (non-finite): %d", skippedSteps));
         }
     }
@@ -122,10 +133,14 @@ public final class MemoryBenchmark {
         long forwardBackward = 0;
         long optimizer = 0;
         long elapsed;
+        long cpu;
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        boolean cpuTime = threads.isCurrentThreadCpuTimeSupported();
         try (TrainingCore core = new TrainingCore(config, architecture)) {
             for (int i = 0; i < settings.warmupSteps(); i++) {
                 core.step(batches.get(i % batches.size()), i, null);
             }
+            long c0 = cpuTime ? threads.getCurrentThreadCpuTime() : -1;
             long t0 = System.nanoTime();
             for (long s = 0; s < settings.steps(); s++) {
                 long index = settings.warmupSteps() + s;
@@ -140,9 +155,10 @@ public final class MemoryBenchmark {
                 optimizer += outcome.optimizerNanos();
             }
             elapsed = System.nanoTime() - t0;
+            cpu = cpuTime ? threads.getCurrentThreadCpuTime() - c0 : -1;
         }
         return new Report(architecture.name(), config.batchSize(), settings.steps(), settings.warmupSteps(), batches.size(),
-                skipped, samples / (elapsed / 1e9), forwardBackward, optimizer, elapsed, source);
+                skipped, samples / (elapsed / 1e9), forwardBackward, optimizer, elapsed, cpu, source);
     }
 
     /**

@@ -130,7 +130,9 @@ class MemoryBenchmarkTest {
         assertThat(report.forwardBackwardNanos()).isPositive();
         assertThat(report.optimizerNanos()).isPositive();
         assertThat(report.forwardBackwardNanos() + report.optimizerNanos()).isLessThanOrEqualTo(report.elapsedNanos());
-        assertThat(report.format()).contains("memory-only: ").contains("teacher logits: " + logits)
+        assertThat(report.cpuNanos()).isPositive();
+        assertThat(report.samplesPerCpuSecond()).isPositive();
+        assertThat(report.format()).contains("memory-only: ").contains("memory-only cpu: ").contains("teacher logits: " + logits)
                 .contains("steps: 3 (after 1 warm-up)");
     }
 
