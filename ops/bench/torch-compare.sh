@@ -21,6 +21,10 @@
 # An OpenBLAS without touching the system:
 #   apt-get download libopenblas0-openmp && dpkg -x libopenblas0-openmp_*.deb /tmp/openblas
 #   ops/bench/torch-compare.sh --blas-dir /tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp
+#
+# The environment passes through to both sides: e.g. GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:\
+# glibc.malloc.trim_threshold=134217728 keeps glibc from returning large buffers to the kernel after every step, which
+# otherwise makes the tiny CNN 2-5x slower on either side in some runs (docs/trainer.md, "Memory allocation").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=300
