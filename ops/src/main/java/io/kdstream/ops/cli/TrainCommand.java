@@ -5,7 +5,9 @@ import io.kdstream.ops.observe.Observability;
 import io.kdstream.ops.observe.ObservabilityConfig;
 import io.kdstream.ops.observe.ObservabilityServer;
 import io.kdstream.ops.observe.TrainingStepMeters;
+import io.kdstream.core.data.FashionMnist;
 import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.MemoryBenchmark;
 import io.kdstream.trainer.TrainerBenchmark;
 import io.kdstream.trainer.TrainerConfig;
 
@@ -13,11 +15,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -207,7 +211,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Command(name = "benchmark", mixinStandardHelpOptions = true,
             description = "Samples/s of the training loop fed from Kafka against the identical loop fed from memory with "
-                    + "the same batches, and a per-step time breakdown. Uses a fresh run directory each time.")
+                    + "the same batches, and a per-step time breakdown. Uses a fresh run directory each time. With "
+                    + "--memory-only: no broker; times the training step alone over batches cut from the Fashion-MNIST "
+                    + "training images, with seeded synthetic teacher logits or those of --teacher-logits.")
     static final class Benchmark implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -221,10 +227,41 @@ public final class TrainCommand implements Callable<Integer> {
         @Option(names = "--steps", defaultValue = "300", description = "Steps per measured loop (default: ${DEFAULT-VALUE}).")
         long steps;
 
+        @Option(names = "--memory-only", description = "Time the training step over in-memory batches only, without "
+                + "a broker (the figure to compare with a plain training loop).")
+        boolean memoryOnly;
+
+        @Option(names = "--data", paramLabel = "DIR", description = "With --memory-only: directory of the Fashion-MNIST "
+                + "IDX files (default: /usr/share/datasets/fashion-mnist).")
+        Path data;
+
+        @Option(names = "--records", description = "With --memory-only: training images the batches are cut from, in "
+                + "file order (default: 10000).")
+        Integer records;
+
+        @Option(names = "--warmup", description = "With --memory-only: untimed steps first (default: 50).")
+        Integer warmup;
+
+        @Option(names = "--teacher-logits", paramLabel = "FILE", description = "With --memory-only: teacher logits, "
+                + "records x 10 little-endian float32 in image order (ops/bench/torch_kd_loop.py --write-logits writes "
+                + "one), instead of seeded synthetic ones.")
+        Path teacherLogits;
+
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
             Map<String, Object> props = training.apply(connection.properties());
+            if (memoryOnly) {
+                MemoryBenchmark.Settings settings = new MemoryBenchmark.Settings(steps, warmup == null ? 50 : warmup,
+                        records == null ? 10_000 : records, data == null ? FashionMnist.DEFAULT_DIR : data, teacherLogits);
+                out.println(MemoryBenchmark.run(props, settings).format());
+                out.flush();
+                return 0;
+            }
+            if (data != null || records != null || warmup != null || teacherLogits != null) {
+                throw new ParameterException(spec.commandLine(),
+                        "--data, --records, --warmup and --teacher-logits apply to --memory-only only");
+            }
             TrainerBenchmark.Report report = TrainerBenchmark.run(props, steps);
             out.println(report.format());
             out.flush();
