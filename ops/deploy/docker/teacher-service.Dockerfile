@@ -7,7 +7,9 @@ FROM ${BASE}
 # the model store (mount a volume, or bake a model into /var/lib/kdstream/models); the folder belongs to uid 10001
 VOLUME ["/var/lib/kdstream/models"]
 # metrics and health: GET /metrics, /health/live, /health/ready (docs/observability.md)
-ENV KDSTREAM_METRICS_PORT=9404 \
+# glibc keeps the engine's large freed buffers instead of unmapping them after every step (docs/trainer.md)
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728 \
+    KDSTREAM_METRICS_PORT=9404 \
     KDSTREAM_METRICS_HOST=0.0.0.0
 EXPOSE 9404
 ENTRYPOINT ["java", "-cp", "/opt/kdstream/lib/*", "io.kdstream.ops.cli.KdstreamCli", "teacher", "serve", \
