@@ -234,6 +234,19 @@ class TrainingCoreTest {
             assertThat(TrainingCore.allFinite(List.of(fine, m.create(new float[] {0})))).isTrue();
             assertThat(TrainingCore.allFinite(List.of(fine, m.create(new float[] {1, Float.NaN})))).isFalse();
             assertThat(TrainingCore.allFinite(List.of(m.create(new float[] {Float.NEGATIVE_INFINITY}), fine))).isFalse();
+            // a NaN anywhere in a larger array, before or after bigger values; magnitudes whose sum would overflow are
+            // still finite; an empty array has nothing that is not
+            float[] big = new float[4096];
+            java.util.Arrays.fill(big, 0.5f);
+            for (int at : new int[] {0, 1, 2047, 4095}) {
+                float[] withNan = big.clone();
+                withNan[at] = Float.NaN;
+                withNan[(at + 7) % 4096] = 1e30f;
+                assertThat(TrainingCore.allFinite(List.of(m.create(withNan, new ai.djl.ndarray.types.Shape(64, 64)))))
+                        .as("NaN at " + at).isFalse();
+            }
+            assertThat(TrainingCore.allFinite(List.of(m.create(new float[] {3e38f, 3e38f, -3e38f})))).isTrue();
+            assertThat(TrainingCore.allFinite(List.of(m.create(new float[0]), fine))).isTrue();
         }
     }
 
