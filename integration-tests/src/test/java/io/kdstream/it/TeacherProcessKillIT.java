@@ -197,10 +197,15 @@ class TeacherProcessKillIT {
         badById.forEach((id, kind) -> expectedKinds.put(inputs.get(id), kind));
         assertThat(deadKinds).isEqualTo(expectedKinds);
 
+        // ... each output's feature maps are on the companion topic once: one committed feature record per output
+        List<ConsumerRecord<byte[], byte[]>> featureRecords = readAll(config, config.topics().teacherFeatures(), "read_committed");
+        assertThat(featureRecords).hasSameSizeAs(outputRecords);
+
         // ... while read_uncommitted readers also see the records of the transactions the kills left open
         long uncommitted = readAll(config, config.topics().teacherOutputs(), "read_uncommitted").size()
+                + readAll(config, config.topics().teacherFeatures(), "read_uncommitted").size()
                 + readAll(config, config.topics().dlq(), "read_uncommitted").size();
-        long aborted = uncommitted - outputRecords.size() - deadRecords.size();
+        long aborted = uncommitted - outputRecords.size() - featureRecords.size() - deadRecords.size();
         assertThat(aborted).isPositive();
         Map<FailureKind, Long> byKind = new TreeMap<>();
         deadKinds.values().forEach(kind -> byKind.merge(kind, 1L, Long::sum));
@@ -303,10 +308,11 @@ class TeacherProcessKillIT {
         }
     }
 
-    /** Offsets between the last stable offset and the end of the output and dead-letter partitions. */
+    /** Offsets between the last stable offset and the end of the output, feature and dead-letter partitions. */
     private static long heldBack(KdConfig config) {
         long n = 0;
-        for (String topic : List.of(config.topics().teacherOutputs(), config.topics().dlq())) {
+        // (feature records are written first in a transaction: one may hold nothing else yet)
+        for (String topic : List.of(config.topics().teacherOutputs(), config.topics().teacherFeatures(), config.topics().dlq())) {
             List<TopicPartition> tps = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
             try (Consumer<byte[], byte[]> committed = KafkaClients.consumer(config, null, Map.of());
                  Consumer<byte[], byte[]> uncommitted = KafkaClients.consumer(config, null,
