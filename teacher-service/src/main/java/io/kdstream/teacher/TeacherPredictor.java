@@ -4,7 +4,6 @@ import io.kdstream.core.KdException;
 import io.kdstream.teacher.internals.BatchTranslator;
 
 import ai.djl.inference.Predictor;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.translate.TranslateException;
 
 /**
@@ -30,11 +29,6 @@ public final class TeacherPredictor implements AutoCloseable {
     public BatchOutput predict(float[] inputs, int n) {
         if (n < 1 || (long) n * inputSize > inputs.length) {
             throw new IllegalArgumentException("need n >= 1 and n * " + inputSize + " <= " + inputs.length + ", got n = " + n);
-        }
-        // PyTorch keeps gradient recording per thread and on by default (the engine turns it off only on the thread
-        // that loaded it): inference on any other thread, e.g. a worker's, would record a graph it never uses
-        if (JniUtils.isGradMode()) {
-            JniUtils.setGradMode(false);
         }
         try {
             return predictor.predict(new BatchTranslator.Input(inputs, n));
