@@ -25,37 +25,17 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$TEACHER" ] || { echo "--teacher-model DIR is required (e.g. one written by 'kdstream teacher train')" >&2; exit 2; }
-PORT=${PORT:-29092}
-REGISTRY_PORT=${REGISTRY_PORT:-28081}
-K=./kdstream
-C="--bootstrap-server 127.0.0.1:$PORT --schema-registry-url http://127.0.0.1:$REGISTRY_PORT"
-WORK=$(mktemp -d)
-UP=
-trap 'pkill -f "teacher serve .*tx-logits-" 2>/dev/null; kill $UP 2>/dev/null; wait; rm -rf "$WORK"' EXIT
-$K up --data-dir "$WORK/stack" --port "$PORT" --registry-port "$REGISTRY_PORT" > "$WORK/up.log" 2>&1 &
-UP=$!
-for i in $(seq 90); do $K topics list $C >/dev/null 2>&1 && break; sleep 1; done
-$K topics create $C > /dev/null
-$K ingest fashion-mnist --split train --limit "$RECORDS" --progress none $C
+. ops/bench/stack.sh
+require_teacher "$TEACHER"
+stack_start
+stack_ingest "$RECORDS"
 DTYPES="FLOAT32 FLOAT16 BFLOAT16"
 for d in $DTYPES; do
   t=kd.outputs-$(echo "$d" | tr 'A-Z' 'a-z')
   $K topics create --extra "$t" $C > /dev/null
-  $K teacher serve --model "$TEACHER" --set teacher.features=none --set teacher.logits.dtype="$d" \
-      --set kd.topic.teacher.outputs="$t" --set teacher.group.id="logits-$d" \
-      --set teacher.transactional.id.prefix="tx-logits-$d" $C > "$WORK/serve-$d.log" 2>&1 &
+  stack_serve "$TEACHER" "$RECORDS" --set teacher.features=none --set teacher.logits.dtype="$d" \
+      --set kd.topic.teacher.outputs="$t" --set teacher.group.id="logits-$d" --set teacher.transactional.id.prefix="tx-logits-$d"
 done
-for d in $DTYPES; do
-  t=kd.outputs-$(echo "$d" | tr 'A-Z' 'a-z')
-  for i in $(seq 300); do
-    n=$($K consume "$t" --from-beginning --timeout-ms 1500 $C 2>/dev/null | wc -l)
-    [ "$n" -ge "$RECORDS" ] && break
-    sleep 3
-  done
-  echo "$t: $n outputs"
-done
-pkill -f "teacher serve .*tx-logits-"
 echo -e "dtype\tseed\taccuracy" > "$WORK/results.tsv"
 for seed in $(seq "$SEEDS"); do
   for d in $DTYPES; do

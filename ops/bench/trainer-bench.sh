@@ -21,30 +21,11 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-[ -n "$TEACHER" ] || { echo "--teacher-model DIR is required (e.g. one written by 'kdstream teacher train')" >&2; exit 2; }
-PORT=${PORT:-29092}
-REGISTRY_PORT=${REGISTRY_PORT:-28081}
-K=./kdstream
-C="--bootstrap-server 127.0.0.1:$PORT --schema-registry-url http://127.0.0.1:$REGISTRY_PORT"
-WORK=$(mktemp -d)
-UP=
-TS=
-trap 'kill $TS 2>/dev/null; kill $UP 2>/dev/null; wait; rm -rf "$WORK"' EXIT
-$K up --data-dir "$WORK/stack" --port "$PORT" --registry-port "$REGISTRY_PORT" > "$WORK/up.log" 2>&1 &
-UP=$!
-for i in $(seq 90); do $K topics list $C >/dev/null 2>&1 && break; sleep 1; done
-$K topics create $C > /dev/null
-$K ingest fashion-mnist --split train --limit "$RECORDS" --progress none $C
-$K teacher serve --model "$TEACHER" $C > "$WORK/serve.log" 2>&1 &
-TS=$!
-n=0
-for i in $(seq 300); do
-  n=$($K consume kd.teacher-outputs --from-beginning --timeout-ms 1500 $C 2>/dev/null | wc -l)
-  [ "$n" -ge "$RECORDS" ] && break
-  sleep 3
-done
-echo "teacher outputs: $n"
-kill $TS; wait $TS 2>/dev/null; TS=
+. ops/bench/stack.sh
+require_teacher "$TEACHER"
+stack_start
+stack_ingest "$RECORDS"
+stack_serve "$TEACHER" "$RECORDS"
 for cfg in "fmnist-mlp-student 64" "fmnist-mlp-student 256" "fmnist-tinycnn-student 64" "fmnist-tinycnn-student 256"; do
   set -- $cfg
   echo "== $1, batch $2"

@@ -6,10 +6,6 @@ import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.config.KdConfig;
-import io.kdstream.core.model.ModelMetadata;
-import io.kdstream.core.model.ModelStore;
-import io.kdstream.core.zoo.Architecture;
-import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.LocalKafka;
@@ -18,19 +14,11 @@ import io.kdstream.it.support.TopicProps;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.teacher.Teacher;
-import io.kdstream.teacher.TeacherIdentity;
 import io.kdstream.teacher.serve.TeacherConfig;
 import io.kdstream.teacher.serve.TeacherService;
 import io.kdstream.trainer.Replay;
-import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-
-import ai.djl.Device;
-import ai.djl.Model;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serializer;
@@ -61,7 +49,6 @@ import static org.assertj.core.api.Assertions.catchThrowable;
  */
 class FeatureCompanionIT {
     private static final String PREFIX = "featkd";
-    private static final List<Integer> CHW = List.of(3, 32, 32);
     private static final int CLASSES = 5;
     private static final int INPUTS = 600;
 
@@ -178,14 +165,7 @@ class FeatureCompanionIT {
 
     /** A seeded, untrained cnn: network for [3, 32, 32] inputs and 5 classes with maps at strides 2, 4 and an embedding. */
     private static Teacher teacher() {
-        Architecture arch = StudentArchitectures.forShape("cnn:4,8:dense8", CHW, CLASSES);
-        Engine.getEngine("PyTorch").setRandomSeed(13);
-        Model model = Model.newInstance("featkd-teacher", Device.cpu(), "PyTorch");
-        FeatureBlock block = arch.newBlock();
-        model.setBlock(block);
-        block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, 32, 32));
-        ModelMetadata meta = ModelMetadata.draft(arch, ModelStore.PARAMETERS_FILE).withVersion("1");
-        return new Teacher(model, meta, new TeacherIdentity(arch.name(), "1", "ef".repeat(32)));
+        return SpecStudentIT.seededTeacher("cnn:4,8:dense8", 13, "featkd-teacher", "ef");
     }
 
     private static void produceInputs(KdConfig config) throws Exception {

@@ -189,14 +189,22 @@ class SpecStudentIT {
 
     /** A seeded, untrained cnn: network for [3, 32, 32] inputs and 5 classes, served as the teacher. */
     private static Teacher teacher() {
-        Architecture arch = StudentArchitectures.forShape("cnn:4:dense8", CHW, CLASSES);
-        Engine.getEngine("PyTorch").setRandomSeed(11);
-        Model model = Model.newInstance("spec-teacher", Device.cpu(), "PyTorch");
+        return seededTeacher("cnn:4:dense8", 11, "spec-teacher", "cd");
+    }
+
+    /**
+     * A seeded, untrained network of {@code spec} for [3, 32, 32] inputs and 5 classes, to serve as a teacher;
+     * {@code shaByte} (two hex digits) repeated makes its identity's sha256.
+     */
+    static Teacher seededTeacher(String spec, int seed, String name, String shaByte) {
+        Architecture arch = StudentArchitectures.forShape(spec, CHW, CLASSES);
+        Engine.getEngine("PyTorch").setRandomSeed(seed);
+        Model model = Model.newInstance(name, Device.cpu(), "PyTorch");
         FeatureBlock block = arch.newBlock();
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, 32, 32));
         ModelMetadata meta = ModelMetadata.draft(arch, ModelStore.PARAMETERS_FILE).withVersion("1");
-        return new Teacher(model, meta, new TeacherIdentity(arch.name(), "1", "cd".repeat(32)));
+        return new Teacher(model, meta, new TeacherIdentity(arch.name(), "1", shaByte.repeat(32)));
     }
 
     /**
