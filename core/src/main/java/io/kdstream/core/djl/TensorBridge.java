@@ -100,25 +100,53 @@ public final class TensorBridge {
     }
 
     private static void uint8ToUnit(String name, Tensor tensor, int n, float[] dst, int offset) {
+        unitInto(checkedPixels(name, tensor, n), dst, offset);
+    }
+
+    /**
+     * The UINT8 pixels of a model input of {@code expectedSize} elements, checked as {@link #toModelInput} checks them,
+     * as a view of the tensor's own bytes (no copy), for {@link #unitInto} later; null when the tensor is not UINT8.
+     *
+     * @throws InvalidTensorException ({@code SHAPE}) when the size differs
+     */
+    public static ByteBuffer uint8Pixels(String name, Tensor tensor, int expectedSize) {
+        long n = TensorCodec.numElements(name, tensor.getShape());
+        if (n != expectedSize) {
+            throw new InvalidTensorException(InvalidTensorException.Reason.SHAPE, name,
+                    "expected " + expectedSize + " elements, got shape " + tensor.getShape());
+        }
+        return tensor.getDtype() == DType.UINT8 ? checkedPixels(name, tensor, expectedSize) : null;
+    }
+
+    private static ByteBuffer checkedPixels(String name, Tensor tensor, int n) {
         ByteBuffer data = tensor.getData();
         if (data == null || data.remaining() != n) {
             throw new InvalidTensorException(InvalidTensorException.Reason.SHAPE, name, "shape " + tensor.getShape()
                     + " of UINT8 needs " + n + " bytes but data has " + (data == null ? "none" : data.remaining()));
         }
-        if (dst.length - offset < n) {
+        return data.slice();
+    }
+
+    /**
+     * Writes {@code pixels} (UINT8, from its position to its limit) into {@code dst} at {@code offset} as model input,
+     * {@code v / 255}; the buffer is not moved.
+     */
+    public static void unitInto(ByteBuffer pixels, float[] dst, int offset) {
+        int n = pixels.remaining();
+        if (offset < 0 || dst.length - offset < n) {
             throw new IndexOutOfBoundsException("destination holds " + (dst.length - offset) + " floats from " + offset
                     + ", " + n + " needed");
         }
-        int p = data.position();
-        if (data.hasArray()) {
-            byte[] a = data.array();
-            int base = data.arrayOffset() + p;
+        int p = pixels.position();
+        if (pixels.hasArray()) {
+            byte[] a = pixels.array();
+            int base = pixels.arrayOffset() + p;
             for (int i = 0; i < n; i++) {
                 dst[offset + i] = UNIT[a[base + i] & 0xff];
             }
         } else {
             for (int i = 0; i < n; i++) {
-                dst[offset + i] = UNIT[data.get(p + i) & 0xff];
+                dst[offset + i] = UNIT[pixels.get(p + i) & 0xff];
             }
         }
     }

@@ -29,7 +29,7 @@ public final class BatchAssembler {
         }
         for (int i = 0; i < n; i++) {
             Example e = examples.get(i);
-            System.arraycopy(e.input(), 0, inputs, i * inputSize, inputSize);
+            e.inputInto(inputs, i * inputSize);
             labels[i] = e.label();
             if (withLogits) {
                 System.arraycopy(e.logits(), 0, logits, i * classes, classes);

@@ -1,7 +1,6 @@
 package io.kdstream.trainer.internals;
 
 import io.kdstream.core.data.LabelSelection;
-import io.kdstream.avro.DType;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.FeatureMap;
 import io.kdstream.avro.Logits;
@@ -104,9 +103,13 @@ public final class TeacherOutputDecoder implements RecordDecoder, AutoCloseable 
             throw new BadRecordException(FailureKind.SHAPE, "teacher output " + out.getInputId() + " carries no input tensor");
         }
         InputRecordDecoder.requireShape(inputShape, out.getInput().getShape(), out.getInputId());
-        float[] input = new float[inputSize];
-        TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
-        if (out.getInput().getDtype() != DType.UINT8) { // scaled bytes are always finite
+        // UINT8 pixels stay the record's own bytes until the batch is assembled (one pass into the batch, and scaled
+        // bytes are always finite); other dtypes become floats here and are checked
+        java.nio.ByteBuffer pixels = TensorBridge.uint8Pixels("input", out.getInput(), inputSize);
+        float[] input = null;
+        if (pixels == null) {
+            input = new float[inputSize];
+            TensorBridge.toModelInput("input", out.getInput(), inputSize, input, 0);
             requireFinite(input, "input");
         }
         Integer label = out.getLabel();
@@ -123,7 +126,7 @@ public final class TeacherOutputDecoder implements RecordDecoder, AutoCloseable 
         if (teacherSha256 == null && out.getTeacher() != null) {
             teacherSha256 = out.getTeacher().getSha256();
         }
-        return new Example(record.partition(), record.offset(), input, used, logits, features);
+        return new Example(record.partition(), record.offset(), input, pixels, used, logits, features);
     }
 
     private float[] logits(Logits logits) {

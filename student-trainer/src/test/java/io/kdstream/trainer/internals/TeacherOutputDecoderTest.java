@@ -93,6 +93,42 @@ class TeacherOutputDecoderTest {
     }
 
     @Test
+    void shouldKeepUint8PixelsAsTheRecordsBytesUntilTheBatchIsAssembledAndScaleThemThenExactly() {
+        byte[] px = new byte[784];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (byte) (i * 7);
+        }
+        float[] logits = {0, 1, 5, 0, 0, 0, 0, 0, 0, 0};
+        TeacherOutput t = TeacherOutput.newBuilder().setInputId("p").setInput(TensorCodec.fromUint8(px, 1, 28, 28))
+                .setLabel(4).setLabels(null).setTeacher(new TeacherInfo("t", "1", "ab".repeat(32)))
+                .setLogits(new Logits(10, TensorCodec.fromFloats(logits, DType.FLOAT32, 10), null)).setFeatures(List.of())
+                .setSource(new io.kdstream.avro.SourceCoordinates("kd.inputs", 0, 0L)).setProducedAtMs(Instant.ofEpochMilli(0))
+                .setAttributes(Map.of()).build();
+        Example e = decoder(true, 1.0).decode(new ConsumerRecord<>(TOPIC, 1, 9, "p".getBytes(StandardCharsets.UTF_8),
+                serde.serializer().serialize(TOPIC, t)));
+
+        // decoded: the record's 784 bytes, not 784 floats
+        assertThat(e.input()).isNull();
+        assertThat(e.pixels().remaining()).isEqualTo(784);
+        assertThat(e.skipped()).isFalse();
+        // assembled: each byte v becomes exactly the float v / 255, at its place in the batch
+        Batch b = BatchAssembler.assemble(TOPIC, 0, List.of(e, e), 784, 10, null, Map.of(), 0, 0, null);
+        for (int row = 0; row < 2; row++) {
+            for (int i = 0; i < 784; i++) {
+                float expected = (float) (px[i] & 0xff) / 255f;
+                assertThat(Float.floatToRawIntBits(b.inputs()[row * 784 + i])).as("row " + row + " pixel " + i)
+                        .isEqualTo(Float.floatToRawIntBits(expected));
+            }
+        }
+        // a float input takes the float path and is checked for finiteness there
+        TeacherOutput f = TeacherOutput.newBuilder(t).setInput(TensorCodec.fromFloats(new float[784], DType.FLOAT32, 1, 28, 28)).build();
+        Example fe = decoder(true, 1.0).decode(new ConsumerRecord<>(TOPIC, 1, 10, "f".getBytes(StandardCharsets.UTF_8),
+                serde.serializer().serialize(TOPIC, f)));
+        assertThat(fe.pixels()).isNull();
+        assertThat(fe.input()).hasSize(784);
+    }
+
+    @Test
     void shouldStillDeadLetterALabelOutOfRange() {
         assertThatThrownBy(() -> decoder(true, 1.0).decode(record("a", 10, 0)))
                 .isInstanceOfSatisfying(BadRecordException.class, e -> assertThat(e.kind()).isEqualTo(FailureKind.SHAPE));
