@@ -3,15 +3,13 @@ package io.kdstream.it;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
-import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.LocalKafka;
 
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.TopicPartition;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -102,20 +99,9 @@ class TrainerFollowIT {
     /** The offsets of the records the teacher-outputs topic holds, per partition, read from the topic itself. */
     private static Map<Integer, List<Long>> heldOffsets(Map<String, Object> props) {
         KdConfig config = new KdConfig(props);
-        String topic = config.topics().teacherOutputs();
         Map<Integer, List<Long>> out = new TreeMap<>();
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-            List<TopicPartition> tps = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(tps);
-            consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    out.computeIfAbsent(r.partition(), k -> new ArrayList<>()).add(r.offset());
-                }
-            }
+        for (ConsumerRecord<byte[], byte[]> r : ItTopics.readRecords(config, config.topics().teacherOutputs())) {
+            out.computeIfAbsent(r.partition(), k -> new ArrayList<>()).add(r.offset());
         }
         return out;
     }

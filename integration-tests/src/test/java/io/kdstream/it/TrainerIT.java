@@ -25,10 +25,7 @@ import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
 
 import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -289,29 +286,7 @@ class TrainerIT {
 
         /** Every record of {@code topic}, decoded, partition by partition in offset order. */
         static <T extends org.apache.avro.specific.SpecificRecord> List<T> readAll(KdConfig config, String topic, Class<T> type) {
-            var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
-            List<T> out = new ArrayList<>();
-            try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-                List<TopicPartition> tps = new ArrayList<>();
-                for (PartitionInfo p : consumer.partitionsFor(topic)) {
-                    tps.add(new TopicPartition(topic, p.partition()));
-                }
-                tps.sort(java.util.Comparator.comparingInt(TopicPartition::partition));
-                consumer.assign(tps);
-                consumer.seekToBeginning(tps);
-                Map<TopicPartition, Long> end = consumer.endOffsets(tps);
-                long deadline = System.currentTimeMillis() + 30_000;
-                List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-                while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
-                    consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-                }
-                records.sort(java.util.Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
-                        .thenComparingLong(ConsumerRecord::offset));
-                for (ConsumerRecord<byte[], byte[]> r : records) {
-                    out.add(deserializer.deserialize(topic, r.value()));
-                }
-            }
-            return out;
+            return io.kdstream.it.support.ItTopics.readAll(config, topic, type);
         }
     }
 }

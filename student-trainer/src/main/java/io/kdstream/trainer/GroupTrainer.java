@@ -179,9 +179,8 @@ final class GroupTrainer {
             long failedSteps = 0;
             long fbNanos = 0;
             long optNanos = 0;
-            long waitNanos = 0;
-            long dataWaitNanos = 0; // part of waitNanos: filling a batch
-            long roundWaitNanos = 0; // part of waitNanos: waiting for the other members' contributions
+            long dataWaitNanos = 0; // filling a batch
+            long roundWaitNanos = 0; // waiting for the other members' contributions
             long syncNanos = 0; // contributing and taking the average: flatten, send, flush, load
             long localSamplesTotal = 0;
             long loopStart = System.nanoTime();
@@ -292,7 +291,6 @@ final class GroupTrainer {
                         while (!rebalanced && countExamples(pending) < config.batchSize() && !fetchedAll(data, owned, ranges)) {
                             fetch(data, pending, ranges, decoder, dlq, producer);
                         }
-                        waitNanos += System.nanoTime() - w0;
                         dataWaitNanos += System.nanoTime() - w0;
                         if (rebalanced) {
                             continue outer;
@@ -375,7 +373,6 @@ final class GroupTrainer {
                         readSync(sync, syncDeserializer, syncTopic, log, WAIT_POLL, ledger, ledgerLines, lineage);
                         if (log.maxGeneration() > generation || rebalanced) {
                             LOGGER.info("Group {} generation {} round {}: abandoned (the group is rebalancing)", group, generation, round);
-                            waitNanos += System.nanoTime() - w0;
                             roundWaitNanos += System.nanoTime() - w0;
                             awaitRebalance(data, pending, ranges, decoder, dlq, producer);
                             continue outer;
@@ -389,7 +386,6 @@ final class GroupTrainer {
                             forced = true;
                         }
                     }
-                    waitNanos += System.nanoTime() - w0;
                     roundWaitNanos += System.nanoTime() - w0;
                     // 4. the round completed: take the average, commit the ledger, checkpoint the group
                     long l0 = System.nanoTime();
@@ -454,7 +450,7 @@ final class GroupTrainer {
             long loopNanos = System.nanoTime() - loopStart;
             double trainSeconds = (System.nanoTime() - trainStart) / 1e9;
             SyncLog.State state = log.state();
-            Trainer.Timings timings = new Trainer.Timings(0, waitNanos, fbNanos, optNanos, 0, -1, loopNanos,
+            Trainer.Timings timings = new Trainer.Timings(0, dataWaitNanos + roundWaitNanos, fbNanos, optNanos, 0, -1, loopNanos,
                     System.nanoTime() - runStart);
             LOGGER.info(String.format(java.util.Locale.ROOT, "Group %s member run %s time: %.3f s training (from the first "
                     + "generation), %d local steps, %d local samples in %d rounds; forward+backward %.3f s, optimizer %.3f s, "

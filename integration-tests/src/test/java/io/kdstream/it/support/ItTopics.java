@@ -70,6 +70,14 @@ public final class ItTopics {
     public static <T extends SpecificRecord> List<T> readAll(KdConfig config, String topic, Class<T> type) {
         var deserializer = KdAvroSerdes.value(type, config.serdeProperties()).deserializer();
         List<T> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> rec : readRecords(config, topic)) {
+            out.add(deserializer.deserialize(topic, rec.value()));
+        }
+        return out;
+    }
+
+    /** Every record of {@code topic} up to its current end (read_committed), in partition then offset order. */
+    public static List<ConsumerRecord<byte[], byte[]>> readRecords(KdConfig config, String topic) {
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
             List<TopicPartition> tps = new ArrayList<>();
             for (PartitionInfo p : consumer.partitionsFor(topic)) {
@@ -85,10 +93,7 @@ public final class ItTopics {
             }
             records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
                     .thenComparingLong(ConsumerRecord::offset));
-            for (ConsumerRecord<byte[], byte[]> rec : records) {
-                out.add(deserializer.deserialize(topic, rec.value()));
-            }
+            return records;
         }
-        return out;
     }
 }
