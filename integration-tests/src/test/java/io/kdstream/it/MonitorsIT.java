@@ -10,6 +10,7 @@ import io.kdstream.avro.MonitorKind;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TrainingStep;
+import io.kdstream.core.kafka.NewTopicReadiness;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TopicReads;
 import io.kdstream.schemas.registry.MockSchemaRegistry;
@@ -474,6 +475,7 @@ class MonitorsIT {
                 topics.add(new NewTopic(name, 1, (short) 1));
             }
             admin.createTopics(topics).all().get();
+            NewTopicReadiness.await(admin, List.of(names), Duration.ofSeconds(30));
         }
     }
 

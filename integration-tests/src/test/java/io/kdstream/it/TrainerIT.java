@@ -17,7 +17,6 @@ import io.kdstream.it.support.ConfirmedSends;
 import io.kdstream.it.support.KafkaTestCluster;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.it.support.TopicProps;
-import io.kdstream.ops.admin.TopicAdmin;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.trainer.RunManifests;
@@ -201,31 +200,7 @@ class TrainerIT {
         }
 
         static void createTopics(Map<String, Object> props) throws Exception {
-            KdConfig config = new KdConfig(props);
-            try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
-                admin.ensureTopics(TopicAdmin.catalog(config));
-            }
-            // Producing before every partition has a leader makes idempotent producers retry for a long time.
-            try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config)) {
-                long deadline = System.currentTimeMillis() + 30_000;
-                while (true) {
-                    boolean ready;
-                    try {
-                        ready = admin.describeTopics(config.topics().all()).allTopicNames().get().values().stream()
-                                .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        // a topic just created may not be known to the broker that answers yet: ask again
-                        if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                            throw e;
-                        }
-                        ready = false;
-                    }
-                    if (ready || System.currentTimeMillis() > deadline) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
-            }
+            io.kdstream.it.support.ItTopics.createWithLeaders(new KdConfig(props));
         }
 
         /** A teacher output for training image {@code i}: soft logits, a deterministic function of the label. */

@@ -3,23 +3,20 @@ package io.kdstream.it.support;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.ops.admin.TopicAdmin;
+import io.kdstream.ops.admin.TopicSpec;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 
 /** Topic set-up and whole-topic reads of the ITs that run their own pipeline on a {@link LocalKafka}. */
 public final class ItTopics {
@@ -31,35 +28,13 @@ public final class ItTopics {
      * partition has a leader: producing before that makes idempotent producers retry for a long time.
      */
     public static void createWithLeaders(KdConfig config, String... extra) throws Exception {
-        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
-            admin.ensureTopics(TopicAdmin.catalog(config));
+        List<TopicSpec> specs = new ArrayList<>(TopicAdmin.catalog(config));
+        for (String name : extra) {
+            specs.add(new TopicSpec(name, 2, (short) 1, Map.of()));
         }
-        List<String> all = new ArrayList<>(config.topics().all());
-        all.addAll(List.of(extra));
-        try (Admin admin = KafkaClients.admin(config)) {
-            List<NewTopic> topics = new ArrayList<>();
-            for (String name : extra) {
-                topics.add(new NewTopic(name, 2, (short) 1));
-            }
-            admin.createTopics(topics).all().get();
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline) {
-                boolean ready;
-                try {
-                    ready = admin.describeTopics(all).allTopicNames().get().values().stream()
-                            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-                } catch (ExecutionException e) {
-                    // a topic just created may not be known to the broker that answers yet: ask again
-                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
-                        throw e;
-                    }
-                    ready = false;
-                }
-                if (ready) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
+        // ensureTopics returns once every partition of the topics it created is served by its leader
+        try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
+            admin.ensureTopics(specs);
         }
     }
 

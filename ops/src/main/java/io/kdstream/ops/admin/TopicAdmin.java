@@ -3,6 +3,7 @@ package io.kdstream.ops.admin;
 import io.kdstream.core.KdException;
 import io.kdstream.core.RetriableKdException;
 import io.kdstream.core.config.KdConfig;
+import io.kdstream.core.kafka.NewTopicReadiness;
 import io.kdstream.core.kafka.Topics;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -51,8 +52,6 @@ import java.util.concurrent.TimeoutException;
  * With {@code kd.topics.min.insync.replicas} above 0 every topic also gets that {@code min.insync.replicas}.
  */
 public final class TopicAdmin implements AutoCloseable {
-    private static final long LEADER_SETTLE_MS = 500;
-
     private static final Logger LOGGER = LoggerFactory.getLogger(TopicAdmin.class);
 
     private final Admin admin;
@@ -148,43 +147,9 @@ public final class TopicAdmin implements AutoCloseable {
         return new CreateReport(created, existed, warnings);
     }
 
-    /**
-     * Waits until every partition of the new topics has a leader, then a short settling pause. An idempotent producer
-     * that writes to a partition before the broker has applied its creation can lose a batch silently: the first
-     * request fails as NOT_LEADER_OR_FOLLOWER, a later one is appended, and every retry of the first then fails with
-     * OUT_OF_ORDER_SEQUENCE_NUMBER until its delivery timeout (KAFKA-15591, seen with the 4.3 broker). Producing only
-     * after this returns keeps {@code topics create} followed at once by {@code ingest} safe.
-     */
+    /** Every partition of the new topics led and served before a producer writes to it ({@link NewTopicReadiness}). */
     private void awaitLeaders(Collection<String> topics) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        List<String> pending = new ArrayList<>(topics);
-        while (!pending.isEmpty()) {
-            Map<String, TopicDescription> described = describeTopics(pending);
-            pending.removeIf(t -> {
-                TopicDescription d = described.get(t);
-                return d != null && !d.partitions().isEmpty()
-                        && d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
-            });
-            if (pending.isEmpty()) {
-                break;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new KdException("partitions of " + pending + " have no leader " + timeout.toSeconds()
-                        + " s after their creation");
-            }
-            sleep(100);
-        }
-        // the broker publishes a partition to its metadata cache just before it starts serving it
-        sleep(LEADER_SETTLE_MS);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KdException("interrupted while waiting for new topics' leaders", e);
-        }
+        NewTopicReadiness.await(admin, topics, timeout);
     }
 
     /** Names of the topics in the cluster, internal topics excluded, sorted. */

@@ -5,6 +5,7 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.djl.TensorBridge;
 import io.kdstream.core.kafka.KafkaClients;
+import io.kdstream.core.kafka.NewTopicReadiness;
 import io.kdstream.schemas.serde.KdAvroSerde;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.schemas.tensor.TensorCodec;
@@ -22,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -117,6 +119,8 @@ public final class TeacherBenchmark {
                     new NewTopic(config.topics().teacherOutputs(), partitions, config.topicReplicationFactor()),
                     new NewTopic(config.topics().teacherFeatures(), partitions, config.topicReplicationFactor()),
                     new NewTopic(config.topics().dlq(), 1, config.topicReplicationFactor()))).all().get();
+            NewTopicReadiness.await(admin, List.of(config.topics().inputs(), config.topics().teacherOutputs(),
+                    config.topics().teacherFeatures(), config.topics().dlq()), Duration.ofMinutes(1));
         } catch (ExecutionException e) {
             throw new KdException("Cannot create the benchmark topics: " + e.getCause().getMessage(), e.getCause());
         }
