@@ -13,6 +13,15 @@ import sys
 BASELINE = {"kd": "labels", "kd+feature": "labels", "kd@5": "labels@5", "ema@5": "labels@5"}
 
 
+def baseline(variant):
+    """The labels-only arm a variant is compared with: the table above, else by name for CUSTOM sweep variants."""
+    if variant in BASELINE:
+        return BASELINE[variant]
+    if variant.startswith(("kd", "ema")):
+        return "labels@5" if "@5" in variant else "labels"
+    return None
+
+
 def betacf(a, b, x):
     """Continued fraction of the incomplete beta function (modified Lentz)."""
     tiny = 1e-300
@@ -86,7 +95,7 @@ def main():
         xs = acc[v]
         m = statistics.mean(xs)
         sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-        base = BASELINE.get(v)
+        base = baseline(v)
         gain = p = gap = None
         if base in acc:
             b = statistics.mean(acc[base])

@@ -23,7 +23,9 @@
 # validation: tuning mode, the stream holds training images 0-54,999 and students are scored on 55,000-59,999, never
 # on the test split), TRAIN_ARGS (extra
 # 'kdstream train' arguments for every variant), KD_ARGS / FEATURE_ARGS / EMA_ARGS (replace the KD, KD + feature and
-# EMA variants' arguments), PORT / REGISTRY_PORT (default 19092 / 18081). One intra-op thread, so every run is
+# EMA variants' arguments), CUSTOM ("NAME=ARGS;NAME=ARGS": extra variants such as a tuning sweep's settings, run
+# when VARIANTS names them; a name with "@5" is compared with labels@5, any other kd*/ema* name with labels),
+# PORT / REGISTRY_PORT (default 19092 / 18081). One intra-op thread, so every run is
 # reproducible.
 set -euo pipefail
 
@@ -107,7 +109,14 @@ declare -A VARIANTS=(
   [kd@5]="${KD_ARGS:-$KD_DEFAULT} -s trainer.label.fraction=0.05"
   [ema@5]="${EMA_ARGS:---teacher ema} -s trainer.label.fraction=0.05"
 )
-for v in $VARIANTS_RUN; do log "$v: ${VARIANTS[$v]}"; done
+IFS=';' read -ra CUSTOM_VARIANTS <<<"${CUSTOM:-}"
+for c in "${CUSTOM_VARIANTS[@]}"; do
+  [[ -n "$c" ]] && VARIANTS[${c%%=*}]="${c#*=}"
+done
+for v in $VARIANTS_RUN; do
+  [[ -n "${VARIANTS[$v]+set}" ]] || { echo "unknown variant $v (built-in: ${!VARIANTS[*]}; add more with CUSTOM)" >&2; exit 2; }
+  log "$v: ${VARIANTS[$v]}"
+done
 printf 'variant\tseed\taccuracy\trun_id\tmodel_sha256\tseconds\n' >"$WORK/results.tsv"
 for seed in $SEEDS; do
   for v in $VARIANTS_RUN; do

@@ -57,6 +57,8 @@ public final class TrainingCore implements AutoCloseable {
     private final NDManager manager;
     private final FeatureBlock block;
     private final Map<String, NDArray> trainables = new LinkedHashMap<>();
+    /** Direct buffers the step fills and the engine wraps without another copy (one set per trainer). */
+    private final StagingBuffers staging = new StagingBuffers();
     private final Optimizer optimizer;
     private long recomputedSteps;
     private final LearnableTemperature temperature;
@@ -231,9 +233,11 @@ public final class TrainingCore implements AutoCloseable {
             long t0 = System.nanoTime();
             NDArray emaLogits = meanTeacher == null ? null : meanTeacher.teacherLogits(scope, batch.inputs(), n, stepIndex);
             float[] inputs = meanTeacher == null ? batch.inputs() : meanTeacher.studentView(batch.inputs(), n, stepIndex);
-            NDArray x = scope.create(inputs, new Shape(n).addAll(inputShape));
+            NDArray x = staging.floats(scope, "inputs", inputs, new Shape(n).addAll(inputShape));
             NDArray mask = labelMask(scope, batch.labels());
-            NDArray y = scope.create(mask == null ? batch.labels() : labelsOrZero(batch.labels()));
+            // [n, 1] INT64: the index the task term gathers with, no conversion in the engine
+            NDArray y = staging.longs(scope, "labels", mask == null ? batch.labels() : labelsOrZero(batch.labels()),
+                    new Shape(n, 1));
             double task;
             double kd = 0;
             double feat = 0;
@@ -248,17 +252,18 @@ public final class TrainingCore implements AutoCloseable {
                 }
                 NDList out = block.forward(new ParameterStore(scope, false), new NDList(x), true);
                 NDArray logits = out.get(0);
-                NDArray taskLoss = mask == null ? Losses.crossEntropy(logits, y) : Losses.crossEntropy(logits, y, mask);
+                NDArray taskLoss = mask == null ? Losses.crossEntropy(logits, y)
+                        : Losses.crossEntropy(logits, y, mask, batch.labelled());
                 NDArray totalLoss = taskLoss;
                 NDArray kdLoss = null;
                 NDArray featureLoss = null;
                 if (config.teacherStream()) {
-                    NDArray teacher = scope.create(batch.logits(), new Shape(n, architecture.numClasses()));
+                    NDArray teacher = staging.floats(scope, "teacher", batch.logits(), new Shape(n, architecture.numClasses()));
                     NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
                     kdLoss = switch (config.kdLoss()) {
                         case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
                                 temp, direction);
-                        case "dkd" -> Losses.dkd(logits, teacher, mask == null ? y : scope.create(targetsOrTeacherTop(batch)),
+                        case "dkd" -> Losses.dkd(logits, teacher, mask == null ? y.reshape(n) : scope.create(targetsOrTeacherTop(batch)),
                                 config.dkdAlpha(), config.dkdBeta(), t);
                         case "binary" -> Losses.binaryKd(logits, teacher, t);
                         default -> Losses.hintonKd(logits, teacher, temp, direction);
@@ -273,7 +278,8 @@ public final class TrainingCore implements AutoCloseable {
                         Map<String, NDArray> teacherMaps = new HashMap<>();
                         for (int i = 0; i < teacherFeatures.size(); i++) {
                             FeatureDescriptor d = teacherFeatures.get(i);
-                            teacherMaps.put(d.name(), scope.create(batch.features().get(i), new Shape(n).addAll(shapeOf(d))));
+                            teacherMaps.put(d.name(), staging.floats(scope, "feature:" + i, batch.features().get(i),
+                                    new Shape(n).addAll(shapeOf(d))));
                         }
                         featureLoss = featureKd.loss(studentMaps, teacherMaps);
                         totalLoss = totalLoss.add(Losses.scale(featureLoss, config.featureWeight()));
@@ -397,8 +403,8 @@ public final class TrainingCore implements AutoCloseable {
         return true;
     }
 
-    /** A 1/0 mask of the labelled examples, or null when every example has a label. */
-    private static NDArray labelMask(NDManager scope, int[] labels) {
+    /** A 1/0 mask of the labelled examples, {@code [n, 1]}, or null when every example has a label. */
+    private NDArray labelMask(NDManager scope, int[] labels) {
         float[] mask = null;
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0) {
@@ -409,7 +415,7 @@ public final class TrainingCore implements AutoCloseable {
                 mask[i] = 0f;
             }
         }
-        return mask == null ? null : scope.create(mask);
+        return mask == null ? null : staging.floats(scope, "mask", mask, new Shape(labels.length, 1));
     }
 
     /**

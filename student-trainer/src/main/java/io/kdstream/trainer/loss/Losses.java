@@ -1,6 +1,7 @@
 package io.kdstream.trainer.loss;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 
 /**
@@ -20,12 +21,16 @@ public final class Losses {
     private Losses() {
     }
 
-    /** Hard-label cross-entropy: {@code mean_i(-log softmax(z_i)[y_i])}. */
+    /**
+     * Hard-label cross-entropy: {@code mean_i(-log softmax(z_i)[y_i])}. The log-probability of each label is gathered,
+     * not multiplied by a one-hot matrix and summed: the same values bit for bit (the other nine products are zeros)
+     * with fewer engine calls and no {@code batch × classes} temporaries.
+     *
+     * @param labels class indices, {@code [batch]} or {@code [batch, 1]}, any integer type ({@code [batch, 1]} INT64
+     *               costs no conversion)
+     */
     public static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        int classes = classes(logits);
-        NDArray logp = logits.logSoftmax(1);
-        NDArray oneHot = labels.oneHot(classes);
-        return logp.mul(oneHot).sum(new int[] {1}).neg().mean();
+        return logits.logSoftmax(1).gather(classIndex(labels), 1).neg().mean();
     }
 
     /**
@@ -34,11 +39,26 @@ public final class Losses {
      * be any valid class index). Zero, with a zero gradient, when no example is labelled.
      */
     public static NDArray crossEntropy(NDArray logits, NDArray labels, NDArray mask) {
-        int classes = classes(logits);
-        NDArray logp = logits.logSoftmax(1);
-        NDArray perExample = logp.mul(labels.oneHot(classes)).sum(new int[] {1}).neg();
-        float count = Math.max(1f, mask.sum().getFloat());
-        return divide(perExample.mul(mask).sum(), count);
+        return crossEntropy(logits, labels, mask, mask.sum().getFloat());
+    }
+
+    /**
+     * {@link #crossEntropy(NDArray, NDArray, NDArray)} with the number of labelled examples given by the caller, who
+     * knows it without asking the engine (one read-back fewer per step).
+     *
+     * @param mask     1/0 per example, {@code [batch]} or {@code [batch, 1]}
+     * @param labelled {@code Σ mask}
+     */
+    public static NDArray crossEntropy(NDArray logits, NDArray labels, NDArray mask, float labelled) {
+        NDArray perExample = logits.logSoftmax(1).gather(classIndex(labels), 1).neg();
+        NDArray column = mask.getShape().dimension() == 1 ? mask.reshape(-1, 1) : mask;
+        return divide(perExample.mul(column).sum(), Math.max(1f, labelled));
+    }
+
+    /** Class indices as the {@code [batch, 1]} INT64 index {@code gather} takes; no engine call if they are one. */
+    private static NDArray classIndex(NDArray labels) {
+        NDArray index = labels.getDataType() == DataType.INT64 ? labels : labels.toType(DataType.INT64, false);
+        return index.getShape().dimension() == 1 ? index.reshape(-1, 1) : index;
     }
 
     /**
