@@ -54,6 +54,33 @@ public final class TeacherLoader {
         return load(store.resolve(spec), Devices.resolve(device));
     }
 
+    /**
+     * One teacher per spec; several make an ensemble ({@link Teacher#ensemble}: the mean of their logits, the first
+     * one's feature maps).
+     *
+     * @param specs  model directories, {@code .pt} files or model names in the store; empty for the store's latest
+     * @param device {@code auto | cpu | gpu:N}
+     */
+    public static Teacher load(List<String> specs, ModelStore store, String device) {
+        if (specs.size() <= 1) {
+            return load(specs.isEmpty() ? null : specs.get(0), store, device);
+        }
+        Device resolved = Devices.resolve(device);
+        List<Teacher> members = new ArrayList<>();
+        try {
+            for (String spec : specs) {
+                members.add(load(store.resolve(spec), resolved));
+            }
+            Teacher ensemble = Teacher.ensemble(members);
+            LOGGER.info("Serving an ensemble of {} teachers: {} (sha256 {})", members.size(), ensemble.info().name(),
+                    ensemble.info().sha256());
+            return ensemble;
+        } catch (RuntimeException e) {
+            members.forEach(Teacher::close);
+            throw e;
+        }
+    }
+
     public static Teacher load(Path path, Device device) {
         if (Files.isRegularFile(path)) {
             return loadTorchScript(path, device);

@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -154,8 +155,9 @@ public final class TeacherCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--model", description = "Model directory or TorchScript .pt file (default: the store's latest).")
-        String model;
+        @Option(names = "--model", description = "Model directory or TorchScript .pt file (default: the store's latest); "
+                + "repeat it to score an ensemble (the mean of the models' logits).")
+        List<String> model = new ArrayList<>();
 
         @Option(names = "--min-accuracy", defaultValue = "0.90",
                 description = "Accuracy floor in [0,1]; a model below it is refused (default: ${DEFAULT-VALUE}).")
@@ -218,8 +220,9 @@ public final class TeacherCommand {
         ConnectionOptions connection;
 
         @Option(names = "--model", description = "Model directory, TorchScript .pt file or model name in the store "
-                + "(default: teacher.model, else the model 'teacher train' saved last).")
-        String model;
+                + "(default: teacher.model, else the model 'teacher train' saved last); repeat it to serve an ensemble: "
+                + "the mean of the models' logits and the first one's feature maps.")
+        List<String> model = new ArrayList<>();
 
         @Option(names = "--store", description = "Model store directory (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
         Path store;
@@ -244,7 +247,7 @@ public final class TeacherCommand {
             base.putAll(settings);
             ObservabilityConfig metricsConfig = metrics.config(base);
             ModelStore modelStore = store == null ? ModelStore.openDefault() : ModelStore.open(store);
-            String modelSpec = model != null ? model : (config.model().isBlank() ? null : config.model());
+            List<String> modelSpec = !model.isEmpty() ? model : config.models();
             try (Observability observability = Observability.forService(TeacherService.COMPONENT);
                  Teacher teacher = TeacherLoader.load(modelSpec, modelStore, config.device());
                  TeacherService service = TeacherService.builder().setConfig(config).setTeacher(teacher)
@@ -287,8 +290,9 @@ public final class TeacherCommand {
         @Mixin
         ConnectionOptions connection;
 
-        @Option(names = "--model", description = "Model directory or .pt file (default: the store's latest).")
-        String model;
+        @Option(names = "--model", description = "Model directory or .pt file (default: the store's latest); repeat it for "
+                + "an ensemble.")
+        List<String> model = new ArrayList<>();
 
         @Option(names = "--store", description = "Model store directory (default: ${KDSTREAM_HOME:-~/.kdstream}/models).")
         Path store;

@@ -55,6 +55,15 @@ class TeacherCommandTest {
                 "--limit", "500");
         assertThat(accepted).as(err.toString()).isZero();
         assertThat(out.toString()).contains("on 500 images (floor 30.00%)");
+
+        // an ensemble of the model with itself: the mean of equal logits is those logits, so the same accuracy
+        String single = out.toString().lines().filter(l -> l.contains("(floor 30.00%)")).findFirst().orElseThrow();
+        String accuracy = single.substring(single.indexOf("test accuracy"));
+        int ensemble = run("teacher", "validate", "--model", latest.toString(), "--model", latest.toString(),
+                "--min-accuracy", "0.3", "--limit", "500");
+        assertThat(ensemble).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("fmnist-cnn-teacher+fmnist-cnn-teacher " + meta.version() + "+"
+                + meta.version() + ": " + accuracy);
     }
 
     @Test

@@ -24,7 +24,8 @@ public final class TeacherConfig extends KdConfig {
 
     public static final String MODEL_CONFIG = "teacher.model";
     private static final String MODEL_DOC = "Model to serve: a model directory, a TorchScript .pt file, or a model name "
-            + "in the store. Empty: the model 'kdstream teacher train' saved last.";
+            + "in the store. Empty: the model 'kdstream teacher train' saved last. Several, comma-separated: an ensemble "
+            + "that publishes the mean of their logits and the first one's feature maps (same input shape and classes).";
 
     public static final String GROUP_ID_CONFIG = "teacher.group.id";
     private static final String GROUP_ID_DOC = "Consumer group of the teacher instances; instances sharing it split the "
@@ -121,7 +122,7 @@ public final class TeacherConfig extends KdConfig {
 
     public static ConfigDef configDef() {
         return baseConfigDef()
-                .define(MODEL_CONFIG, Type.STRING, "", Importance.HIGH, MODEL_DOC)
+                .define(MODEL_CONFIG, Type.LIST, "", Importance.HIGH, MODEL_DOC)
                 .define(GROUP_ID_CONFIG, Type.STRING, "kdstream-teacher", new ConfigDef.NonEmptyString(), Importance.HIGH, GROUP_ID_DOC)
                 .define(WORKERS_CONFIG, Type.INT, 1, Range.between(1, 256), Importance.HIGH, WORKERS_DOC)
                 .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 64, Range.between(1, 65_536), Importance.HIGH, BATCH_MAX_SIZE_DOC)
@@ -183,8 +184,9 @@ public final class TeacherConfig extends KdConfig {
         return getInt(TRANSACTION_MAX_INPUTS_CONFIG);
     }
 
-    public String model() {
-        return getString(MODEL_CONFIG);
+    /** The models to serve: empty for the store's latest, several for an ensemble. */
+    public List<String> models() {
+        return getList(MODEL_CONFIG).stream().map(String::trim).filter(m -> !m.isEmpty()).toList();
     }
 
     public String groupId() {
