@@ -13,7 +13,8 @@
 #   kd+feature                  optional (VARIANTS="... kd+feature"): KD plus feature distillation, full labels
 #
 # Usage: ops/bench/kd-acceptance.sh [--teacher-model DIR] [--epochs N] [--seeds "1 2 3 4 5"] [--work DIR]
-#   --teacher-model DIR  a saved teacher (model directory); default: train one with 'kdstream teacher train'
+#   --teacher-model DIR  a saved teacher (model directory); given more than once, the ensemble of those teachers
+#                        (their mean logits); default: train one with 'kdstream teacher train'
 #   --epochs N           student epochs (default 10)
 #   --seeds "..."        student seeds (default "1 2 3 4 5")
 #   --work DIR           working directory (default: a new temporary one)
@@ -32,12 +33,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 K="$ROOT/kdstream"
 TEACHER_MODEL=""
+TEACHER_MODELS=()
 EPOCHS=10
 SEEDS="1 2 3 4 5"
 WORK=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --teacher-model) TEACHER_MODEL="$2"; shift 2 ;;
+    --teacher-model) TEACHER_MODELS+=("$2"); shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --seeds) SEEDS="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
@@ -80,14 +82,24 @@ done
 log "ingesting the training split"
 "$K" ingest fashion-mnist --split train --limit "$IMAGES" --progress plain "${CONN[@]}" 2>"$WORK/ingest.log" | tail -1 >&2
 
-if [[ -z "$TEACHER_MODEL" ]]; then
+if [[ ${#TEACHER_MODELS[@]} -eq 0 ]]; then
   log "training the teacher (its defaults)"
   "$K" teacher train --seed 42 --store "$WORK/models" 2>"$WORK/teacher-train.log" | tail -3 >&2
-  TEACHER_MODEL="$(ls -d "$WORK"/models/*/ | tail -1)"
+  TEACHER_MODELS=("$(ls -d "$WORK"/models/*/ | tail -1)")
 fi
-TEACHER_ACC="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["testAccuracy"])' "$TEACHER_MODEL/metadata.json")"
+MODEL_ARGS=()
+for m in "${TEACHER_MODELS[@]}"; do MODEL_ARGS+=(--model "$m"); done
+if [[ ${#TEACHER_MODELS[@]} -eq 1 ]]; then
+  TEACHER_MODEL="${TEACHER_MODELS[0]}"
+  TEACHER_ACC="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["testAccuracy"])' "$TEACHER_MODEL/metadata.json")"
+else
+  # an ensemble has no stored accuracy: score it on the test split (10,000 images)
+  TEACHER_MODEL="ensemble of ${TEACHER_MODELS[*]}"
+  TEACHER_ACC="$("$K" teacher validate "${MODEL_ARGS[@]}" --min-accuracy 0 | sed -n 's/.*test accuracy \([0-9.]*\)%.*/\1/p' \
+    | python3 -c 'import sys; print(float(sys.stdin.read()) / 100)')"
+fi
 log "serving teacher $TEACHER_MODEL (test accuracy $TEACHER_ACC)"
-"$K" teacher serve --model "$TEACHER_MODEL" --device cpu -D teacher.views.per.input="$VIEWS" \
+"$K" teacher serve "${MODEL_ARGS[@]}" --device cpu -D teacher.views.per.input="$VIEWS" \
   -D teacher.batch.max.size=$(( VIEWS > 64 ? VIEWS : 64 )) "${CONN[@]}" >"$WORK/serve.log" 2>&1 &
 SERVE=$!
 OUTPUTS=$(( IMAGES * VIEWS ))
