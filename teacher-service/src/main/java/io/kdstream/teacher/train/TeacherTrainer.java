@@ -48,16 +48,19 @@ public final class TeacherTrainer {
     private static final Logger LOGGER = LoggerFactory.getLogger(TeacherTrainer.class);
     private static final int EVAL_BATCH = 500;
 
-    /** Default number of epochs. */
-    public static final int DEFAULT_EPOCHS = 10;
+    /**
+     * Default number of epochs: 12 with flips beat 12 without on the validation split (93.18% against 92.54%,
+     * docs/teacher.md) and reached 93.04% on the test split in 6.5 minutes on 2 cores.
+     */
+    public static final int DEFAULT_EPOCHS = 12;
     /** Default AdamW weight decay. */
     public static final float DEFAULT_WEIGHT_DECAY = 0f;
     /** Default warm-up epochs. */
     public static final int DEFAULT_WARM_UP_EPOCHS = 0;
     /** Default augmentation shift in pixels. */
     public static final int DEFAULT_SHIFT = 0;
-    /** Default augmentation flip. */
-    public static final boolean DEFAULT_FLIP = false;
+    /** Default augmentation flip: random left-right mirrors (Fashion-MNIST's classes are mirror-symmetric). */
+    public static final boolean DEFAULT_FLIP = true;
 
     private final FashionMnist train;
     private final FashionMnist test;
