@@ -174,9 +174,11 @@ class MeanTeacherTest {
         // unperturbed views and no warm-up: at step 0 the teacher is the student (zero consistency, zero gradient up to
         // rounding), so both runs take the same first step; at step 1 the lagging teacher adds a positive consistency term
         TrainerConfig cfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream+ema", TrainerConfig.CONSISTENCY_WEIGHT_CONFIG, 0.3,
-                TrainerConfig.AUGMENT_NOISE_STD_CONFIG, 0.0, TrainerConfig.EMA_WARMUP_CONFIG, false));
+                TrainerConfig.AUGMENT_NOISE_STD_CONFIG, 0.0, TrainerConfig.EMA_WARMUP_CONFIG, false,
+                TrainerConfig.KD_ALPHA_CONFIG, "0.7"));
         try (TrainingCore both = new TrainingCore(cfg, ModelZoo.studentMlp());
-             TrainingCore streamOnly = new TrainingCore(config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream")), ModelZoo.studentMlp())) {
+             TrainingCore streamOnly = new TrainingCore(config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream",
+                     TrainerConfig.KD_ALPHA_CONFIG, "0.7")), ModelZoo.studentMlp())) {
             TrainingCore.StepOutcome first = both.step(batch(0, true), 0, null);
             assertThat(first.kdLoss()).isCloseTo(streamOnly.step(batch(0, true), 0, null).kdLoss(), within(1e-5));
             TrainingCore.StepOutcome o = both.step(batch(1, true), 1, null);
