@@ -44,7 +44,8 @@ class ConfigDocsTest {
     void shouldShowTypeDefaultValidatorAndDocOfAKey() {
         String md = ConfigDocs.markdown();
 
-        assertThat(md).contains("| `" + TrainerConfig.KD_TEMPERATURE_CONFIG + "` | string | `4` | constant:V");
+        Object temperature = TrainerConfig.configDef().defaultValues().get(TrainerConfig.KD_TEMPERATURE_CONFIG);
+        assertThat(md).contains("| `" + TrainerConfig.KD_TEMPERATURE_CONFIG + "` | string | `" + temperature + "` | constant:V");
     }
 
     @Test
