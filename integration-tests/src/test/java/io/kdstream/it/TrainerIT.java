@@ -43,6 +43,7 @@ import java.util.Map;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The student trainer against a real broker and registry, fed with teacher outputs written by the test. */
@@ -108,6 +109,27 @@ class TrainerIT {
         List<RunManifest> manifests = Fixtures.readAll(config, config.topics().runs(), RunManifest.class);
         assertThat(manifests).extracting(RunManifest::getStatus).containsExactly(RunStatus.STARTED, RunStatus.FINISHED);
         assertThat(manifests.get(1).getConfig()).containsEntry(TrainerConfig.SEED_CONFIG, "42");
+    }
+
+    @Test
+    void shouldRefuseToResumeWithOtherSettingsNamingTheSettingsThatDiffer(@TempDir Path dir) throws Exception {
+        // Given a run stopped after 6 steps, its checkpoint written with T = 3
+        Map<String, Object> props = Fixtures.props(kafka, registry, "resume", dir);
+        Fixtures.createTopics(props);
+        Fixtures.produce(props, 0, 300, Fixtures::valid);
+        props.put(TrainerConfig.KD_TEMPERATURE_CONFIG, "3");
+        props.put(TrainerConfig.MAX_STEPS_CONFIG, "6");
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build()) {
+            assertThat(trainer.run().steps()).isEqualTo(6);
+        }
+
+        // When it is resumed with T = 5, Then it refuses and says which setting differs
+        props.put(TrainerConfig.KD_TEMPERATURE_CONFIG, "5");
+        try (Trainer trainer = Trainer.builder().setConfig(new TrainerConfig(props)).build()) {
+            assertThatThrownBy(trainer::run).isInstanceOf(io.kdstream.core.KdException.class)
+                    .hasMessageContaining("kd.temperature: 3 then, 5 now")
+                    .hasMessageNotContaining("trainer.seed");
+        }
     }
 
     @Test

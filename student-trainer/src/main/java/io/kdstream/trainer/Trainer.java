@@ -35,6 +35,7 @@ import io.kdstream.trainer.internals.RecordDecoder;
 import io.kdstream.trainer.internals.CompanionFeatures;
 import io.kdstream.trainer.internals.StreamShapeProbe;
 import io.kdstream.trainer.internals.TeacherOutputDecoder;
+import io.kdstream.trainer.internals.TrainingSettingsFile;
 import io.kdstream.trainer.internals.StepPublisher;
 import io.kdstream.trainer.internals.TrainingCore;
 
@@ -240,10 +241,10 @@ public final class Trainer implements AutoCloseable {
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
         Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
         if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
-            throw new KdException("The checkpoint in " + dir + " was written with different training settings (hash "
-                    + checkpoint.get().trainingSha256() + ", now " + trainingSha + "). Resume with the same trainer.* and "
-                    + "kd.* settings, or use another " + TrainerConfig.CHECKPOINT_DIR_CONFIG + ".");
+            throw new KdException(TrainingSettingsFile.mismatch(dir, config.trainingSettings(),
+                    checkpoint.get().trainingSha256(), trainingSha));
         }
+        TrainingSettingsFile.write(dir, config.trainingSettings());
         String runId = checkpoint.map(Checkpoint::runId)
                 .orElse(config.runId().isBlank() ? UUID.randomUUID().toString() : config.runId());
         Map<String, Object> serde = config.serdeProperties();
