@@ -5,7 +5,11 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.zoo.ArchitectureSpec;
 import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.loss.DecoupledKd;
+import io.kdstream.trainer.loss.DistillationLoss;
+import io.kdstream.trainer.loss.DistillationLosses;
 import io.kdstream.trainer.loss.FeatureKd;
+import io.kdstream.trainer.loss.HintonKd;
 import io.kdstream.trainer.loss.KlDirection;
 import io.kdstream.trainer.loss.Schedule;
 
@@ -177,15 +181,15 @@ public final class TrainerConfig extends KdConfig {
     public static final String KD_ALPHA_CONFIG = "kd.alpha";
     private static final String KD_ALPHA_DOC = "Weight α of the KD term (the task term has 1 − α), as a schedule.";
     public static final String KD_LOSS_CONFIG = "kd.loss";
-    private static final String KD_LOSS_DOC = "Logit distillation term: 'hinton' (softmax KL), 'lskd' (Hinton on "
-            + "standardised logits), 'dkd' (decoupled KD), 'binary' (per-logit sigmoid KD for multi-label heads).";
+    private static final String KD_LOSS_DOC = "Logit distillation term: " + String.join(", ", DistillationLosses.kinds()
+            .stream().map(k -> "'" + k.name() + "' (" + k.description() + ")").toList()) + ".";
     public static final String KD_DIRECTION_CONFIG = "kd.kl.direction";
     private static final String KD_DIRECTION_DOC = "'forward' KL(teacher ‖ student) or 'reverse' KL(student ‖ teacher) "
             + "(hinton and lskd).";
-    public static final String DKD_ALPHA_CONFIG = "kd.dkd.alpha";
-    private static final String DKD_ALPHA_DOC = "Weight of the target-class term (TCKD) of DKD.";
-    public static final String DKD_BETA_CONFIG = "kd.dkd.beta";
-    private static final String DKD_BETA_DOC = "Weight of the non-target term (NCKD) of DKD.";
+    /** Owned by {@link DecoupledKd}; kept here for callers that name it through the trainer's configuration. */
+    public static final String DKD_ALPHA_CONFIG = DecoupledKd.ALPHA_CONFIG;
+    /** Owned by {@link DecoupledKd}. */
+    public static final String DKD_BETA_CONFIG = DecoupledKd.BETA_CONFIG;
     public static final String CTKD_ENABLED_CONFIG = "kd.ctkd.enabled";
     private static final String CTKD_ENABLED_DOC = "Learn the temperature adversarially (CTKD) through a gradient-reversal "
             + "layer (hinton and lskd).";
@@ -223,18 +227,24 @@ public final class TrainerConfig extends KdConfig {
             GROUP_MIN_MEMBERS_CONFIG);
 
     /**
-     * Keys added with the EMA teacher: left out of the training hash while they hold their default, so checkpoints
-     * written before they existed still resume.
+     * The training keys of the first checkpoint format: always part of the training hash. Every key defined later (the
+     * EMA teacher's, gradient clipping, spec-student shapes, a TorchScript student, and any key a new distillation term
+     * brings) is left out of the hash while it holds its default, so a checkpoint written before the key existed still
+     * resumes. This list records history: never add to it.
      */
+    private static final Set<String> FIRST_FORMAT_KEYS = Set.of("kd.alpha", "kd.ctkd.anchor.weight", "kd.ctkd.enabled",
+            "kd.ctkd.lambda.max", "kd.ctkd.lambda.ramp.steps", "kd.ctkd.max", "kd.ctkd.min", "kd.dkd.alpha", "kd.dkd.beta",
+            "kd.feature.distance", "kd.feature.normalize", "kd.feature.weight", "kd.kl.direction", "kd.loss",
+            "kd.temperature", "trainer.batch.size", "trainer.epochs", "trainer.follow", "trainer.follow.max.wait.ms",
+            "trainer.learning.rate", "trainer.max.steps", "trainer.momentum", "trainer.optimizer", "trainer.seed",
+            "trainer.shuffle.buffer", "trainer.student", "trainer.teacher");
+
+    /** Keys that apply to the EMA teacher only (the label fraction applies to every run that reads labels). */
     private static final Set<String> EMA_KEYS = Set.of(EMA_DECAY_CONFIG, EMA_WARMUP_CONFIG, CONSISTENCY_WEIGHT_CONFIG,
             CONSISTENCY_RAMPUP_CONFIG, CONSISTENCY_TEMPERATURE_CONFIG, AUGMENT_NOISE_STD_CONFIG, AUGMENT_SHIFT_CONFIG,
             LABEL_FRACTION_CONFIG);
 
-    /** Keys added later than the EMA teacher's, omitted from the training hash at their default for the same reason. */
-    private static final Set<String> LATER_KEYS = Set.of(GRAD_CLIP_CONFIG, INPUT_SHAPE_CONFIG, NUM_CLASSES_CONFIG,
-            STUDENT_MODEL_CONFIG);
-
-    private static final ConfigDef CONFIG = baseConfigDef()
+    private static final ConfigDef CONFIG = withDistillationKeys(baseConfigDef()
             .define(STUDENT_CONFIG, Type.STRING, ModelZoo.FMNIST_MLP_STUDENT, studentValidator(), Importance.HIGH, STUDENT_DOC)
             .define(STUDENT_MODEL_CONFIG, Type.STRING, "", Importance.HIGH, STUDENT_MODEL_DOC)
             .define(INPUT_SHAPE_CONFIG, Type.LIST, "", shapeValidator(), Importance.MEDIUM, INPUT_SHAPE_DOC)
@@ -286,10 +296,9 @@ public final class TrainerConfig extends KdConfig {
             // these defaults are for (docs/trainer.md, "Recipe sweep"); with every label present α 0.5 did better
             .define(KD_TEMPERATURE_CONFIG, Type.STRING, "2", scheduleValidator(), Importance.HIGH, KD_TEMPERATURE_DOC)
             .define(KD_ALPHA_CONFIG, Type.STRING, "0.9", scheduleValidator(), Importance.HIGH, KD_ALPHA_DOC)
-            .define(KD_LOSS_CONFIG, Type.STRING, "hinton", ValidString.in("hinton", "lskd", "dkd", "binary"), Importance.HIGH, KD_LOSS_DOC)
+            .define(KD_LOSS_CONFIG, Type.STRING, HintonKd.KIND.name(), ValidString.in(DistillationLosses.names().toArray(String[]::new)),
+                    Importance.HIGH, KD_LOSS_DOC)
             .define(KD_DIRECTION_CONFIG, Type.STRING, "forward", ValidString.in("forward", "reverse"), Importance.MEDIUM, KD_DIRECTION_DOC)
-            .define(DKD_ALPHA_CONFIG, Type.DOUBLE, 1.0, Range.atLeast(0.0), Importance.LOW, DKD_ALPHA_DOC)
-            .define(DKD_BETA_CONFIG, Type.DOUBLE, 8.0, Range.atLeast(0.0), Importance.LOW, DKD_BETA_DOC)
             .define(CTKD_ENABLED_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, CTKD_ENABLED_DOC)
             .define(CTKD_LAMBDA_MAX_CONFIG, Type.DOUBLE, 1.0, Range.atLeast(0.0), Importance.LOW, CTKD_LAMBDA_MAX_DOC)
             .define(CTKD_RAMP_CONFIG, Type.LONG, 1000L, Range.atLeast(1), Importance.LOW, CTKD_RAMP_DOC)
@@ -298,7 +307,15 @@ public final class TrainerConfig extends KdConfig {
             .define(CTKD_ANCHOR_WEIGHT_CONFIG, Type.DOUBLE, 0.01, Range.atLeast(0.0), Importance.LOW, CTKD_ANCHOR_WEIGHT_DOC)
             .define(FEATURE_WEIGHT_CONFIG, Type.DOUBLE, 0.0, Range.atLeast(0.0), Importance.MEDIUM, FEATURE_WEIGHT_DOC)
             .define(FEATURE_DISTANCE_CONFIG, Type.STRING, "mse", ValidString.in("mse", "cosine"), Importance.LOW, FEATURE_DISTANCE_DOC)
-            .define(FEATURE_NORMALIZE_CONFIG, Type.BOOLEAN, true, Importance.LOW, FEATURE_NORMALIZE_DOC);
+            .define(FEATURE_NORMALIZE_CONFIG, Type.BOOLEAN, true, Importance.LOW, FEATURE_NORMALIZE_DOC));
+
+    /** Defines the keys each registered distillation term owns ({@link DistillationLosses}). */
+    private static ConfigDef withDistillationKeys(ConfigDef def) {
+        for (DistillationLoss.Key key : DistillationLosses.keys()) {
+            def.define(key.name(), Type.DOUBLE, key.defaultValue(), Range.atLeast(key.min()), Importance.LOW, key.doc());
+        }
+        return def;
+    }
 
     public TrainerConfig(Map<?, ?> props) {
         super(CONFIG, props);
@@ -349,8 +366,10 @@ public final class TrainerConfig extends KdConfig {
                     + FEATURE_WEIGHT_CONFIG + " must stay off (got " + ctkdEnabled() + ", " + featureWeight() + ")");
         }
         validateEma();
-        if (ctkdEnabled() && !(kdLoss().equals("hinton") || kdLoss().equals("lskd"))) {
-            throw new ConfigException(CTKD_ENABLED_CONFIG + " needs " + KD_LOSS_CONFIG + "=hinton or lskd, got " + kdLoss());
+        if (ctkdEnabled() && !DistillationLosses.kind(kdLoss()).learnableTemperature()) {
+            throw new ConfigException(CTKD_ENABLED_CONFIG + " needs " + KD_LOSS_CONFIG + "=" + String.join(" or ",
+                    DistillationLosses.kinds().stream().filter(DistillationLoss.Kind::learnableTemperature)
+                            .map(DistillationLoss.Kind::name).toList()) + ", got " + kdLoss());
         }
         if (ctkdEnabled()) {
             double anchor = temperature().valueAt(0);
@@ -660,12 +679,9 @@ public final class TrainerConfig extends KdConfig {
         return KlDirection.parse(getString(KD_DIRECTION_CONFIG));
     }
 
-    public double dkdAlpha() {
-        return getDouble(DKD_ALPHA_CONFIG);
-    }
-
-    public double dkdBeta() {
-        return getDouble(DKD_BETA_CONFIG);
+    /** The logit distillation term {@code kd.loss} names, built from the keys it owns. */
+    public DistillationLoss distillationLoss() {
+        return DistillationLosses.create(kdLoss(), this::getDouble);
     }
 
     public boolean ctkdEnabled() {
@@ -729,7 +745,7 @@ public final class TrainerConfig extends KdConfig {
         for (String key : List.copyOf(CONFIG.names())) {
             if ((key.startsWith("trainer.") || (key.startsWith("kd.") && !key.startsWith("kd.topic"))) && !NON_TRAINING_KEYS.contains(key)) {
                 Object v = get(key);
-                if ((EMA_KEYS.contains(key) || LATER_KEYS.contains(key)) && isDefault(key)) {
+                if (!FIRST_FORMAT_KEYS.contains(key) && isDefault(key)) {
                     continue;
                 }
                 out.put(key, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList()) : String.valueOf(v));

@@ -1,5 +1,7 @@
 package io.kdstream.trainer;
 
+import io.kdstream.trainer.loss.DecoupledKd;
+
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
@@ -116,5 +118,29 @@ class TrainerConfigTest {
         assertThat(tuning.trainingSettings()).isEqualTo(new TrainerConfig(Map.of()).trainingSettings());
         assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.EVAL_SPLIT_CONFIG, "train")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining(TrainerConfig.EVAL_SPLIT_CONFIG);
+    }
+
+    @Test
+    void shouldKeepTheTrainingHashOfCheckpointsWrittenBeforeLaterKeys() {
+        // hashes of the training settings as the trainer computed them before the keys of later features (EMA teacher,
+        // clipping, spec shapes, TorchScript students, distillation-term keys) were handled by FIRST_FORMAT_KEYS
+        assertThat(TrainerConfig.canonicalSha256(new TrainerConfig(Map.of()).trainingSettings()))
+                .isEqualTo("421339b8bba0146ddf2e16cce5a452b909d67d02ae477bd319d93701ad78babc");
+        assertThat(TrainerConfig.canonicalSha256(new TrainerConfig(Map.of(TrainerConfig.TEACHER_CONFIG, "ema",
+                TrainerConfig.NUM_CLASSES_CONFIG, "10", TrainerConfig.GRAD_CLIP_CONFIG, "1.5")).trainingSettings()))
+                .isEqualTo("23174c7343627d46e2f8dbe177e1aa420987b64cf249d13d2374b0f052c0c22e");
+    }
+
+    @Test
+    void shouldDefineTheKeysOfEveryDistillationTermAndHashThemOnlyOffTheirDefault() {
+        assertThat(TrainerConfig.configDef().names()).contains(DecoupledKd.ALPHA_CONFIG, DecoupledKd.BETA_CONFIG);
+        TrainerConfig tuned = new TrainerConfig(Map.of(TrainerConfig.KD_LOSS_CONFIG, "dkd", DecoupledKd.BETA_CONFIG, "4"));
+        assertThat(tuned.trainingSettings()).containsEntry(DecoupledKd.BETA_CONFIG, "4.0");
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(DecoupledKd.BETA_CONFIG, "-1"))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(DecoupledKd.BETA_CONFIG);
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.KD_LOSS_CONFIG, "kl")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("one of: hinton, lskd, dkd, binary");
+        assertThatThrownBy(() -> new TrainerConfig(Map.of(TrainerConfig.KD_LOSS_CONFIG, "dkd", TrainerConfig.CTKD_ENABLED_CONFIG, "true")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("needs kd.loss=hinton or lskd, got dkd");
     }
 }

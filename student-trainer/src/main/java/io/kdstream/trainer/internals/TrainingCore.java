@@ -4,6 +4,7 @@ import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
 import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.trainer.loss.DistillationLoss;
 import io.kdstream.trainer.loss.FeatureDescriptor;
 import io.kdstream.trainer.loss.FeatureKd;
 import io.kdstream.trainer.loss.FeaturePair;
@@ -49,7 +50,6 @@ public final class TrainingCore implements AutoCloseable {
      */
     private static final java.util.concurrent.locks.ReentrantLock RECORDING = new java.util.concurrent.locks.ReentrantLock(true);
 
-    private static final double LSKD_EPS = 1e-7;
     private static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
 
     private final TrainerConfig config;
@@ -66,6 +66,8 @@ public final class TrainingCore implements AutoCloseable {
     private final Schedule alphaSchedule;
     private final Schedule learningRate;
     private final KlDirection direction;
+    /** The logit distillation term ({@code kd.loss}). */
+    private final DistillationLoss kdTerm;
     private final Shape inputShape;
     private FeatureKd featureKd;
     /** The EMA teacher, or null; its arrays are kept apart from {@link #trainables}. */
@@ -98,6 +100,7 @@ public final class TrainingCore implements AutoCloseable {
         this.alphaSchedule = config.alpha();
         this.learningRate = config.learningRate();
         this.direction = config.klDirection();
+        this.kdTerm = config.distillationLoss();
         if (config.teacherStream() && config.ctkdEnabled()) {
             temperature = LearnableTemperature.create(manager, temperatureSchedule.valueAt(0), config.ctkdMin(), config.ctkdMax(),
                     config.ctkdLambdaMax(), config.ctkdRampSteps(), config.ctkdAnchorWeight());
@@ -260,14 +263,8 @@ public final class TrainingCore implements AutoCloseable {
                 if (config.teacherStream()) {
                     NDArray teacher = staging.floats(scope, "teacher", batch.logits(), new Shape(n, architecture.numClasses()));
                     NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
-                    kdLoss = switch (config.kdLoss()) {
-                        case "lskd" -> Losses.hintonKd(Losses.standardize(logits, LSKD_EPS), Losses.standardize(teacher, LSKD_EPS),
-                                temp, direction);
-                        case "dkd" -> Losses.dkd(logits, teacher, mask == null ? y.reshape(n) : scope.create(targetsOrTeacherTop(batch)),
-                                config.dkdAlpha(), config.dkdBeta(), t);
-                        case "binary" -> Losses.binaryKd(logits, teacher, t);
-                        default -> Losses.hintonKd(logits, teacher, temp, direction);
-                    };
+                    kdLoss = kdTerm.compute(new DistillationLoss.Inputs(logits, teacher, temp, t, direction,
+                            () -> mask == null ? y.reshape(n) : scope.create(targetsOrTeacherTop(batch))));
                     totalLoss = Losses.mix(taskLoss, kdLoss, alpha);
                     if (featureKd != null && batch.features() != null) {
                         Map<String, NDArray> studentMaps = new HashMap<>();
