@@ -64,4 +64,38 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("io.kdstream.trainer..")
                 .should().dependOnClassesThat().resideInAPackage("io.kdstream.teacher..").allowEmptyShould(true).check(classes);
     }
+
+    /** The rooms of the student trainer: {@code loss}, {@code source}, {@code group}, {@code state}, {@code run}. */
+    private static final String[] TRAINER_ROOMS = {"io.kdstream.trainer.loss..", "io.kdstream.trainer.source..",
+        "io.kdstream.trainer.group..", "io.kdstream.trainer.state..", "io.kdstream.trainer.run.."};
+
+    @Test
+    void lossesShouldNotDependOnKafkaOrOnTheTrainersOtherRooms() {
+        noClasses().that().resideInAPackage("io.kdstream.trainer.loss..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.apache.kafka..", "io.kdstream.avro..",
+                        "io.kdstream.trainer.source..", "io.kdstream.trainer.group..", "io.kdstream.trainer.state..",
+                        "io.kdstream.trainer.run..")
+                .because("a loss is arithmetic over arrays: it knows nothing of records, groups or checkpoints")
+                .allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void sourcesShouldNotDependOnTrainingStateOrDjlTraining() {
+        noClasses().that().resideInAPackage("io.kdstream.trainer.source..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl.training..", "io.kdstream.trainer.state..",
+                        "io.kdstream.trainer.group..")
+                .because("a source reads, decodes and batches records; the step and its state live in state")
+                .allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void trainerRoomsShouldNotDependOnTheLoopsThatUseThem() {
+        noClasses().that().resideInAnyPackage(TRAINER_ROOMS)
+                .should().dependOnClassesThat(com.tngtech.archunit.base.DescribedPredicate.describe(
+                        "a class of io.kdstream.trainer other than TrainerConfig",
+                        (com.tngtech.archunit.core.domain.JavaClass c) -> c.getPackageName().equals("io.kdstream.trainer")
+                                && !c.getName().startsWith("io.kdstream.trainer.TrainerConfig")))
+                .because("the rooms are below the loops (Trainer, GroupTrainer, replays, benchmarks), which wire them")
+                .allowEmptyShould(true).check(classes);
+    }
 }

@@ -19,7 +19,7 @@ import io.kdstream.schemas.tensor.TensorCodec;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.internals.Checkpoint;
+import io.kdstream.trainer.state.Checkpoint;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

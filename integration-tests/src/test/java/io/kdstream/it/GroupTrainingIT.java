@@ -11,9 +11,9 @@ import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.RunManifests;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Ledger;
-import io.kdstream.trainer.internals.SortedRoundRobinAssignor;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.run.Ledger;
+import io.kdstream.trainer.group.SortedRoundRobinAssignor;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;

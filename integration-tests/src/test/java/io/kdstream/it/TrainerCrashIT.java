@@ -11,9 +11,9 @@ import io.kdstream.it.support.TestRegistry;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Checkpoint;
-import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.state.Checkpoint;
+import io.kdstream.trainer.run.Ledger;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

@@ -4,8 +4,8 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.data.LabelSelection;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.TrainingCore;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.state.TrainingCore;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -108,7 +108,7 @@ public final class MemoryBenchmark {
         p.putIfAbsent(TrainerConfig.CHECKPOINT_DIR_CONFIG, "kdstream-memory-benchmark"); // never written
         TrainerConfig config = new TrainerConfig(p);
         List<Integer> shape = List.of(1, data.rows(), data.cols());
-        Architecture architecture = StudentArchitectures.resolve(config, () -> new StudentArchitectures.StreamShape(shape,
+        Architecture architecture = StudentArchitectures.resolve(config, () -> new io.kdstream.trainer.source.StreamShape(shape,
                 OptionalInt.of(FashionMnist.NUM_CLASSES), data.source()));
         if (architecture.inputSize() != data.imageSize() || architecture.numClasses() != FashionMnist.NUM_CLASSES) {
             throw new KdException("Student " + architecture.name() + " takes " + architecture.inputSize() + " inputs and "

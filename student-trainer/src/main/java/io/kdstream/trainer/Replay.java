@@ -6,8 +6,8 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.schemas.serde.KdAvroSerdes;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Ledger;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.run.Ledger;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

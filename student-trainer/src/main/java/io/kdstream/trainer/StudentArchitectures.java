@@ -1,5 +1,7 @@
 package io.kdstream.trainer;
 
+import io.kdstream.trainer.source.StreamShape;
+
 import io.kdstream.core.KdException;
 import io.kdstream.core.model.ModelFormat;
 import io.kdstream.core.model.ModelMetadata;
@@ -50,22 +52,6 @@ public final class StudentArchitectures {
 
     /** The student a spec run was started with, in its run directory (a {@link ModelMetadata} draft). */
     public static final String STUDENT_FILE = "student.json";
-
-    /**
-     * What the stream says about its records.
-     *
-     * @param inputShape per-example shape of the first decodable record's input tensor
-     * @param numClasses length of that record's teacher logits; empty for an {@code InputRecord} or a record without
-     *                   logits
-     * @param source     where it was read, for messages (topic, partition and offset)
-     */
-    public record StreamShape(List<Integer> inputShape, OptionalInt numClasses, String source) {
-        public StreamShape {
-            inputShape = List.copyOf(inputShape);
-            Objects.requireNonNull(numClasses, "numClasses");
-            Objects.requireNonNull(source, "source");
-        }
-    }
 
     private StudentArchitectures() {
     }

@@ -7,15 +7,15 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.schemas.serde.KdAvroSerdes;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.BatchReader;
-import io.kdstream.trainer.internals.Cursor;
-import io.kdstream.trainer.internals.InputRecordDecoder;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.source.BatchReader;
+import io.kdstream.trainer.source.Cursor;
+import io.kdstream.trainer.source.InputRecordDecoder;
 import io.kdstream.core.data.LabelSelection;
-import io.kdstream.trainer.internals.RecordDecoder;
-import io.kdstream.trainer.internals.StreamShapeProbe;
-import io.kdstream.trainer.internals.TeacherOutputDecoder;
-import io.kdstream.trainer.internals.TrainingCore;
+import io.kdstream.trainer.source.RecordDecoder;
+import io.kdstream.trainer.source.StreamShapeProbe;
+import io.kdstream.trainer.source.TeacherOutputDecoder;
+import io.kdstream.trainer.state.TrainingCore;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 

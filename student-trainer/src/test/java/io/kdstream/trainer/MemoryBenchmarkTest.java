@@ -3,7 +3,7 @@ package io.kdstream.trainer;
 import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.data.LabelSelection;
-import io.kdstream.trainer.internals.Batch;
+import io.kdstream.trainer.source.Batch;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -8,10 +8,10 @@ import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
 import io.kdstream.core.zoo.ModelZoo;
-import io.kdstream.trainer.StudentArchitectures.StreamShape;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Cursor;
-import io.kdstream.trainer.internals.TrainingCore;
+import io.kdstream.trainer.source.StreamShape;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.source.Cursor;
+import io.kdstream.trainer.state.TrainingCore;
 import io.kdstream.trainer.loss.FeatureDescriptor;
 
 import ai.djl.ndarray.NDList;

@@ -2,9 +2,9 @@ package io.kdstream.trainer.student;
 
 import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Cursor;
-import io.kdstream.trainer.internals.TrainingCore;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.source.Cursor;
+import io.kdstream.trainer.state.TrainingCore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;

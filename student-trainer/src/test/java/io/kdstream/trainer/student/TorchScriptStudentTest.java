@@ -5,9 +5,9 @@ import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
 import io.kdstream.trainer.StudentArchitectures;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.internals.Batch;
-import io.kdstream.trainer.internals.Cursor;
-import io.kdstream.trainer.internals.TrainingCore;
+import io.kdstream.trainer.source.Batch;
+import io.kdstream.trainer.source.Cursor;
+import io.kdstream.trainer.state.TrainingCore;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDList;
@@ -50,7 +50,7 @@ class TorchScriptStudentTest {
     }
 
     /** A TorchScript student needs nothing from the stream to be resolved. */
-    static StudentArchitectures.StreamShape noStream() {
+    static io.kdstream.trainer.source.StreamShape noStream() {
         throw new AssertionError("a TorchScript student was resolved from the stream");
     }
 

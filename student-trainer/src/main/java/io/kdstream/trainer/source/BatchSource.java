@@ -1,0 +1,34 @@
+package io.kdstream.trainer.source;
+
+import java.util.Map;
+
+/** Where the training loop takes its batches from; every implementation reads on its own thread. */
+public interface BatchSource extends AutoCloseable {
+
+    /** Returned by {@link #poll(long)} when no batch arrived in time. */
+    Batch TIMEOUT = new Batch(-1, 0, new float[0], new int[0], null, null, new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0,
+            0, null);
+
+    void start();
+
+    /** The next batch, null when the source is exhausted, or {@link #TIMEOUT} when none arrived within the timeout. */
+    Batch poll(long timeoutMs) throws InterruptedException;
+
+    /** The next batch, or null when the source is exhausted. */
+    default Batch take() throws InterruptedException {
+        Batch b;
+        do {
+            b = poll(1_000);
+        } while (b == TIMEOUT);
+        return b;
+    }
+
+    /** The cursor after the last batch (valid once {@link #take()} returned null), or null if unknown. */
+    Cursor endCursor();
+
+    /** Asks the source to commit these next offsets to its consumer group (informational; best effort). */
+    void requestCommit(Map<Integer, Long> positions);
+
+    @Override
+    void close();
+}
