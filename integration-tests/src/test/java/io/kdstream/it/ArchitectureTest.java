@@ -92,10 +92,11 @@ class ArchitectureTest {
     void trainerRoomsShouldNotDependOnTheLoopsThatUseThem() {
         noClasses().that().resideInAnyPackage(TRAINER_ROOMS)
                 .should().dependOnClassesThat(com.tngtech.archunit.base.DescribedPredicate.describe(
-                        "a class of io.kdstream.trainer other than TrainerConfig",
-                        (com.tngtech.archunit.core.domain.JavaClass c) -> c.getPackageName().equals("io.kdstream.trainer")
+                        "a class of the training loop (io.kdstream.trainer.loop) or of io.kdstream.trainer other than TrainerConfig",
+                        (com.tngtech.archunit.core.domain.JavaClass c) -> c.getPackageName().startsWith("io.kdstream.trainer.loop")
+                                || c.getPackageName().equals("io.kdstream.trainer")
                                 && !c.getName().startsWith("io.kdstream.trainer.TrainerConfig")))
-                .because("the rooms are below the loops (Trainer, GroupTrainer, replays, benchmarks), which wire them")
+                .because("the rooms are below the loop and its clients (Trainer, GroupTrainer, replays, benchmarks), which wire them")
                 .allowEmptyShould(true).check(classes);
     }
 }

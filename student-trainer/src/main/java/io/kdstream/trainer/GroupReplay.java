@@ -60,15 +60,8 @@ final class GroupReplay {
     private GroupReplay() {
     }
 
-    /**
-     * Replays the group run of {@code manifest} with {@code config} (the manifest's training settings on this
-     * connection), writing the model under {@code config.checkpointDir()}.
-     */
-    static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
-        long start = System.nanoTime();
-        Architecture architecture = StudentArchitectures.resolve(config,
-                () -> StreamShapeProbe.probe(config, config.topics().teacherOutputs(), false, () -> false));
-        List<Round> rounds = readRounds(config, manifest);
+    /** The offset segments of every member step of {@code rounds}, in the order the rounds applied them. */
+    private static List<List<Batch.Segment>> ledgerSteps(List<Round> rounds) {
         List<List<Batch.Segment>> steps = new ArrayList<>();
         for (Round r : rounds) {
             for (SyncLog.Contribution c : r.contributions()) {
@@ -78,6 +71,19 @@ final class GroupReplay {
                 }
             }
         }
+        return steps;
+    }
+
+    /**
+     * Replays the group run of {@code manifest} with {@code config} (the manifest's training settings on this
+     * connection), writing the model under {@code config.checkpointDir()}.
+     */
+    static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
+        long start = System.nanoTime();
+        Architecture architecture = StudentArchitectures.resolve(config,
+                () -> StreamShapeProbe.probe(config, config.topics().teacherOutputs(), false, () -> false));
+        List<Round> rounds = readRounds(config, manifest);
+        List<List<Batch.Segment>> steps = ledgerSteps(rounds);
         LOGGER.info("Replaying group {} (run {}): {} rounds, {} member steps, from {}", manifest.getGroup(),
                 manifest.getRunId(), rounds.size(), steps.size(), config.topics().modelSync());
         Map<String, Object> serde = config.serdeProperties();

@@ -1,5 +1,7 @@
 package io.kdstream.trainer;
 
+import io.kdstream.trainer.loop.StepRecordHook;
+
 import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
@@ -159,6 +161,7 @@ final class GroupTrainer {
             SyncLog log = new SyncLog(group);
             Lineage lineage = new Lineage(clientId, core);
             long[] ledgerLines = {0};
+            StepRecordHook.Identity identity = new StepRecordHook.Identity(runId, config.trainerId(), group);
             data.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -331,15 +334,8 @@ final class GroupTrainer {
                                     Map.of("runId", runId, "step", Long.toString(steps)), null);
                         }
                         localSteps++;
-                        TrainingStep record = TrainingStep.newBuilder()
-                                .setRunId(runId).setTrainerId(config.trainerId()).setGroup(group)
-                                .setStep(steps).setEpoch(epoch).setTimestampMs(Instant.now())
-                                .setTaskLoss(o.taskLoss()).setKdLoss(o.kdLoss()).setFeatureLoss(o.featureLoss())
-                                .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
-                                .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(0)
-                                .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
-                                .setLabelledSamples(batch.labelled())
-                                .build();
+                        // the batch is of this round's epoch and carries no reader failures (dead letters go between items)
+                        TrainingStep record = StepRecordHook.record(identity, steps, batch, o);
                         waitFor(() -> stepPublisher.publish(runId, record), runId);
                         stepListener.accept(record);
                         continue;

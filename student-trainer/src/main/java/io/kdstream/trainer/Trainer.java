@@ -29,6 +29,13 @@ import io.kdstream.trainer.source.EvalTopicReader;
 import io.kdstream.trainer.source.FollowReader;
 import io.kdstream.trainer.source.InputRecordDecoder;
 import io.kdstream.core.data.LabelSelection;
+import io.kdstream.trainer.loop.CheckpointHook;
+import io.kdstream.trainer.loop.EvaluationHook;
+import io.kdstream.trainer.loop.FailureBudget;
+import io.kdstream.trainer.loop.FailureHook;
+import io.kdstream.trainer.loop.LedgerHook;
+import io.kdstream.trainer.loop.StepRecordHook;
+import io.kdstream.trainer.loop.TrainingLoop;
 import io.kdstream.trainer.run.Ledger;
 import io.kdstream.trainer.source.LedgerReader;
 import io.kdstream.trainer.source.RecordDecoder;
@@ -63,6 +70,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The student trainer: reads a bounded offset range of the teacher-outputs topic (snapshotted at the start, or given
@@ -269,7 +277,7 @@ public final class Trainer implements AutoCloseable {
             long step = 0;
             long samples = 0;
             long failedSteps = 0;
-            String teacherSha = null;
+            String restoredTeacherSha = null;
             Cursor cursor;
             if (checkpoint.isPresent()) {
                 Checkpoint c = checkpoint.get();
@@ -277,7 +285,7 @@ public final class Trainer implements AutoCloseable {
                 step = c.step();
                 samples = c.samples();
                 failedSteps = c.failedSteps();
-                teacherSha = c.teacherSha256().isEmpty() ? null : c.teacherSha256();
+                restoredTeacherSha = c.teacherSha256().isEmpty() ? null : c.teacherSha256();
                 cursor = c.cursor();
                 LOGGER.info("Resuming run {} from checkpoint at step {} (epoch {}, block {}, skip {})", runId, step,
                         cursor.epoch(), cursor.block(), cursor.skip());
@@ -310,115 +318,54 @@ public final class Trainer implements AutoCloseable {
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
             Evaluation evaluation = new Evaluation(config, core);
-            long decodeNanos = 0;
-            long waitNanos = 0;
-            long fbNanos = 0;
-            long optNanos = 0;
-            long publishNanos = 0;
-            boolean completed = false;
-            Double accuracy = null;
+            AtomicReference<String> teacherSha = new AtomicReference<>(restoredTeacherSha);
+            TrainingLoop.Progress progress = new TrainingLoop.Progress(step, samples, failedSteps, cursor);
+            StepRecordHook stepRecords = new StepRecordHook(steps,
+                    new StepRecordHook.Identity(runId, config.trainerId(), config.group()), stepListener);
+            TrainingLoop.End ending;
             long loopStart = System.nanoTime();
-            String failureReason = null;
-            long firstBatchNanos = -1;
             try (decoder;
                  BatchSource reader = source(architecture, ranges, cursor, recordDecoder,
                     (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
-                loopStart = System.nanoTime();
-                reader.start();
-                while (true) {
-                    if (config.maxSteps() > 0 && step >= config.maxSteps()) {
-                        completed = true;
-                        break;
-                    }
-                    if (stopRequested) {
-                        completed = config.follow();
-                        break;
-                    }
-                    long w0 = System.nanoTime();
-                    Batch batch = reader.poll(200);
-                    waitNanos += System.nanoTime() - w0;
-                    if (batch == BatchSource.TIMEOUT) {
-                        continue;
-                    }
-                    if (batch == null) {
-                        if (reader.endCursor() != null) {
-                            cursor = reader.endCursor();
-                        }
-                        completed = true;
-                        break;
-                    }
-                    decodeNanos += batch.decodeNanos();
-                    if (firstBatchNanos < 0) {
-                        firstBatchNanos = System.nanoTime() - loopStart;
-                    }
-                    core.ensureFeatureKd(decoder.teacherFeatures());
-                    TrainingCore.StepOutcome o = core.step(batch, step, decoder.teacherFeatures());
-                    step++;
-                    fbNanos += o.forwardBackwardNanos();
-                    optNanos += o.optimizerNanos();
-                    long p0 = System.nanoTime();
-                    if (o.applied()) {
-                        samples += batch.size();
-                    } else {
-                        failedSteps++;
-                        String what = Double.isFinite(o.totalLoss()) ? "non-finite gradient" : "non-finite loss";
-                        String reason = what + " at step " + step + " (total " + o.totalLoss() + ", task " + o.taskLoss()
-                                + ", kd " + o.kdLoss() + "); batch of " + batch.size() + " skipped";
-                        LOGGER.warn("Run {}: {}", runId, reason);
-                        dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),
-                                Map.of("runId", runId, "step", Long.toString(step)), null);
-                        failureReason = reason;
-                    }
-                    TrainingStep record = TrainingStep.newBuilder()
-                            .setRunId(runId).setTrainerId(config.trainerId()).setGroup(config.group())
-                            .setStep(step).setEpoch(batch.epoch()).setTimestampMs(Instant.now())
-                            .setTaskLoss(o.taskLoss()).setKdLoss(o.kdLoss()).setFeatureLoss(o.featureLoss())
-                            .setTotalLoss(o.totalLoss()).setTemperature(o.temperature()).setAlpha(o.alpha())
-                            .setLearningRate(o.learningRate()).setSamples(batch.size()).setFailures(batch.failures())
-                            .setStepLatencyMs((o.forwardBackwardNanos() + o.optimizerNanos()) / 1e6)
-                            .setLabelledSamples(batch.labelled())
-                            .build();
-                    steps.publish(runId, record);
-                    stepListener.accept(record);
-                    publishNanos += System.nanoTime() - p0;
-                    if (failureReason != null) {
-                        String reason = failureReason;
-                        failureReason = null;
-                        try {
-                            budget.recordFailure(step, reason);
-                        } catch (KdException e) {
+                List<TrainingLoop.Hook> hooks = new ArrayList<>();
+                hooks.add(stepRecords);
+                hooks.add(new FailureHook(runId, budget, (reason, batch, at) -> dlq.publish(producer, FailureKind.NON_FINITE,
+                        reason, batch.first(), Map.of("runId", runId, "step", Long.toString(at)), null), () -> {
                             RunManifest failed = manifest.setStatus(RunStatus.FAILED).setEndedAtMs(Instant.now()).build();
                             steps.drain();
                             send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), failed));
                             producer.flush();
-                            throw e;
-                        }
-                    }
-                    cursor = batch.after();
-                    if (ledger != null) {
-                        ledger.write(step, batch.segments());
-                    }
-                    if (decoder.teacherSha256() != null && teacherSha == null) {
-                        teacherSha = decoder.teacherSha256();
-                    }
-                    if (step % config.checkpointInterval() == 0) {
-                        if (ledger != null) {
-                            ledger.sync();
-                        }
-                        writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha,
-                                ranges, cursor);
-                        reader.requestCommit(cursor.blockStart());
-                    }
-                    if (config.evalInterval() > 0 && step % config.evalInterval() == 0) {
-                        evaluation.run(producer, evalSerializer, runId, step);
-                    }
+                        }));
+                if (ledger != null) {
+                    hooks.add(new LedgerHook(ledger, config.checkpointInterval()));
                 }
+                hooks.add((p, batch, o) -> {
+                    if (decoder.teacherSha256() != null && teacherSha.get() == null) {
+                        teacherSha.set(decoder.teacherSha256());
+                    }
+                });
+                hooks.add(new CheckpointHook(config.checkpointInterval(), p -> {
+                    writeCheckpoint(dir, core, runId, trainingSha, p, startedAtMs, teacherSha.get(), ranges);
+                    reader.requestCommit(p.cursor().blockStart());
+                }));
+                hooks.add(new EvaluationHook(config.evalInterval(), at -> evaluation.run(producer, evalSerializer, runId, at)));
+                loopStart = System.nanoTime();
+                ending = new TrainingLoop(reader, (batch, index) -> {
+                    core.ensureFeatureKd(decoder.teacherFeatures());
+                    return core.step(batch, index, decoder.teacherFeatures());
+                }, config.maxSteps(), () -> stopRequested, hooks).run(progress);
             }
+            boolean completed = ending != TrainingLoop.End.STOPPED || config.follow();
+            step = progress.steps();
+            samples = progress.samples();
+            failedSteps = progress.failedSteps();
+            cursor = progress.cursor();
             long loopNanos = System.nanoTime() - loopStart;
-            writeCheckpoint(dir, core, runId, trainingSha, step, samples, failedSteps, startedAtMs, teacherSha, ranges, cursor);
+            writeCheckpoint(dir, core, runId, trainingSha, progress, startedAtMs, teacherSha.get(), ranges);
             long deadLetters = dlq.count();
-            Timings timings = new Timings(decodeNanos, waitNanos, fbNanos, optNanos, publishNanos, firstBatchNanos, loopNanos,
+            Timings timings = new Timings(progress.decodeNanos(), progress.waitNanos(), progress.forwardBackwardNanos(),
+                    progress.optimizerNanos(), stepRecords.publishNanos(), progress.firstBatchNanos(), loopNanos,
                     System.nanoTime() - runStart);
             if (!completed) {
                 LOGGER.info("Run {} stopped at step {}; resume it with the same {}", runId, step, TrainerConfig.CHECKPOINT_DIR_CONFIG);
@@ -427,7 +374,7 @@ public final class Trainer implements AutoCloseable {
                 return new Result(runId, false, null, null, step, samples, failedSteps, deadLetters, null, null, timings,
                         decoder.skippedUnlabelled());
             }
-            accuracy = evaluation.run(producer, evalSerializer, runId, step);
+            Double accuracy = evaluation.run(producer, evalSerializer, runId, step);
             Path modelDir = dir.resolve(MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             String sha = saved.metadata().parametersSha256();
@@ -451,7 +398,7 @@ public final class Trainer implements AutoCloseable {
                 manifest.setRanges(trained);
             }
             RunManifest done = manifest.setStatus(RunStatus.FINISHED)
-                    .setTeacherSha256(config.teacherStream() ? teacherSha : null)
+                    .setTeacherSha256(config.teacherStream() ? teacherSha.get() : null)
                     .setFinalModelSha256(sha)
                     .setEndedAtMs(Instant.now())
                     .build();
@@ -548,15 +495,16 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    private void writeCheckpoint(Path dir, TrainingCore core, String runId, String trainingSha, long step, long samples,
-                                 long failedSteps, long startedAtMs, String teacherSha, List<PartitionRange> ranges, Cursor cursor) {
+    private void writeCheckpoint(Path dir, TrainingCore core, String runId, String trainingSha, TrainingLoop.Progress progress,
+                                 long startedAtMs, String teacherSha, List<PartitionRange> ranges) {
         Map<String, long[]> shapes = new HashMap<>();
         Map<String, float[]> arrays = core.snapshot(shapes);
-        new Checkpoint(runId, trainingSha, step, samples, failedSteps, core.optimizerUpdates(), startedAtMs,
-                teacherSha == null ? "" : teacherSha, ranges, cursor, arrays, shapes).write(dir);
+        new Checkpoint(runId, trainingSha, progress.steps(), progress.samples(), progress.failedSteps(),
+                core.optimizerUpdates(), startedAtMs, teacherSha == null ? "" : teacherSha, ranges, progress.cursor(), arrays,
+                shapes).write(dir);
         // a TorchScript student is also usable from PyTorch at every checkpoint, without waiting for the run's end
         TorchScriptStudent.exportInto(core.architecture(), core.block(), dir.resolve(TorchScriptStudent.CHECKPOINT_EXPORT_DIR));
-        LOGGER.debug("Checkpoint of run {} at step {}", runId, step);
+        LOGGER.debug("Checkpoint of run {} at step {}", runId, progress.steps());
     }
 
     /** The current offset range of every partition of {@code topic} (end offsets as read_committed sees them). */

@@ -341,31 +341,42 @@ public final class TrainerConfig extends KdConfig {
             throw new ConfigException(FOLLOW_CONFIG + "=true trains on each record once as it arrives, so "
                     + EPOCHS_CONFIG + " must be 1 (got " + epochs() + ")");
         }
-        if (groupTraining()) {
-            if (follow()) {
-                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true and " + FOLLOW_CONFIG + "=true cannot be combined: "
-                        + "a group trains a bounded range");
-            }
-            if (featureWeight() > 0) {
-                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support feature distillation: "
-                        + FEATURE_WEIGHT_CONFIG + " must be 0 (got " + featureWeight() + ")");
-            }
-            if (maxSteps() > 0) {
-                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true ends when the range is exhausted, so "
-                        + MAX_STEPS_CONFIG + " must be 0 (got " + maxSteps() + ")");
-            }
-            if (teacherEma()) {
-                throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support an EMA teacher (the EMA copy "
-                        + "would not be averaged with the student): " + TEACHER_CONFIG + " must be stream or none (got "
-                        + getString(TEACHER_CONFIG) + ")");
-            }
-        }
+        validateGroupTraining();
         if (!teacherStream() && (ctkdEnabled() || featureWeight() > 0)) {
             throw new ConfigException(TEACHER_CONFIG + "=" + getString(TEACHER_CONFIG) + " has no stream teacher, so "
                     + CTKD_ENABLED_CONFIG + " and "
                     + FEATURE_WEIGHT_CONFIG + " must stay off (got " + ctkdEnabled() + ", " + featureWeight() + ")");
         }
         validateEma();
+        validateCtkd();
+    }
+
+    /** Cross-field rules of group training. */
+    private void validateGroupTraining() {
+        if (!groupTraining()) {
+            return;
+        }
+        if (follow()) {
+            throw new ConfigException(GROUP_TRAINING_CONFIG + "=true and " + FOLLOW_CONFIG + "=true cannot be combined: "
+                    + "a group trains a bounded range");
+        }
+        if (featureWeight() > 0) {
+            throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support feature distillation: "
+                    + FEATURE_WEIGHT_CONFIG + " must be 0 (got " + featureWeight() + ")");
+        }
+        if (maxSteps() > 0) {
+            throw new ConfigException(GROUP_TRAINING_CONFIG + "=true ends when the range is exhausted, so "
+                    + MAX_STEPS_CONFIG + " must be 0 (got " + maxSteps() + ")");
+        }
+        if (teacherEma()) {
+            throw new ConfigException(GROUP_TRAINING_CONFIG + "=true does not support an EMA teacher (the EMA copy "
+                    + "would not be averaged with the student): " + TEACHER_CONFIG + " must be stream or none (got "
+                    + getString(TEACHER_CONFIG) + ")");
+        }
+    }
+
+    /** Cross-field rules of CTKD (a learnable temperature). */
+    private void validateCtkd() {
         if (ctkdEnabled() && !DistillationLosses.kind(kdLoss()).learnableTemperature()) {
             throw new ConfigException(CTKD_ENABLED_CONFIG + " needs " + KD_LOSS_CONFIG + "=" + String.join(" or ",
                     DistillationLosses.kinds().stream().filter(DistillationLoss.Kind::learnableTemperature)

@@ -131,16 +131,7 @@ public final class RecordJsonFormatter {
         if (value == null) {
             g.writeNull();
         } else if (value instanceof GenericRecord record) {
-            if (TENSOR_FULL_NAME.equals(record.getSchema().getFullName())) {
-                writeTensor(g, record);
-            } else {
-                g.writeStartObject();
-                for (Schema.Field field : record.getSchema().getFields()) {
-                    g.writeFieldName(field.name());
-                    writeValue(g, record.get(field.pos()), field.schema());
-                }
-                g.writeEndObject();
-            }
+            writeRecord(g, record);
         } else if (value instanceof CharSequence || value instanceof GenericEnumSymbol<?>) {
             g.writeString(value.toString());
         } else if (value instanceof ByteBuffer buffer) {
@@ -148,21 +139,47 @@ public final class RecordJsonFormatter {
         } else if (value instanceof GenericFixed fixed) {
             writeBytes(g, ByteBuffer.wrap(fixed.bytes()));
         } else if (value instanceof Map<?, ?> map) {
-            g.writeStartObject();
-            Schema valueSchema = schema != null && schema.getType() == Schema.Type.MAP ? schema.getValueType() : null;
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                g.writeFieldName(String.valueOf(e.getKey()));
-                writeValue(g, e.getValue(), valueSchema);
-            }
-            g.writeEndObject();
+            writeMap(g, map, schema != null && schema.getType() == Schema.Type.MAP ? schema.getValueType() : null);
         } else if (value instanceof Collection<?> list) {
-            g.writeStartArray();
-            Schema itemSchema = schema != null && schema.getType() == Schema.Type.ARRAY ? schema.getElementType() : null;
-            for (Object item : list) {
-                writeValue(g, item, itemSchema);
-            }
-            g.writeEndArray();
-        } else if (value instanceof Long l) {
+            writeArray(g, list, schema != null && schema.getType() == Schema.Type.ARRAY ? schema.getElementType() : null);
+        } else {
+            writeScalar(g, value, schema);
+        }
+    }
+
+    private void writeRecord(JsonGenerator g, GenericRecord record) throws IOException {
+        if (TENSOR_FULL_NAME.equals(record.getSchema().getFullName())) {
+            writeTensor(g, record);
+            return;
+        }
+        g.writeStartObject();
+        for (Schema.Field field : record.getSchema().getFields()) {
+            g.writeFieldName(field.name());
+            writeValue(g, record.get(field.pos()), field.schema());
+        }
+        g.writeEndObject();
+    }
+
+    private void writeMap(JsonGenerator g, Map<?, ?> map, Schema valueSchema) throws IOException {
+        g.writeStartObject();
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            g.writeFieldName(String.valueOf(e.getKey()));
+            writeValue(g, e.getValue(), valueSchema);
+        }
+        g.writeEndObject();
+    }
+
+    private void writeArray(JsonGenerator g, Collection<?> list, Schema itemSchema) throws IOException {
+        g.writeStartArray();
+        for (Object item : list) {
+            writeValue(g, item, itemSchema);
+        }
+        g.writeEndArray();
+    }
+
+    /** Numbers, booleans and instants (a timestamp-millis long as an ISO instant); anything else as its string. */
+    private static void writeScalar(JsonGenerator g, Object value, Schema schema) throws IOException {
+        if (value instanceof Long l) {
             if (isTimestampMillis(schema)) {
                 g.writeString(Instant.ofEpochMilli(l).toString());
             } else {
@@ -176,9 +193,8 @@ public final class RecordJsonFormatter {
             writeDouble(g, d);
         } else if (value instanceof Boolean b) {
             g.writeBoolean(b);
-        } else if (value instanceof Instant instant) {
-            g.writeString(instant.toString());
         } else {
+            // an Instant and any other value: its string form
             g.writeString(value.toString());
         }
     }

@@ -106,6 +106,25 @@ public final class LineChart {
         Axis x = Axis.covering(xLo, xHi, 8);
         Axis y = Axis.covering(yLo, yHi, 6);
 
+        Plot plot = new Plot(plotLeft, plotRight, plotTop, plotBottom);
+        appendAxes(sb, plot, x, y);
+        appendGuides(sb, plot, y);
+        appendSeries(sb, plot, x, y);
+        appendLegend(sb, plot);
+        sb.append("</g></svg>");
+        return sb.toString();
+    }
+
+    /** The plot area, in SVG coordinates. */
+    private record Plot(double left, double right, double top, double bottom) {
+    }
+
+    /** Grid, ticks, frame and axis labels. */
+    private void appendAxes(StringBuilder sb, Plot plot, Axis x, Axis y) {
+        double plotLeft = plot.left();
+        double plotRight = plot.right();
+        double plotTop = plot.top();
+        double plotBottom = plot.bottom();
         // grid and ticks
         sb.append("<g class=\"kd-axes\" font-size=\"11\" fill=\"#333\">");
         for (double t : y.ticks()) {
@@ -135,6 +154,14 @@ public final class LineChart {
                 .append(Svg.coord((plotTop + plotBottom) / 2)).append(")\">").append(Svg.escape(yLabel)).append("</text>");
         sb.append("</g>");
 
+    }
+
+    /** The dashed horizontal guide lines. */
+    private void appendGuides(StringBuilder sb, Plot plot, Axis y) {
+        double plotLeft = plot.left();
+        double plotRight = plot.right();
+        double plotTop = plot.top();
+        double plotBottom = plot.bottom();
         // guides
         for (int i = 0; i < guides.size(); i++) {
             Guide g = guides.get(i);
@@ -144,6 +171,14 @@ public final class LineChart {
                     .append(Svg.coord(py)).append("\" stroke=\"#888\" stroke-dasharray=\"6 4\"/>");
         }
 
+    }
+
+    /** One polyline per series (thinned), with point markers for short series. */
+    private void appendSeries(StringBuilder sb, Plot plot, Axis x, Axis y) {
+        double plotLeft = plot.left();
+        double plotRight = plot.right();
+        double plotTop = plot.top();
+        double plotBottom = plot.bottom();
         // series
         for (int i = 0; i < series.size(); i++) {
             Series s = series.get(i);
@@ -174,6 +209,13 @@ public final class LineChart {
             sb.append("</g>");
         }
 
+    }
+
+    /** The legend below the plot, three entries a row (its group stays open: the caller closes it). */
+    private void appendLegend(StringBuilder sb, Plot plot) {
+        double plotLeft = plot.left();
+        double plotRight = plot.right();
+        double plotBottom = plot.bottom();
         // legend
         sb.append("<g class=\"kd-legend\" font-size=\"12\">");
         int col = 0;
@@ -204,8 +246,6 @@ public final class LineChart {
                 row++;
             }
         }
-        sb.append("</g></svg>");
-        return sb.toString();
     }
 
     /** At most {@code max} points at an even stride, always keeping the first and the last. */

@@ -53,15 +53,7 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
      */
     public static EvalTopicReader read(TrainerConfig config, String topic, Architecture student, Deserializer<InputRecord> deserializer,
                                        int limit) {
-        int size = student.inputSize();
-        int classes = student.numClasses();
-        List<Integer> shape = student.inputShape();
-        float[] buffer = new float[Math.multiplyExact(Math.min(limit, 1024), size)];
-        List<Integer> labels = new ArrayList<>();
-        long undecodable = 0;
-        long wrongShape = 0;
-        long unlabelled = 0;
-        long badLabel = 0;
+        Collector kept = new Collector(student, deserializer, limit);
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500,
                 // a misspelt topic must not be created by looking for it
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
@@ -77,66 +69,98 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
             for (TopicPartition tp : tps) {
                 consumer.assign(List.of(tp));
                 consumer.seekToBeginning(List.of(tp));
-                while (labels.size() < limit && consumer.position(tp) < end.get(tp)) {
+                while (!kept.full() && consumer.position(tp) < end.get(tp)) {
                     if (System.currentTimeMillis() > deadline) {
                         throw new KdException("Timed out reading evaluation topic " + topic + " to its end offsets " + end);
                     }
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                        if (labels.size() >= limit || r.offset() >= end.get(tp)) {
+                        if (kept.full() || r.offset() >= end.get(tp)) {
                             break;
                         }
-                        InputRecord in;
-                        try {
-                            in = r.value() == null ? null : deserializer.deserialize(r.topic(), r.headers(), r.value());
-                        } catch (RuntimeException e) {
-                            in = null;
-                        }
-                        if (in == null) {
-                            undecodable++;
-                            continue;
-                        }
-                        if (in.getInput() == null || !InputRecordDecoder.fits(in.getInput().getShape(), shape)) {
-                            wrongShape++;
-                            continue;
-                        }
-                        if (in.getLabel() == null) {
-                            unlabelled++;
-                            continue;
-                        }
-                        if (in.getLabel() < 0 || in.getLabel() >= classes) {
-                            badLabel++;
-                            continue;
-                        }
-                        int at = labels.size() * size;
-                        if (at + size > buffer.length) {
-                            buffer = Arrays.copyOf(buffer, Math.multiplyExact(Math.min(limit, labels.size() * 2), size));
-                        }
-                        try {
-                            TensorBridge.toModelInput("input", in.getInput(), size, buffer, at);
-                        } catch (RuntimeException e) {
-                            wrongShape++;
-                            continue;
-                        }
-                        if (!finite(buffer, at, size)) {
-                            wrongShape++;
-                            continue;
-                        }
-                        labels.add(in.getLabel());
+                        kept.offer(r);
                     }
                 }
             }
         }
-        int n = labels.size();
-        EvalTopicReader out = new EvalTopicReader(Arrays.copyOf(buffer, n * size), labels.stream().mapToInt(Integer::intValue).toArray(),
-                undecodable, wrongShape, unlabelled, badLabel);
-        long skipped = undecodable + wrongShape + unlabelled + badLabel;
+        EvalTopicReader out = kept.result();
+        long skipped = out.undecodable() + out.wrongShape() + out.unlabelled() + out.badLabel();
         if (skipped > 0) {
             LOGGER.warn("Evaluation topic {}: skipped {} record(s): {} undecodable, {} not of shape {} (or not finite), {} "
-                    + "unlabelled, {} with a label outside [0, {})", topic, skipped, undecodable, wrongShape, shape, unlabelled,
-                    badLabel, classes);
+                    + "unlabelled, {} with a label outside [0, {})", topic, skipped, out.undecodable(), out.wrongShape(),
+                    student.inputShape(), out.unlabelled(), out.badLabel(), student.numClasses());
         }
-        LOGGER.info("Evaluating on {} labelled records of topic {} (limit {})", n, topic, limit);
+        LOGGER.info("Evaluating on {} labelled records of topic {} (limit {})", out.size(), topic, limit);
         return out;
+    }
+
+    /** The labelled examples kept so far, and the counts of the records passed over, by reason. */
+    private static final class Collector {
+        private final Deserializer<InputRecord> deserializer;
+        private final int limit;
+        private final int size;
+        private final int classes;
+        private final List<Integer> shape;
+        private float[] buffer;
+        private final List<Integer> labels = new ArrayList<>();
+        private long undecodable;
+        private long wrongShape;
+        private long unlabelled;
+        private long badLabel;
+
+        Collector(Architecture student, Deserializer<InputRecord> deserializer, int limit) {
+            this.deserializer = deserializer;
+            this.limit = limit;
+            this.size = student.inputSize();
+            this.classes = student.numClasses();
+            this.shape = student.inputShape();
+            this.buffer = new float[Math.multiplyExact(Math.min(limit, 1024), size)];
+        }
+
+        boolean full() {
+            return labels.size() >= limit;
+        }
+
+        void offer(ConsumerRecord<byte[], byte[]> r) {
+            InputRecord in;
+            try {
+                in = r.value() == null ? null : deserializer.deserialize(r.topic(), r.headers(), r.value());
+            } catch (RuntimeException e) {
+                in = null;
+            }
+            if (in == null) {
+                undecodable++;
+            } else if (in.getInput() == null || !InputRecordDecoder.fits(in.getInput().getShape(), shape)) {
+                wrongShape++;
+            } else if (in.getLabel() == null) {
+                unlabelled++;
+            } else if (in.getLabel() < 0 || in.getLabel() >= classes) {
+                badLabel++;
+            } else if (copyInput(in)) {
+                labels.add(in.getLabel());
+            } else {
+                wrongShape++;
+            }
+        }
+
+        /** Copies the record's input after the kept ones; false when it cannot be converted or is not finite. */
+        private boolean copyInput(InputRecord in) {
+            int at = labels.size() * size;
+            if (at + size > buffer.length) {
+                buffer = Arrays.copyOf(buffer, Math.multiplyExact(Math.min(limit, labels.size() * 2), size));
+            }
+            try {
+                TensorBridge.toModelInput("input", in.getInput(), size, buffer, at);
+            } catch (RuntimeException e) {
+                return false;
+            }
+            return finite(buffer, at, size);
+        }
+
+        EvalTopicReader result() {
+            int n = labels.size();
+            return new EvalTopicReader(Arrays.copyOf(buffer, n * size), labels.stream().mapToInt(Integer::intValue).toArray(),
+                    undecodable, wrongShape, unlabelled, badLabel);
+        }
     }
 
     private static boolean finite(float[] values, int from, int n) {

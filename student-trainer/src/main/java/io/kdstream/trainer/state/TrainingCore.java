@@ -225,11 +225,8 @@ public final class TrainingCore implements AutoCloseable {
 
     private StepOutcome attempt(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
         double t = temperatureSchedule.valueAt(stepIndex);
-        double alpha = config.teacherStream() ? alphaSchedule.valueAt(stepIndex) : 0.0;
         double consistencyWeight = meanTeacher != null ? meanTeacher.weightAt(stepIndex) : 0.0;
-        if (meanTeacher != null && !config.teacherStream()) {
-            alpha = consistencyWeight;
-        }
+        double alpha = alphaAt(stepIndex, consistencyWeight);
         double lr = learningRate.valueAt(stepIndex);
         int n = batch.size();
         noGrad();
@@ -258,50 +255,18 @@ public final class TrainingCore implements AutoCloseable {
                 NDArray logits = out.get(0);
                 NDArray taskLoss = mask == null ? Losses.crossEntropy(logits, y)
                         : Losses.crossEntropy(logits, y, mask, batch.labelled());
-                NDArray totalLoss = taskLoss;
-                NDArray kdLoss = null;
-                NDArray featureLoss = null;
-                if (config.teacherStream()) {
-                    NDArray teacher = staging.floats(scope, "teacher", batch.logits(), new Shape(n, architecture.numClasses()));
-                    NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
-                    kdLoss = kdTerm.compute(new DistillationLoss.Inputs(logits, teacher, temp, t, direction,
-                            () -> mask == null ? y.reshape(n) : scope.create(targetsOrTeacherTop(batch))));
-                    totalLoss = Losses.mix(taskLoss, kdLoss, alpha);
-                    if (featureKd != null && batch.features() != null) {
-                        Map<String, NDArray> studentMaps = new HashMap<>();
-                        List<FeatureSpec> specs = architecture.features();
-                        for (int i = 0; i < specs.size(); i++) {
-                            studentMaps.put(specs.get(i).name(), out.get(i + 1));
-                        }
-                        Map<String, NDArray> teacherMaps = new HashMap<>();
-                        for (int i = 0; i < teacherFeatures.size(); i++) {
-                            FeatureDescriptor d = teacherFeatures.get(i);
-                            teacherMaps.put(d.name(), staging.floats(scope, "feature:" + i, batch.features().get(i),
-                                    new Shape(n).addAll(shapeOf(d))));
-                        }
-                        featureLoss = featureKd.loss(studentMaps, teacherMaps);
-                        totalLoss = totalLoss.add(Losses.scale(featureLoss, config.featureWeight()));
-                    }
-                    if (temperature != null) {
-                        NDArray reg = temperature.regularizer(scope);
-                        if (reg != null) {
-                            totalLoss = totalLoss.add(reg);
-                        }
-                    }
-                }
+                Terms terms = config.teacherStream()
+                        ? streamTerms(scope, batch, out, taskLoss, new Targets(mask, y), t, alpha, stepIndex, teacherFeatures)
+                        : new Terms(taskLoss, null, null);
                 if (meanTeacher != null) {
-                    NDArray consistency = meanTeacher.loss(logits, emaLogits);
-                    if (config.teacherStream()) {
-                        totalLoss = totalLoss.add(Losses.scale(consistency, consistencyWeight));
-                        kdLoss = kdLoss.add(consistency);
-                    } else {
-                        totalLoss = Losses.mix(taskLoss, consistency, consistencyWeight);
-                        kdLoss = consistency;
-                    }
+                    terms = withConsistency(terms, taskLoss, meanTeacher.loss(logits, emaLogits), consistencyWeight);
                 }
+                NDArray totalLoss = terms.total();
+                NDArray kdLoss = terms.kd();
+                NDArray featureLoss = terms.feature();
                 task = taskLoss.getFloat();
-                kd = kdLoss == null ? 0 : kdLoss.getFloat();
-                feat = featureLoss == null ? 0 : featureLoss.getFloat();
+                kd = valueOrZero(kdLoss);
+                feat = valueOrZero(featureLoss);
                 total = totalLoss.getFloat();
                 finite = Double.isFinite(total);
                 if (finite) {
@@ -314,32 +279,125 @@ public final class TrainingCore implements AutoCloseable {
             if (!finite) {
                 return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
             }
-            Map<String, NDArray> grads = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> e : trainables.entrySet()) {
-                NDArray g = e.getValue().getGradient();
-                g.attach(scope);
-                grads.put(e.getKey(), g);
-            }
-            if (!allFinite(grads.values())) {
-                // a finite loss can still back-propagate to an infinite or NaN gradient; applying it would poison every
-                // parameter for the rest of the run, so the batch is skipped like one with a non-finite loss
-                clearGradients(grads.values());
+            if (!update(scope, lr, stepIndex)) {
                 return new StepOutcome(false, task, kd, feat, total, usedT, alpha, lr, t1 - t0, 0);
-            }
-            if (config.gradClipNorm() > 0) {
-                clipGlobalNorm(grads.values(), config.gradClipNorm());
-            }
-            optimizer.step(trainables, grads, lr);
-            if (temperature != null) {
-                temperature.project();
-            }
-            clearGradients(grads.values());
-            if (meanTeacher != null) {
-                meanTeacher.update(block, stepIndex);
             }
             long t2 = System.nanoTime();
             return new StepOutcome(true, task, kd, feat, total, usedT, alpha, lr, t1 - t0, t2 - t1);
         }
+    }
+
+    /**
+     * The weight of the distillation term at {@code stepIndex}: the α schedule with a stream teacher; with the EMA
+     * teacher alone, the consistency weight; 0 for a labels-only run.
+     */
+    private double alphaAt(long stepIndex, double consistencyWeight) {
+        if (config.teacherStream()) {
+            return alphaSchedule.valueAt(stepIndex);
+        }
+        return meanTeacher != null ? consistencyWeight : 0.0;
+    }
+
+    private static double valueOrZero(NDArray scalar) {
+        return scalar == null ? 0 : scalar.getFloat();
+    }
+
+    /** The loss terms of one forward pass: the total, the distillation term and the feature term (null when absent). */
+    private record Terms(NDArray total, NDArray kd, NDArray feature) {
+    }
+
+    /** The label mask ({@code null} when every example is labelled) and the {@code [n, 1]} label index of a batch. */
+    private record Targets(NDArray mask, NDArray labels) {
+    }
+
+    /**
+     * The terms of the stream teacher: {@code (1 − α)·task + α·KD}, plus the weighted feature term when the run
+     * distils feature maps, plus the CTKD regulariser when the temperature is learnt.
+     */
+    private Terms streamTerms(NDManager scope, Batch batch, NDList out, NDArray taskLoss, Targets targets, double t,
+                              double alpha, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
+        int n = batch.size();
+        NDArray logits = out.get(0);
+        NDArray teacher = staging.floats(scope, "teacher", batch.logits(), new Shape(n, architecture.numClasses()));
+        NDArray temp = temperature != null ? temperature.forLoss(scope, stepIndex) : scope.create((float) t);
+        NDArray kdLoss = kdTerm.compute(new DistillationLoss.Inputs(logits, teacher, temp, t, direction,
+                () -> targets.mask() == null ? targets.labels().reshape(n) : scope.create(targetsOrTeacherTop(batch))));
+        NDArray totalLoss = Losses.mix(taskLoss, kdLoss, alpha);
+        NDArray featureLoss = null;
+        if (featureKd != null && batch.features() != null) {
+            featureLoss = featureKd.loss(studentMaps(out), teacherMaps(scope, batch, teacherFeatures));
+            totalLoss = totalLoss.add(Losses.scale(featureLoss, config.featureWeight()));
+        }
+        if (temperature != null) {
+            NDArray reg = temperature.regularizer(scope);
+            if (reg != null) {
+                totalLoss = totalLoss.add(reg);
+            }
+        }
+        return new Terms(totalLoss, kdLoss, featureLoss);
+    }
+
+    /**
+     * Adds the EMA teacher's consistency term: weighted on top of the stream teacher's terms (and counted in the KD
+     * loss), or, without a stream teacher, mixed with the task term as the only distillation term.
+     */
+    private Terms withConsistency(Terms terms, NDArray taskLoss, NDArray consistency, double weight) {
+        if (config.teacherStream()) {
+            return new Terms(terms.total().add(Losses.scale(consistency, weight)), terms.kd().add(consistency), terms.feature());
+        }
+        return new Terms(Losses.mix(taskLoss, consistency, weight), consistency, terms.feature());
+    }
+
+    /** The student's declared feature maps of a forward pass, by name (outputs after the logits). */
+    private Map<String, NDArray> studentMaps(NDList out) {
+        Map<String, NDArray> studentMaps = new HashMap<>();
+        List<FeatureSpec> specs = architecture.features();
+        for (int i = 0; i < specs.size(); i++) {
+            studentMaps.put(specs.get(i).name(), out.get(i + 1));
+        }
+        return studentMaps;
+    }
+
+    /** The teacher's feature maps of a batch, by name, as arrays of {@code [n, shape...]}. */
+    private Map<String, NDArray> teacherMaps(NDManager scope, Batch batch, List<FeatureDescriptor> teacherFeatures) {
+        Map<String, NDArray> teacherMaps = new HashMap<>();
+        for (int i = 0; i < teacherFeatures.size(); i++) {
+            FeatureDescriptor d = teacherFeatures.get(i);
+            teacherMaps.put(d.name(), staging.floats(scope, "feature:" + i, batch.features().get(i),
+                    new Shape(batch.size()).addAll(shapeOf(d))));
+        }
+        return teacherMaps;
+    }
+
+    /**
+     * Applies the recorded gradients of every trainable array (clipped when configured), then projects the learnt
+     * temperature and moves the EMA teacher. Returns false, changing nothing, when a gradient is not finite.
+     */
+    private boolean update(NDManager scope, double lr, long stepIndex) {
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : trainables.entrySet()) {
+            NDArray g = e.getValue().getGradient();
+            g.attach(scope);
+            grads.put(e.getKey(), g);
+        }
+        if (!allFinite(grads.values())) {
+            // a finite loss can still back-propagate to an infinite or NaN gradient; applying it would poison every
+            // parameter for the rest of the run, so the batch is skipped like one with a non-finite loss
+            clearGradients(grads.values());
+            return false;
+        }
+        if (config.gradClipNorm() > 0) {
+            clipGlobalNorm(grads.values(), config.gradClipNorm());
+        }
+        optimizer.step(trainables, grads, lr);
+        if (temperature != null) {
+            temperature.project();
+        }
+        clearGradients(grads.values());
+        if (meanTeacher != null) {
+            meanTeacher.update(block, stepIndex);
+        }
+        return true;
     }
 
     /** The engine seed of the training forward of step {@code stepIndex}: a fixed mix of the run's seed and the step. */

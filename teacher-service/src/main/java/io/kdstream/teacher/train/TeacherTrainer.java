@@ -119,10 +119,7 @@ public final class TeacherTrainer {
         int evalFrom = validation > 0 ? pool : 0;
         int evalCount = validation > 0 ? validation : test.size();
         int testSize = testLimit > 0 ? Math.min(testLimit, evalCount) : evalCount;
-        List<Integer> inShape = architecture.inputShape();
-        if (inShape.size() != 3 || inShape.get(1) != train.rows() || inShape.get(2) != train.cols()) {
-            throw new KdException(architecture.name() + " takes " + inShape + ", the data is " + train.rows() + "x" + train.cols());
-        }
+        requireImageShape();
         Model model = Model.newInstance(architecture.name(), Device.cpu(), "PyTorch");
         long start = System.nanoTime();
         List<EpochStats> stats = new ArrayList<>();
@@ -141,52 +138,72 @@ public final class TeacherTrainer {
                     order[i] = i;
                 }
                 for (int epoch = 1; epoch <= epochs; epoch++) {
-                    long epochStart = System.nanoTime();
                     shuffle(order, shuffle);
-                    double lossSum = 0;
-                    long correct = 0;
-                    int batches = 0;
-                    for (int from = 0; from < trainSize; from += batchSize) {
-                        int n = Math.min(batchSize, trainSize - from);
-                        try (NDManager scope = trainer.getManager().newSubManager()) {
-                            float[] batch = pixels(train, order, from, n);
-                            augmentation.apply(batch, n, train.rows(), train.cols(), augment);
-                            NDArray x = scope.create(FloatBuffer.wrap(batch), batchShape(n));
-                            NDArray y = scope.create(IntBuffer.wrap(labels(train, order, from, n)), new Shape(n), DataType.INT32);
-                            try (GradientCollector gc = trainer.newGradientCollector()) {
-                                NDArray logits = trainer.forward(new NDList(x)).get(0);
-                                NDArray l = crossEntropy(logits, y, architecture.numClasses());
-                                gc.backward(l);
-                                lossSum += l.getFloat();
-                                correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
-                            }
-                            trainer.step();
-                        }
-                        batches++;
-                        listener.onBatch(epoch, epochs, from + n, trainSize, lossSum / batches);
-                    }
-                    double testAccuracy = evaluate(trainer, evalData, evalFrom, testSize);
-                    double seconds = (System.nanoTime() - epochStart) / 1e9;
-                    EpochStats e = new EpochStats(epoch, lossSum / Math.max(1, batches), (double) correct / trainSize,
-                            testAccuracy, seconds);
-                    stats.add(e);
-                    LOGGER.info("epoch={} loss={} trainAccuracy={} testAccuracy={} seconds={}", epoch, e.trainLoss(),
-                            e.trainAccuracy(), e.testAccuracy(), seconds);
-                    listener.onEpoch(epoch, epochs, e.trainLoss(), e.trainAccuracy(), testAccuracy, seconds);
+                    stats.add(trainEpoch(trainer, epoch, order, trainSize, augment, new EvalSlice(evalData, evalFrom, testSize)));
                 }
             }
             double totalSeconds = (System.nanoTime() - start) / 1e9;
-            ModelMetadata metadata = ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE)
-                    .withTraining(new ModelMetadata.TrainingInfo(train.source() + (trainSize < train.size() ? "[0:" + trainSize + "]" : ""),
-                            epochs, seed, batchSize, Double.parseDouble(Float.toString(learningRate)), totalSeconds));
-            if (!stats.isEmpty() && validation == 0) {
-                metadata = metadata.withTestAccuracy(stats.get(stats.size() - 1).testAccuracy());
-            }
-            return new TrainingResult(model, metadata, stats, totalSeconds);
+            return new TrainingResult(model, metadata(trainSize, stats, totalSeconds), stats, totalSeconds);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    private void requireImageShape() {
+        List<Integer> inShape = architecture.inputShape();
+        if (inShape.size() != 3 || inShape.get(1) != train.rows() || inShape.get(2) != train.cols()) {
+            throw new KdException(architecture.name() + " takes " + inShape + ", the data is " + train.rows() + "x" + train.cols());
+        }
+    }
+
+    /** The images an epoch is scored on: {@code count} of {@code data} from {@code from}. */
+    private record EvalSlice(FashionMnist data, int from, int count) {
+    }
+
+    /** One pass over the first {@code trainSize} images in {@code order}, then the score on {@code eval}. */
+    private EpochStats trainEpoch(Trainer trainer, int epoch, int[] order, int trainSize, Random augment, EvalSlice eval) {
+        long epochStart = System.nanoTime();
+        double lossSum = 0;
+        long correct = 0;
+        int batches = 0;
+        for (int from = 0; from < trainSize; from += batchSize) {
+            int n = Math.min(batchSize, trainSize - from);
+            try (NDManager scope = trainer.getManager().newSubManager()) {
+                float[] batch = pixels(train, order, from, n);
+                augmentation.apply(batch, n, train.rows(), train.cols(), augment);
+                NDArray x = scope.create(FloatBuffer.wrap(batch), batchShape(n));
+                NDArray y = scope.create(IntBuffer.wrap(labels(train, order, from, n)), new Shape(n), DataType.INT32);
+                try (GradientCollector gc = trainer.newGradientCollector()) {
+                    NDArray logits = trainer.forward(new NDList(x)).get(0);
+                    NDArray l = crossEntropy(logits, y, architecture.numClasses());
+                    gc.backward(l);
+                    lossSum += l.getFloat();
+                    correct += logits.argMax(1).toType(DataType.INT32, false).eq(y).countNonzero().getLong();
+                }
+                trainer.step();
+            }
+            batches++;
+            listener.onBatch(epoch, epochs, from + n, trainSize, lossSum / batches);
+        }
+        double testAccuracy = evaluate(trainer, eval.data(), eval.from(), eval.count());
+        double seconds = (System.nanoTime() - epochStart) / 1e9;
+        EpochStats e = new EpochStats(epoch, lossSum / Math.max(1, batches), (double) correct / trainSize,
+                testAccuracy, seconds);
+        LOGGER.info("epoch={} loss={} trainAccuracy={} testAccuracy={} seconds={}", epoch, e.trainLoss(),
+                e.trainAccuracy(), e.testAccuracy(), seconds);
+        listener.onEpoch(epoch, epochs, e.trainLoss(), e.trainAccuracy(), testAccuracy, seconds);
+        return e;
+    }
+
+    private ModelMetadata metadata(int trainSize, List<EpochStats> stats, double totalSeconds) {
+        ModelMetadata metadata = ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE)
+                .withTraining(new ModelMetadata.TrainingInfo(train.source() + (trainSize < train.size() ? "[0:" + trainSize + "]" : ""),
+                        epochs, seed, batchSize, Double.parseDouble(Float.toString(learningRate)), totalSeconds));
+        if (!stats.isEmpty() && validation == 0) {
+            metadata = metadata.withTestAccuracy(stats.get(stats.size() - 1).testAccuracy());
+        }
+        return metadata;
     }
 
     private Optimizer optimizer(int trainSize) {

@@ -1,7 +1,6 @@
 package io.kdstream.teacher.serve.internals;
 
 import io.kdstream.avro.FailureKind;
-import io.kdstream.avro.InputRecord;
 import io.kdstream.avro.SourceCoordinates;
 import io.kdstream.avro.TeacherFeatures;
 import io.kdstream.avro.TeacherOutput;

@@ -1,4 +1,4 @@
-package io.kdstream.trainer;
+package io.kdstream.trainer.loop;
 
 import io.kdstream.core.KdException;
 
