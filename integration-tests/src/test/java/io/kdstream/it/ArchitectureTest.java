@@ -36,8 +36,21 @@ class ArchitectureTest {
     @Test
     void streamsShouldNotDependOnDjl() {
         ArchRule rule = noClasses().that().resideInAPackage("io.kdstream.streams..")
-                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core..")
-                .because("the monitors run without DJL (streams depends on schemas only)");
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core.data..",
+                        "io.kdstream.core.djl..", "io.kdstream.core.model..", "io.kdstream.core.zoo..")
+                .because("the monitors run without DJL: streams depends on schemas and on core/common (the shared "
+                        + "config and Kafka layer) only");
+        rule.allowEmptyShould(true).check(classes);
+    }
+
+    @Test
+    void theSharedConfigAndKafkaLayerShouldNotDependOnDjlOrTheRestOfCore() {
+        ArchRule rule = noClasses().that().resideInAnyPackage("io.kdstream.core.config..", "io.kdstream.core.kafka..")
+                .or().haveFullyQualifiedName("io.kdstream.core.KdException")
+                .or().haveFullyQualifiedName("io.kdstream.core.RetriableKdException")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core.data..",
+                        "io.kdstream.core.djl..", "io.kdstream.core.model..", "io.kdstream.core.zoo..")
+                .because("core/common is the DJL-free layer the monitors share with the services");
         rule.allowEmptyShould(true).check(classes);
     }
 

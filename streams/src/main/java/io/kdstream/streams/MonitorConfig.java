@@ -1,8 +1,9 @@
 package io.kdstream.streams;
 
+import io.kdstream.core.config.KdConfig;
+
 import io.kdstream.streams.internals.DeadLetterDeserializationHandler;
 
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -30,26 +31,28 @@ public final class MonitorConfig extends AbstractConfig {
             + "the prefix of internal topics and the transactional id prefix.";
     public static final String DEFAULT_APPLICATION_ID = "kdstream-monitor";
 
-    public static final String BOOTSTRAP_SERVERS_CONFIG = CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG;
+    // the keys and defaults every service shares come from the shared layer (KdConfig, core/common); the docs here
+    // say what each means to the monitors
+    public static final String BOOTSTRAP_SERVERS_CONFIG = KdConfig.BOOTSTRAP_SERVERS_CONFIG;
     private static final String BOOTSTRAP_SERVERS_DOC = "Kafka brokers to connect to, host:port[,host:port...].";
-    public static final String DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
+    public static final String DEFAULT_BOOTSTRAP_SERVERS = KdConfig.DEFAULT_BOOTSTRAP_SERVERS;
 
-    public static final String SCHEMA_REGISTRY_URL_CONFIG = "schema.registry.url";
+    public static final String SCHEMA_REGISTRY_URL_CONFIG = KdConfig.SCHEMA_REGISTRY_URL_CONFIG;
     private static final String SCHEMA_REGISTRY_URL_DOC = "Schema registry of the Avro records: http(s)://host:port "
             + "(Confluent REST API) or mock://scope (in-process, for tests).";
-    public static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081";
+    public static final String DEFAULT_SCHEMA_REGISTRY_URL = KdConfig.DEFAULT_SCHEMA_REGISTRY_URL;
 
-    public static final String TOPIC_METRICS_CONFIG = "kd.topic.metrics";
+    public static final String TOPIC_METRICS_CONFIG = KdConfig.TOPIC_METRICS_CONFIG;
     private static final String TOPIC_METRICS_DOC = "Topic of the trainers' TrainingStep records (input).";
-    public static final String TOPIC_DLQ_CONFIG = "kd.topic.dlq";
+    public static final String TOPIC_DLQ_CONFIG = KdConfig.TOPIC_DLQ_CONFIG;
     private static final String TOPIC_DLQ_DOC = "Dead-letter topic of FailureEvent records: input of the failure-count "
             + "monitor, and where the monitor dead-letters records it cannot decode.";
-    public static final String TOPIC_MONITORS_CONFIG = "kd.topic.monitors";
+    public static final String TOPIC_MONITORS_CONFIG = KdConfig.TOPIC_MONITORS_CONFIG;
     private static final String TOPIC_MONITORS_DOC = "Topic the MonitorEvent of every closed window is published to.";
-    public static final String TOPIC_ALERTS_CONFIG = "kd.topic.alerts";
+    public static final String TOPIC_ALERTS_CONFIG = KdConfig.TOPIC_ALERTS_CONFIG;
     private static final String TOPIC_ALERTS_DOC = "Topic the Alert records are published to.";
 
-    public static final String TOPIC_RUNS_CONFIG = "kd.topic.runs";
+    public static final String TOPIC_RUNS_CONFIG = KdConfig.TOPIC_RUNS_CONFIG;
     private static final String TOPIC_RUNS_DOC = "Topic of the trainers' RunManifest records (input): a run's "
             + "FINISHED or FAILED manifest publishes its last windows, and the trainer of a FINISHED run is not "
             + "reported stale.";

@@ -1,5 +1,7 @@
 package io.kdstream.streams;
 
+import io.kdstream.core.kafka.Topics;
+
 import java.util.Objects;
 
 /**
@@ -13,11 +15,12 @@ import java.util.Objects;
  */
 public record MonitorTopics(String metrics, String dlq, String monitors, String alerts, String runs) {
 
-    public static final String DEFAULT_METRICS = "kd.metrics";
-    public static final String DEFAULT_DLQ = "kd.dlq";
-    public static final String DEFAULT_MONITORS = "kd.monitors";
-    public static final String DEFAULT_ALERTS = "kd.alerts";
-    public static final String DEFAULT_RUNS = "kd.runs";
+    // the shared topic catalog's defaults (Topics.defaults(), core/common): one place for every default name
+    public static final String DEFAULT_METRICS = Topics.defaults().metrics();
+    public static final String DEFAULT_DLQ = Topics.defaults().dlq();
+    public static final String DEFAULT_MONITORS = Topics.defaults().monitors();
+    public static final String DEFAULT_ALERTS = Topics.defaults().alerts();
+    public static final String DEFAULT_RUNS = Topics.defaults().runs();
 
     public MonitorTopics {
         requireName(metrics, "metrics");

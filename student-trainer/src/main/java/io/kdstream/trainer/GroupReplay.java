@@ -1,11 +1,9 @@
 package io.kdstream.trainer;
 
-import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
-import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.model.ModelMetadata;
@@ -87,9 +85,7 @@ final class GroupReplay {
         LOGGER.info("Replaying group {} (run {}): {} rounds, {} member steps, from {}", manifest.getGroup(),
                 manifest.getRunId(), rounds.size(), steps.size(), config.topics().modelSync());
         Map<String, Object> serde = config.serdeProperties();
-        TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
-                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
+        TeacherOutputDecoder decoder = RecordDecoders.teacherOutputs(config, architecture, false);
         Map<String, TrainingCore> lineages = new LinkedHashMap<>();
         String divergence = null;
         long stepCount = 0;

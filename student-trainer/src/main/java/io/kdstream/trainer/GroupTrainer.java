@@ -2,7 +2,6 @@ package io.kdstream.trainer;
 
 import io.kdstream.trainer.loop.StepRecordHook;
 
-import io.kdstream.core.data.LabelSelection;
 import io.kdstream.avro.FailureEvent;
 import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.GroupStep;
@@ -11,7 +10,6 @@ import io.kdstream.avro.ModelSyncKind;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
 import io.kdstream.avro.RunStatus;
-import io.kdstream.avro.TeacherOutput;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.DeadLetterPublisher;
@@ -135,9 +133,7 @@ final class GroupTrainer {
             overrides.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
             overrides.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
         }
-        TeacherOutputDecoder decoder = new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(),
-                architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false,
-                new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
+        TeacherOutputDecoder decoder = RecordDecoders.teacherOutputs(config, architecture, false);
 
         try (Producer<byte[], byte[]> producer = KafkaClients.producer(config, "kd-trainer-" + runId, Map.of());
              StepPublisher<TrainingStep> stepPublisher = new StepPublisher<>(producer, stepSerializer,

@@ -27,8 +27,6 @@ import io.kdstream.trainer.source.BatchSource;
 import io.kdstream.trainer.source.Cursor;
 import io.kdstream.trainer.source.EvalTopicReader;
 import io.kdstream.trainer.source.FollowReader;
-import io.kdstream.trainer.source.InputRecordDecoder;
-import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.loop.CheckpointHook;
 import io.kdstream.trainer.loop.EvaluationHook;
 import io.kdstream.trainer.loop.FailureBudget;
@@ -303,18 +301,11 @@ public final class Trainer implements AutoCloseable {
                 Ledger.truncate(ledgerFile, step);
                 manifest.setLedgerPath(ledgerFile.toString());
             }
-            TeacherOutputDecoder decoder = new TeacherOutputDecoder(
-                    KdAvroSerdes.value(TeacherOutput.class, serde).deserializer(), architecture.inputSize(),
-                    architecture.numClasses(), config.teacherStream(), distilsFeatures(),
-                    new LabelSelection(config.labelFraction(), config.seed()), StudentArchitectures.recordShape(architecture));
+            TeacherOutputDecoder decoder = RecordDecoders.teacherOutputs(config, architecture, distilsFeatures());
             if (distilsFeatures()) {
                 decoder.withCompanion(companionFeatures(config));
             }
-            RecordDecoder recordDecoder = config.readsInputs()
-                    ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, serde).deserializer(), architecture.inputSize(),
-                            architecture.numClasses(), new LabelSelection(config.labelFraction(), config.seed()),
-                            StudentArchitectures.recordShape(architecture))
-                    : decoder;
+            RecordDecoder recordDecoder = RecordDecoders.forRun(config, architecture, decoder);
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
             Evaluation evaluation = new Evaluation(config, core);

@@ -1,20 +1,14 @@
 package io.kdstream.trainer;
 
 import io.kdstream.avro.PartitionRange;
-import io.kdstream.avro.InputRecord;
-import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.source.Batch;
 import io.kdstream.trainer.source.BatchReader;
 import io.kdstream.trainer.source.Cursor;
-import io.kdstream.trainer.source.InputRecordDecoder;
-import io.kdstream.core.data.LabelSelection;
 import io.kdstream.trainer.source.RecordDecoder;
 import io.kdstream.trainer.source.StreamShapeProbe;
-import io.kdstream.trainer.source.TeacherOutputDecoder;
 import io.kdstream.trainer.state.TrainingCore;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -126,14 +120,8 @@ public final class TrainerBenchmark {
         List<PartitionRange> r = ranges != null ? ranges : snapshot(config);
         Map<Integer, Long> starts = new TreeMap<>();
         r.forEach(x -> starts.put(x.getPartition(), x.getStartOffset()));
-        LabelSelection labels = new LabelSelection(config.labelFraction(), config.seed());
         // the same decoding as the run: InputRecords for the EMA teacher alone, teacher outputs otherwise
-        RecordDecoder decoder = config.readsInputs()
-                ? new InputRecordDecoder(KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), labels, StudentArchitectures.recordShape(architecture))
-                : new TeacherOutputDecoder(KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer(),
-                        architecture.inputSize(), architecture.numClasses(), config.teacherStream(), false, labels,
-                        StudentArchitectures.recordShape(architecture));
+        RecordDecoder decoder = RecordDecoders.forRun(config, architecture, RecordDecoders.teacherOutputs(config, architecture, false));
         List<Batch> out = new ArrayList<>();
         try (BatchReader reader = new BatchReader(
                 () -> KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), r,

@@ -33,7 +33,7 @@ public final class DeadLetterDeserializationHandler implements DeserializationEx
     /** Component name in the FailureEvents of the monitors. */
     public static final String COMPONENT = "monitor";
     /** Config key of the dead-letter topic (the same key as the rest of kdstream). */
-    public static final String DLQ_TOPIC_CONFIG = "kd.topic.dlq";
+    public static final String DLQ_TOPIC_CONFIG = io.kdstream.core.config.KdConfig.TOPIC_DLQ_CONFIG;
     /** Default dead-letter topic. */
     public static final String DEFAULT_DLQ_TOPIC = "kd.dlq";
 

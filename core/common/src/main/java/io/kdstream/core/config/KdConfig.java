@@ -36,6 +36,9 @@ public class KdConfig extends AbstractConfig {
             + "The default is the local stack's development registry.";
     public static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081";
 
+    /** The default topic names: the one place they are written ({@link Topics#defaults()}). */
+    private static final Topics DEFAULT_TOPICS = Topics.defaults();
+
     public static final String TOPIC_INPUTS_CONFIG = "kd.topic.inputs";
     public static final String TOPIC_TEACHER_OUTPUTS_CONFIG = "kd.topic.teacher.outputs";
     public static final String TOPIC_TEACHER_FEATURES_CONFIG = "kd.topic.teacher.features";
@@ -112,27 +115,27 @@ public class KdConfig extends AbstractConfig {
                         return "http(s)://host:port[,...] or mock://scope";
                     }
                 }, Importance.HIGH, SCHEMA_REGISTRY_URL_DOC)
-                .define(TOPIC_INPUTS_CONFIG, Type.STRING, "kd.inputs", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_INPUTS_CONFIG, Type.STRING, DEFAULT_TOPICS.inputs(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Topic of raw inputs (InputRecord), written by ingest and read by the teacher-service.")
-                .define(TOPIC_TEACHER_OUTPUTS_CONFIG, Type.STRING, "kd.teacher-outputs", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_TEACHER_OUTPUTS_CONFIG, Type.STRING, DEFAULT_TOPICS.teacherOutputs(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Topic of teacher outputs (TeacherOutput): the durable replay log students learn from.")
-                .define(TOPIC_TEACHER_FEATURES_CONFIG, Type.STRING, "kd.teacher-features", new ConfigDef.NonEmptyString(),
+                .define(TOPIC_TEACHER_FEATURES_CONFIG, Type.STRING, DEFAULT_TOPICS.teacherFeatures(), new ConfigDef.NonEmptyString(),
                         Importance.MEDIUM, "Companion topic of the teacher's feature maps (TeacherFeatures), one record per "
                         + "teacher output that names it (featuresRef), written in the output's transaction. Only students "
                         + "that distil features read it.")
-                .define(TOPIC_DLQ_CONFIG, Type.STRING, "kd.dlq", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_DLQ_CONFIG, Type.STRING, DEFAULT_TOPICS.dlq(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Dead-letter topic: one FailureEvent per record a stage could not process.")
-                .define(TOPIC_METRICS_CONFIG, Type.STRING, "kd.metrics", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_METRICS_CONFIG, Type.STRING, DEFAULT_TOPICS.metrics(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Per-step training metrics (TrainingStep).")
-                .define(TOPIC_EVAL_CONFIG, Type.STRING, "kd.eval", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_EVAL_CONFIG, Type.STRING, DEFAULT_TOPICS.eval(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Evaluation results (EvalResult).")
-                .define(TOPIC_RUNS_CONFIG, Type.STRING, "kd.runs", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_RUNS_CONFIG, Type.STRING, DEFAULT_TOPICS.runs(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Run manifests (RunManifest), keyed by run id.")
-                .define(TOPIC_MODEL_SYNC_CONFIG, Type.STRING, "kd.model-sync", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_MODEL_SYNC_CONFIG, Type.STRING, DEFAULT_TOPICS.modelSync(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Parameter exchange of trainer groups (ModelSync).")
-                .define(TOPIC_MONITORS_CONFIG, Type.STRING, "kd.monitors", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_MONITORS_CONFIG, Type.STRING, DEFAULT_TOPICS.monitors(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Monitor results per closed window (MonitorEvent).")
-                .define(TOPIC_ALERTS_CONFIG, Type.STRING, "kd.alerts", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                .define(TOPIC_ALERTS_CONFIG, Type.STRING, DEFAULT_TOPICS.alerts(), new ConfigDef.NonEmptyString(), Importance.MEDIUM,
                         "Alerts raised by the monitors (Alert).")
                 .define(TOPICS_PARTITIONS_CONFIG, Type.INT, 4, Range.between(1, 10_000), Importance.MEDIUM, TOPICS_PARTITIONS_DOC)
                 .define(TOPICS_REPLICATION_FACTOR_CONFIG, Type.SHORT, (short) 1, Range.between(1, 32), Importance.MEDIUM,
