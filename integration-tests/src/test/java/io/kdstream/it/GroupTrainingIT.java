@@ -11,6 +11,7 @@ import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.it.support.ChildJvm;
 import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.LedgerCheck;
 import io.kdstream.it.support.TestRegistry;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.Replay;
@@ -151,6 +152,10 @@ class GroupTrainingIT {
         Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
         Path ledgerB = dir.resolve("b").resolve(Trainer.LEDGER_FILE);
         assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA), 2);
+        KdConfig config = new KdConfig(base);
+        // (and once in each epoch, not twice in one and never in the other: the ledger in two passes per partition)
+        LedgerCheck.assertEveryRecordOncePerEpoch(Ledger.read(ledgerA),
+                LedgerCheck.held(config, config.topics().teacherOutputs()), 2);
         assertThat(Files.readAllLines(ledgerB)).isEqualTo(Files.readAllLines(ledgerA));
         assertThat(logA).contains("partitions [0, 2]").contains("epoch 1 of 2 done");
         assertThat(logB).contains("partitions [1, 3]");
