@@ -7,7 +7,10 @@ import io.kdstream.ops.cli.ProgressBar;
 import io.kdstream.ops.demo.DemoPlan;
 import io.kdstream.ops.demo.DemoResult;
 import io.kdstream.ops.demo.DemoRunner;
+import io.kdstream.it.support.LedgerCheck;
 import io.kdstream.trainer.Replay;
+import io.kdstream.trainer.Trainer;
+import io.kdstream.trainer.run.Ledger;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,6 +41,8 @@ class DemoQuickIT {
     private static DemoRunner runner;
     private static DemoResult result;
     private static Replay.Outcome replay;
+    /** The teacher-outputs topic as the broker holds it, read before the stack stops. */
+    private static Map<Integer, LedgerCheck.Partition> teacherOutputs;
     private static final StringWriter CONSOLE = new StringWriter();
 
     @BeforeAll
@@ -56,6 +61,9 @@ class DemoQuickIT {
         result = runner.run();
         Map<String, Object> connection = runner.connection();
         String runId = result.distilled().orElseThrow().runId();
+        // (what the students trained on, read independently of the trainers while the broker still runs)
+        KdConfig stackConfig = new KdConfig(connection);
+        teacherOutputs = LedgerCheck.held(stackConfig, stackConfig.topics().teacherOutputs());
         // (with a garbage collection every few milliseconds: memory the engine still reads must not be freed under it)
         java.util.concurrent.atomic.AtomicBoolean replayed = new java.util.concurrent.atomic.AtomicBoolean();
         Thread collector = new Thread(() -> {
@@ -125,6 +133,35 @@ class DemoQuickIT {
         assertThat(baseline.group()).isNotEqualTo(distilled.group());
         assertThat(result.data().steps().stream().filter(s -> s.getGroup().equals(baseline.group()))
                 .mapToLong(s -> s.getSamples()).sum()).isEqualTo(plan.studentEpochs() * result.labelledImages());
+
+        // record by record, not as a sum (where a duplicate and a loss cancel out): the group ledger of each member
+        // (under DATA_DIR/runs/RUN_ID) names every record the teacher-outputs topic holds, read from the broker,
+        // exactly once per epoch, no offset twice and none beyond the end; the two members' ledgers agree
+        assertThat(teacherOutputs).hasSize(plan.partitions());
+        assertThat(teacherOutputs.values().stream().mapToLong(p -> p.records().size()).sum())
+                .as("records on the teacher-outputs topic").isEqualTo(plan.trainImages());
+        List<String> ledger = null;
+        List<String> memberRuns = steps.stream().map(s -> s.getRunId().toString()).distinct().sorted().toList();
+        assertThat(memberRuns).hasSize(2).contains(distilled.runId());
+        for (String runId : memberRuns) {
+            Path ledgerFile = result.dataDir().resolve("runs").resolve(runId).resolve(Trainer.LEDGER_FILE);
+            assertThat(ledgerFile).as("ledger of group member run " + runId).isRegularFile();
+            assertThat(LedgerCheck.assertEveryRecordOncePerEpoch(Ledger.read(ledgerFile), teacherOutputs, plan.studentEpochs()))
+                    .isEqualTo(plan.trainImages());
+            List<String> lines = readLines(ledgerFile);
+            if (ledger != null) {
+                assertThat(lines).as("ledger of group member run " + runId).isEqualTo(ledger);
+            }
+            ledger = lines;
+        }
+    }
+
+    private static List<String> readLines(Path file) {
+        try {
+            return Files.readAllLines(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

@@ -1,21 +1,31 @@
 package io.kdstream.it;
 
+import io.kdstream.avro.ModelSync;
+import io.kdstream.avro.ModelSyncKind;
+import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
+import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.config.KdConfig;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.it.support.ChildJvm;
+import io.kdstream.it.support.ItTopics;
 import io.kdstream.it.support.KafkaTestCluster;
+import io.kdstream.it.support.LedgerCheck;
 import io.kdstream.it.support.TestRegistry;
+import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.RunManifests;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
-import io.kdstream.trainer.source.Batch;
-import io.kdstream.trainer.run.Ledger;
+import io.kdstream.trainer.group.ModelSyncCodec;
 import io.kdstream.trainer.group.SortedRoundRobinAssignor;
+import io.kdstream.trainer.group.SyncLog;
+import io.kdstream.trainer.run.Ledger;
+import io.kdstream.trainer.source.Batch;
 
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -33,8 +43,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -140,6 +152,10 @@ class GroupTrainingIT {
         Path ledgerA = dir.resolve("a").resolve(Trainer.LEDGER_FILE);
         Path ledgerB = dir.resolve("b").resolve(Trainer.LEDGER_FILE);
         assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA), 2);
+        KdConfig config = new KdConfig(base);
+        // (and once in each epoch, not twice in one and never in the other: the ledger in two passes per partition)
+        LedgerCheck.assertEveryRecordOncePerEpoch(Ledger.read(ledgerA),
+                LedgerCheck.held(config, config.topics().teacherOutputs()), 2);
         assertThat(Files.readAllLines(ledgerB)).isEqualTo(Files.readAllLines(ledgerA));
         assertThat(logA).contains("partitions [0, 2]").contains("epoch 1 of 2 done");
         assertThat(logB).contains("partitions [1, 3]");
@@ -149,7 +165,7 @@ class GroupTrainingIT {
     }
 
     @Test
-    void shouldFinishWithEveryRecordTrainedOnceWhenAMemberIsKilledAfterTwoRounds(@TempDir Path dir) throws Exception {
+    void shouldFinishWithEveryRecordTrainedOnceWhenAMemberIsKilledMidRound(@TempDir Path dir) throws Exception {
         // Given 2400 teacher outputs and two trainer processes in one group
         Map<String, Object> base = groupProps("groupkill", dir);
         TrainerIT.Fixtures.createTopics(base);
@@ -161,8 +177,10 @@ class GroupTrainingIT {
         Process pa = launch(a, logs.resolve("a.log"));
         Process pb = launch(b, logs.resolve("b.log"));
 
-        // When b is killed (SIGKILL) once it has completed two rounds, while it trains the third
+        // When b is killed (SIGKILL) once it has completed two rounds, inside a round: it has trained (and published)
+        // steps it has not contributed yet (it is frozen to look, and killed frozen)
         awaitRounds(pb, logs.resolve("b.log"), 2);
+        NavigableSet<Long> open = freezeMidRound(base, pb, "b");
         pb.destroyForcibly();
         assertThat(pb.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
@@ -181,12 +199,40 @@ class GroupTrainingIT {
         // in its averaged rounds, and those it trained after them, which the survivor trained again
         assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
 
+        // ... and the model-sync log shows the kill landed mid-round: b's contributions counted in at least two rounds,
+        // the steps it trained after its last one never counted; a abandoned the round b left open (its generation's
+        // next round), and completed that round alone in a later generation, taking b's partitions up where b's last
+        // counted contribution had left them; every later round is a's alone
+        SyncHistory history = syncHistory(base);
+        assertThat(open).as("steps b trained in the round it was killed in").isNotEmpty();
+        assertThat(history.countedSteps("b")).as("b's counted steps").isNotEmpty().doesNotContainAnyElementsOf(open);
+        List<SyncLog.State> withB = history.countedWith("b");
+        assertThat(withB).as("rounds that counted a contribution of b").hasSizeGreaterThanOrEqualTo(2);
+        SyncLog.State lastWithB = withB.get(withB.size() - 1);
+        long openRound = lastWithB.round() + 1;
+        assertThat(logA).contains("generation " + lastWithB.generation() + " round " + openRound + ": abandoned");
+        List<SyncLog.State> after = history.completed().subList(history.completed().indexOf(lastWithB) + 1,
+                history.completed().size());
+        assertThat(after).as("rounds after b's last").isNotEmpty().allSatisfy(r -> assertThat(r.contributions())
+                .allSatisfy(c -> assertThat(SyncHistory.of(c.lineage(), "a")).as(c.lineage()).isTrue()));
+        SyncLog.State takeover = after.get(0);
+        assertThat(takeover.round()).isEqualTo(openRound);
+        assertThat(takeover.generation()).isGreaterThan(lastWithB.generation());
+        List<PartitionRange> bTrained = lastWithB.trained().entrySet().stream()
+                .filter(e -> lastWithB.contributions().stream().anyMatch(c -> c.memberId().equals(e.getKey())
+                        && SyncHistory.of(c.lineage(), "b")))
+                .flatMap(e -> e.getValue().stream()).toList();
+        Map<Integer, Long> takeoverStarts = new TreeMap<>();
+        takeover.trained().values().forEach(rs -> rs.forEach(r -> takeoverStarts.put(r.getPartition(), r.getStartOffset())));
+        assertThat(bTrained).as("b's partitions").hasSize(2).allSatisfy(r -> assertThat(takeoverStarts.get(r.getPartition()))
+                .as("where a took partition " + r.getPartition() + " up").isEqualTo(r.getEndOffset()));
+
         // ... and the replay re-trains the same model from the log, the killed member's counted rounds included
         assertReplayMatches(dir, "a", base, modelSha(logA));
     }
 
     @Test
-    void shouldEndWithOneModelAndEveryRecordOnceWhenAMemberIsFrozenUntilTheGroupDropsIt(@TempDir Path dir) throws Exception {
+    void shouldLetAFrozenMemberRejoinWithoutCountingItsStaleRound(@TempDir Path dir) throws Exception {
         // Given 4800 teacher outputs and two trainer processes in one group
         Map<String, Object> base = groupProps("groupfreeze", dir);
         TrainerIT.Fixtures.createTopics(base);
@@ -198,9 +244,10 @@ class GroupTrainingIT {
         Process pa = launch(a, logs.resolve("a.log"));
         Process pb = launch(b, logs.resolve("b.log"));
 
-        // When b is frozen (SIGSTOP: no heartbeats, no progress) after two rounds until the group dropped it, then thawed
+        // When b is frozen (SIGSTOP: no heartbeats, no progress) after two rounds, inside a round (it has trained steps
+        // it has not contributed yet), until the group dropped it, then thawed
         awaitRounds(pb, logs.resolve("b.log"), 2);
-        signal("STOP", pb);
+        NavigableSet<Long> stale = freezeMidRound(base, pb, "b");
         long deadline = System.currentTimeMillis() + 60_000;
         Pattern alone = Pattern.compile("generation \\d+: member 1 of 1 ");
         while (!alone.matcher(Files.readString(logs.resolve("a.log"))).find()) {
@@ -223,12 +270,33 @@ class GroupTrainingIT {
         assertExactlyOnce(endOffsets(base), ledgerCounts(ledgerA));
         assertThat(Files.readAllLines(dir.resolve("b").resolve(Trainer.LEDGER_FILE))).isEqualTo(Files.readAllLines(ledgerA));
 
+        // ... and the model-sync log shows b's round was stale and never counted: b's contributions counted in at least
+        // two rounds before the freeze, never the steps it had trained in the round it was frozen in; the round after
+        // its last counted one was completed by a alone in a later generation (the group had dropped b), and b, thawed,
+        // joined a generation after that one
+        SyncHistory history = syncHistory(base);
+        assertThat(stale).as("steps b trained in the round it was frozen in").isNotEmpty();
+        assertThat(history.countedSteps("b")).as("b's counted steps").doesNotContainAnyElementsOf(stale);
+        List<SyncLog.State> beforeFreeze = history.countedWith("b").stream()
+                .filter(r -> r.contributions().stream().anyMatch(c -> SyncHistory.of(c.lineage(), "b")
+                        && c.steps().stream().allMatch(g -> g.getStep() + 1 < stale.first())))
+                .toList();
+        assertThat(beforeFreeze).as("rounds that counted b's contributions before the freeze").hasSizeGreaterThanOrEqualTo(2);
+        SyncLog.State lastBefore = beforeFreeze.get(beforeFreeze.size() - 1);
+        SyncLog.State next = history.completed().get(history.completed().indexOf(lastBefore) + 1);
+        assertThat(next.round()).isEqualTo(lastBefore.round() + 1);
+        assertThat(next.generation()).as("generation of the round after b's last counted one").isGreaterThan(lastBefore.generation());
+        assertThat(next.contributions()).as("contributions to round " + next.round())
+                .singleElement().satisfies(c -> assertThat(SyncHistory.of(c.lineage(), "a")).as(c.lineage()).isTrue());
+        assertThat(history.joins("b")).as("generations b joined").anyMatch(g -> g > next.generation());
+
         // ... and the replay matches: b's steps of the round that did not count were rolled back, as the log says
         assertReplayMatches(dir, "b", base, modelSha(logB));
     }
 
     @Test
-    void shouldForceARebalanceAndFinishEveryRecordOnceWhenAMemberNeverContributes(@TempDir Path dir) throws Exception {
+    void shouldForceRebalancesWhileAMemberNeverContributesAndRecoverToTrainEveryRecordOnceWhenItLeaves(@TempDir Path dir)
+            throws Exception {
         // Given a trainer and a straggler: a member of the same consumer group that stays alive but never contributes
         Map<String, Object> base = groupProps("groupslow", dir);
         base.put(TrainerConfig.GROUP_SYNC_TIMEOUT_CONFIG, "2000");
@@ -261,6 +329,11 @@ class GroupTrainingIT {
             Thread.sleep(50);
         }
         Thread.sleep(3_000);
+        // (while the straggler stays, the group is held up: no round has completed, and the trainer never went on alone)
+        String beforeLeaving = Files.readString(logs.resolve("a.log"));
+        assertThat(pa.isAlive()).as(beforeLeaving).isTrue();
+        assertThat(rounds(beforeLeaving)).as("rounds completed while the straggler was in the group").isEmpty();
+        assertThat(beforeLeaving).doesNotContainPattern("generation \\d+: member 1 of 1 ");
         leave.set(true);
         straggler.join(30_000);
 
@@ -271,6 +344,14 @@ class GroupTrainingIT {
         assertThat(pa.exitValue()).as(logA).isZero();
         assertThat(logA).contains("abandoned").containsPattern("generation \\d+: member 1 of 1 ");
         assertExactlyOnce(endOffsets(base), ledgerCounts(dir.resolve("a").resolve(Trainer.LEDGER_FILE)));
+        // ... every round it completed, it completed alone, after the straggler left
+        Matcher completedRound = ROUND.matcher(logA);
+        int completedRounds = 0;
+        while (completedRound.find()) {
+            assertThat(completedRound.group(3)).as("members of " + completedRound.group()).isEqualTo("1");
+            completedRounds++;
+        }
+        assertThat(completedRounds).isPositive();
     }
 
     /** Replays member {@code name}'s run from its manifest in this JVM and checks the model sha256. */
@@ -344,6 +425,114 @@ class GroupTrainingIT {
             }
         }
         return out;
+    }
+
+    /**
+     * The group's model-sync log as the topic holds it, read back after the fact: every whole message in log order,
+     * and the rounds the log completed (derived by the product's {@link SyncLog}, as every member derives them).
+     */
+    private record SyncHistory(List<ModelSyncCodec.Message> messages, List<SyncLog.State> completed) {
+
+        /** Whether {@code id} (a lineage or member id) is of the process started as run {@code group-NAME}. */
+        static boolean of(String id, String name) {
+            return id.startsWith("kd-group-group-" + name + "-"); // GroupTrainer's client id: kd-group-RUN_ID-RANDOM
+        }
+
+        /** Steps (as numbered in the member's TrainingStep records, from 1) of every contribution the member sent. */
+        NavigableSet<Long> contributedSteps(String name) {
+            NavigableSet<Long> out = new TreeSet<>();
+            for (ModelSyncCodec.Message m : messages) {
+                if (m.kind() == ModelSyncKind.CONTRIBUTION && of(m.lineage(), name)) {
+                    m.steps().forEach(g -> out.add(g.getStep() + 1));
+                }
+            }
+            return out;
+        }
+
+        /** Steps of the member's contributions that a completed round counted. */
+        NavigableSet<Long> countedSteps(String name) {
+            NavigableSet<Long> out = new TreeSet<>();
+            for (SyncLog.State round : completed) {
+                for (SyncLog.Contribution c : round.contributions()) {
+                    if (of(c.lineage(), name)) {
+                        c.steps().forEach(g -> out.add(g.getStep() + 1));
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** The completed rounds that counted a contribution of the member, in log order. */
+        List<SyncLog.State> countedWith(String name) {
+            return completed.stream().filter(r -> r.contributions().stream().anyMatch(c -> of(c.lineage(), name))).toList();
+        }
+
+        /** Generations the member announced a join for (JOIN markers), in log order. */
+        List<Integer> joins(String name) {
+            return messages.stream().filter(m -> m.kind() == ModelSyncKind.JOIN && of(m.memberId(), name))
+                    .map(ModelSyncCodec.Message::generation).toList();
+        }
+    }
+
+    private static SyncHistory syncHistory(Map<String, Object> base) {
+        KdConfig config = new KdConfig(base);
+        String group = base.get(TrainerConfig.GROUP_CONFIG).toString();
+        String topic = config.topics().modelSync();
+        var deserializer = KdAvroSerdes.value(ModelSync.class, config.serdeProperties()).deserializer();
+        SyncLog log = new SyncLog(group);
+        ModelSyncCodec.Assembler assembler = new ModelSyncCodec.Assembler();
+        List<ModelSyncCodec.Message> messages = new ArrayList<>();
+        List<SyncLog.State> completed = new ArrayList<>();
+        // a group's records are on one partition, so partition-then-offset order is log order
+        for (ConsumerRecord<byte[], byte[]> r : ItTopics.readRecords(config, topic)) {
+            ModelSync chunk = deserializer.deserialize(topic, r.value());
+            if (!group.equals(chunk.getGroup())) {
+                continue;
+            }
+            log.add(chunk);
+            assembler.add(chunk).ifPresent(messages::add);
+            completed.addAll(log.drainCompleted());
+        }
+        return new SyncHistory(messages, completed);
+    }
+
+    /** The steps run {@code group-NAME} published on the metrics topic (TrainingStep records), from 1. */
+    private static NavigableSet<Long> publishedSteps(Map<String, Object> base, String name) {
+        KdConfig config = new KdConfig(base);
+        NavigableSet<Long> out = new TreeSet<>();
+        for (TrainingStep s : ItTopics.readAll(config, config.topics().metrics(), TrainingStep.class)) {
+            if (("group-" + name).equals(s.getRunId())) {
+                out.add(s.getStep());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Freezes (SIGSTOP) the member at a moment it is inside a round: it has published steps (TrainingStep records on
+     * the metrics topic) beyond every contribution it sent to the model-sync log. A frozen process sends nothing more,
+     * so what the two topics hold then is what it had done. Where it is between rounds, it is thawed and frozen again
+     * a few milliseconds later. Returns the steps it trained in the open round; the member stays frozen.
+     */
+    private static NavigableSet<Long> freezeMidRound(Map<String, Object> base, Process member, String name) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 1; ; attempt++) {
+            signal("STOP", member);
+            Thread.sleep(500); // what it sent before the signal reaches the log
+            NavigableSet<Long> contributed = syncHistory(base).contributedSteps(name);
+            NavigableSet<Long> open = new TreeSet<>(publishedSteps(base, name));
+            open.removeAll(contributed);
+            if (!contributed.isEmpty() && !open.isEmpty() && open.first() > contributed.last()) {
+                System.out.printf("GroupTrainingIT: %s frozen inside a round at attempt %d: steps %s contributed, steps %s "
+                        + "trained since%n", name, attempt, contributed, open);
+                return open;
+            }
+            signal("CONT", member);
+            assertThat(System.currentTimeMillis()).as(name + " frozen inside a round").isLessThan(deadline);
+            assertThat(member.isAlive()).isTrue();
+            Thread.sleep(5 + random.nextInt(40));
+        }
     }
 
     /** Parameter sha256 after each round a member completed, by round. */

@@ -116,6 +116,7 @@ class TrainerCrashIT {
                 firstDifferentLoss < 0 ? "none" : Long.toString(firstDifferentLoss), reference.modelSha256());
         assertThat(firstDifferentLoss).as("first step whose published loss differs from the uninterrupted run's (-1: none)")
                 .isEqualTo(-1);
+        assertEveryPublishedLoss(new KdConfig(props), "crash-run", reference.runId(), totalSteps);
         assertThat(out).contains("run-id: crash-run").contains("model-sha256: " + reference.modelSha256());
     }
 
@@ -194,6 +195,7 @@ class TrainerCrashIT {
                     reference.modelSha256());
             assertThat(firstDifferentLoss).as("first step whose published loss differs from the uninterrupted run's (-1: none)")
                     .isEqualTo(-1);
+            assertEveryPublishedLoss(new KdConfig(props), "crashf-run", "crashf-reference", steps);
             assertThat(out).contains("run-id: crashf-run").contains("model-sha256: " + reference.modelSha256());
         }
     }
@@ -220,6 +222,33 @@ class TrainerCrashIT {
             }
         }
         return -1;
+    }
+
+    /**
+     * The step losses, asserted so that "no step differs" cannot hold vacuously and covers every publication: the
+     * uninterrupted run {@code referenceRunId} published each of steps 1..{@code steps} exactly once and no other step;
+     * run {@code runId} published each of them at least once (a step redone after a resume is published again) and no
+     * other; and every time it published a step, also from a process that was killed afterwards, the total loss was the
+     * reference's, bit for bit.
+     */
+    private static void assertEveryPublishedLoss(KdConfig config, String runId, String referenceRunId, long steps) {
+        Map<Long, List<Double>> crashed = new TreeMap<>();
+        Map<Long, List<Double>> reference = new TreeMap<>();
+        for (TrainingStep s : TrainerIT.Fixtures.readAll(config, config.topics().metrics(), TrainingStep.class)) {
+            if (runId.equals(s.getRunId())) {
+                crashed.computeIfAbsent(s.getStep(), k -> new ArrayList<>()).add(s.getTotalLoss());
+            } else if (referenceRunId.equals(s.getRunId())) {
+                reference.computeIfAbsent(s.getStep(), k -> new ArrayList<>()).add(s.getTotalLoss());
+            }
+        }
+        List<Long> all = java.util.stream.LongStream.rangeClosed(1, steps).boxed().toList();
+        assertThat(reference.keySet()).as("steps the uninterrupted run " + referenceRunId + " published")
+                .containsExactlyElementsOf(all);
+        reference.forEach((step, losses) -> assertThat(losses).as("losses the uninterrupted run published for step " + step)
+                .hasSize(1));
+        assertThat(crashed.keySet()).as("steps the crashed run " + runId + " published").containsExactlyElementsOf(all);
+        crashed.forEach((step, losses) -> assertThat(losses).as("every loss the crashed run published for step " + step)
+                .containsOnly(reference.get(step).get(0)));
     }
 
     /** What an uninterrupted trainer process printed at its end. */

@@ -7,6 +7,8 @@ import io.kdstream.trainer.Replay;
 import io.kdstream.trainer.Trainer;
 import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.it.support.ItTopics;
+import io.kdstream.it.support.LedgerCheck;
+import io.kdstream.trainer.run.Ledger;
 import io.kdstream.it.support.LocalKafka;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -66,6 +68,11 @@ class TrainerFollowIT {
         assertThat(trained.keySet()).isEqualTo(held.keySet());
         held.forEach((partition, offsets) -> assertThat(trained.get(partition)).as("partition " + partition)
                 .containsExactlyInAnyOrderElementsOf(offsets).doesNotHaveDuplicates());
+        // ... also as the product reads the ledger (steps 1..n, contiguous), against the partitions' begin and end
+        // offsets read from the broker: each record once, in one pass per partition, no segment beyond the end
+        KdConfig config = new KdConfig(props);
+        assertThat(LedgerCheck.assertEveryRecordOncePerEpoch(Ledger.read(ledgerFile),
+                LedgerCheck.held(config, config.topics().teacherOutputs()), 1)).isEqualTo(350);
         assertThat(result.samples()).isEqualTo(350);
         RunManifest manifest = result.manifest();
         assertThat(manifest.getLedgerPath()).isEqualTo(ledgerFile.toAbsolutePath().toString());

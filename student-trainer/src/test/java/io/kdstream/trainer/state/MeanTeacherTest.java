@@ -173,6 +173,70 @@ class MeanTeacherTest {
         }
     }
 
+    /** Each input's top-1 class under {@code core}'s student, found with one-input, one-label evaluations only. */
+    private static int[] predictions(TrainingCore core, float[] inputs, int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            float[] one = java.util.Arrays.copyOfRange(inputs, i * 784, (i + 1) * 784);
+            out[i] = -1;
+            for (int c = 0; c < 10; c++) {
+                if (core.evaluate(one, new int[] {c}, 1)[0] == 1.0) {
+                    assertThat(out[i]).as("input " + i + " predicted as one class").isEqualTo(-1);
+                    out[i] = c;
+                }
+            }
+            assertThat(out[i]).as("input " + i + " predicted").isNotNegative();
+        }
+        return out;
+    }
+
+    @Test
+    void shouldEvaluateTheEmaWeightsOnceTheyDifferFromTheStudents() {
+        // after training, the EMA teacher lags the student; evaluateEma must run the EMA weights: its accuracy and its
+        // agreement with the student equal those of the EMA weights loaded into a plain student, computed independently.
+        // With decay 0.99 and no warm-up, 20 steps leave the teacher at least 0.99^20 = 82% its initial weights, while
+        // the student has fit the batches it was trained on; on those 64 inputs the two agreed on none (measured): the
+        // check needs only one disagreement, so an evaluation of the student's weights cannot pass for the teacher's
+        TrainerConfig cfg = config(Map.of(TrainerConfig.EMA_DECAY_CONFIG, 0.99, TrainerConfig.EMA_WARMUP_CONFIG, false,
+                TrainerConfig.LEARNING_RATE_CONFIG, "0.05"));
+        TrainerConfig plainCfg = config(Map.of(TrainerConfig.TEACHER_CONFIG, "none"));
+        try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp());
+             TrainingCore emaCopy = new TrainingCore(plainCfg, ModelZoo.studentMlp());
+             TrainingCore studentCopy = new TrainingCore(plainCfg, ModelZoo.studentMlp())) {
+            for (int s = 0; s < 20; s++) {
+                assertThat(core.step(batch(s), s, null).applied()).isTrue();
+            }
+            Map<String, float[]> all = core.snapshot(new HashMap<>());
+            Map<String, float[]> ema = new HashMap<>();
+            Map<String, float[]> student = new HashMap<>();
+            only(all, MeanTeacher.PREFIX).forEach((k, v) -> ema.put("param:" + k, v));
+            only(all, "param:").forEach((k, v) -> student.put("param:" + k, v));
+            emaCopy.loadParameters(ema);
+            studentCopy.loadParameters(student);
+            int n = 64;
+            float[] inputs = new float[n * 784];
+            for (int b = 0; b < n / N; b++) {
+                System.arraycopy(batch(b).inputs(), 0, inputs, b * N * 784, N * 784); // inputs the student was trained on
+            }
+            int[] byEma = predictions(emaCopy, inputs, n);
+            int[] byStudent = predictions(studentCopy, inputs, n);
+            int agree = 0;
+            for (int i = 0; i < n; i++) {
+                agree += byEma[i] == byStudent[i] ? 1 : 0;
+            }
+            // the precondition that makes the check discriminate
+            System.out.printf("EMA vs student top-1 agreement on %d inputs: %d%n", n, agree);
+            assertThat(agree).as("inputs where the EMA teacher and the student agree").isLessThan(n);
+            double[] onOwn = core.evaluateEma(inputs, byEma, 16);
+            assertThat(onOwn[0]).as("EMA accuracy on the EMA weights' own predictions").isEqualTo(1.0);
+            assertThat(onOwn[1]).as("agreement with the student").isEqualTo(agree / (double) n);
+            double[] onStudents = core.evaluateEma(inputs, byStudent, 16);
+            assertThat(onStudents[0]).as("EMA accuracy on the student's predictions").isEqualTo(agree / (double) n);
+            // and the student's own evaluation is still the student's
+            assertThat(core.evaluate(inputs, byStudent, 16)[0]).isEqualTo(1.0);
+        }
+    }
+
     @Test
     void shouldAddTheWeightedConsistencyTermToTheStreamKdMixWithBothTeachers() {
         // unperturbed views and no warm-up: at step 0 the teacher is the student (zero consistency, zero gradient up to
