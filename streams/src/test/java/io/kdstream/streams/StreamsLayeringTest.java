@@ -7,7 +7,10 @@ import org.junit.jupiter.api.Test;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
-/** The streams module depends on schemas and Kafka Streams only: no DJL, no core, no ops. */
+/**
+ * The streams module depends on schemas, Kafka Streams and the DJL-free shared layer ({@code core/common}: the config
+ * keys and topic catalog every service shares) only: no DJL, no other part of core, no service, no ops.
+ */
 class StreamsLayeringTest {
 
     private static final JavaClasses CLASSES = new ClassFileImporter()
@@ -17,9 +20,13 @@ class StreamsLayeringTest {
     @Test
     void shouldNotDependOnDjlCoreOrOps() {
         noClasses().that().resideInAPackage("io.kdstream.streams..")
-                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core..",
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.kdstream.core.data..",
+                        "io.kdstream.core.djl..", "io.kdstream.core.model..", "io.kdstream.core.zoo..",
                         "io.kdstream.ops..", "io.kdstream.trainer..", "io.kdstream.teacher..")
                 .check(CLASSES);
+        // and its dependencies say so: no DJL class is on the module's classpath at all
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Class.forName("ai.djl.ndarray.NDArray"))
+                .isInstanceOf(ClassNotFoundException.class);
     }
 
     @Test
