@@ -98,7 +98,7 @@ public final class DemoRunner implements AutoCloseable {
 
         begin(DemoPhase.TOPICS, "creating topics and starting the monitors");
         TopicsPhase topicsPhase = new TopicsPhase(ctx, stack);
-        end(DemoPhase.TOPICS, topicsPhase.createTopics());
+        topicsPhase.createTopics(detail -> end(DemoPhase.TOPICS, detail));
         MonitorConfig monitorConfig = topicsPhase.startMonitors();
 
         begin(DemoPhase.INGEST, "publishing Fashion-MNIST to " + topics.inputs());

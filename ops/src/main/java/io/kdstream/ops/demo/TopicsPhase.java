@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Phase 2: creates the topic catalog, then starts the monitors (Kafka Streams) early, so they are running when the
@@ -29,12 +30,12 @@ final class TopicsPhase {
         this.stack = stack;
     }
 
-    /** Creates the topics; returns the line that ends the phase. */
-    String createTopics() {
+    /** Creates the topics, then hands {@code done} the line that ends the phase (before the admin client closes). */
+    void createTopics(Consumer<String> done) {
         KdConfig config = stack.config();
         try (TopicAdmin admin = new TopicAdmin(KafkaClients.admin(config), Duration.ofSeconds(30), true)) {
             TopicAdmin.CreateReport created = admin.ensureTopics(TopicAdmin.catalog(config));
-            return created.created().size() + " topics, " + ctx.settings().plan().partitions() + " partitions each";
+            done.accept(created.created().size() + " topics, " + ctx.settings().plan().partitions() + " partitions each");
         }
     }
 
