@@ -368,8 +368,7 @@ public final class TeacherCommand {
     static final class EpochProgress implements TrainingListener {
         private final PrintWriter console;
         private final String accuracyLabel;
-        private ProgressBar bar;
-        private long shown;
+        private final EpochBars bars = new EpochBars("epoch %d/%d", System.err, ProgressBar.Mode.auto());
 
         EpochProgress(PrintWriter console, String accuracyLabel) {
             this.console = console;
@@ -378,22 +377,13 @@ public final class TeacherCommand {
 
         @Override
         public void onBatch(int epoch, int epochs, long done, long total, double meanLoss) {
-            if (bar == null) {
-                bar = new ProgressBar(String.format(Locale.ROOT, "epoch %d/%d", epoch, epochs), total, System.err,
-                        ProgressBar.Mode.auto());
-                shown = 0;
-            }
-            bar.step(done - shown);
-            shown = done;
+            bars.batch(epoch, epochs, done, total);
         }
 
         @Override
         public void onEpoch(int epoch, int epochs, double trainLoss, double trainAccuracy, double testAccuracy,
                 double seconds) {
-            if (bar != null) {
-                bar.finish();
-                bar = null;
-            }
+            bars.finish();
             console.printf(Locale.ROOT, "epoch %d/%d  loss %.4f  train acc %.2f%%  %s %.2f%%  %.1f s%n",
                     epoch, epochs, trainLoss, 100 * trainAccuracy, accuracyLabel, 100 * testAccuracy, seconds);
             console.flush();

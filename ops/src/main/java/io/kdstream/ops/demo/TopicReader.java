@@ -86,6 +86,15 @@ public final class TopicReader {
         return new Contents<>(topic, out, bad);
     }
 
+    /** The partitions of {@code topic}; throws when it does not exist. */
+    static List<TopicPartition> partitions(Consumer<byte[], byte[]> consumer, String topic) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+        if (infos == null || infos.isEmpty()) {
+            throw new io.kdstream.core.KdException("topic " + topic + " does not exist");
+        }
+        return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    }
+
     private static boolean reachedEnd(Consumer<byte[], byte[]> consumer, List<TopicPartition> tps,
                                       Map<TopicPartition, Long> end) {
         for (TopicPartition tp : tps) {

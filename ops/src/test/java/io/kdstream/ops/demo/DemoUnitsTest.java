@@ -39,7 +39,7 @@ class DemoUnitsTest {
                 .getString(io.kdstream.trainer.TrainerConfig.LEARNING_RATE_CONFIG);
         assertThat(defaultRate).startsWith("constant:");
         double rate = Double.parseDouble(defaultRate.substring("constant:".length()));
-        assertThat(DemoRunner.KD_GROUP_LEARNING_RATE).isEqualTo("constant:" + rate * DemoRunner.KD_TRAINERS.size());
+        assertThat(StudentsPhase.KD_GROUP_LEARNING_RATE).isEqualTo("constant:" + rate * StudentsPhase.KD_TRAINERS.size());
     }
 
     @Test
