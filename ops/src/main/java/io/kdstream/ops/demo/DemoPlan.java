@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * How big a demo run is: data, epochs, evaluation and monitor windows. {@link #quick()} is the first-contact run
@@ -43,17 +44,21 @@ public record DemoPlan(String name, int trainImages, int teacherTrainImages, int
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("name must not be blank");
         }
-        if (trainImages < 1 || teacherTrainImages < 1 || teacherEpochs < 1 || teacherTestImages < 1 || studentEpochs < 1
-                || batchSize < 1 || evalIntervalSteps < 1 || evalImages < 1 || partitions < 1 || badRecords < 0) {
+        if (IntStream.of(trainImages, teacherTrainImages, teacherEpochs, teacherTestImages, studentEpochs, batchSize,
+                evalIntervalSteps, evalImages, partitions, badRecords + 1).anyMatch(count -> count < 1)) {
             throw new IllegalArgumentException("every count must be positive (badRecords >= 0): " + name);
         }
-        if (lossWindow.isNegative() || lossWindow.isZero() || lossAdvance.isNegative() || lossAdvance.isZero()
-                || lossAdvance.compareTo(lossWindow) > 0 || lossGrace.isNegative()) {
+        if (!(positive(lossWindow) && positive(lossAdvance) && lossAdvance.compareTo(lossWindow) <= 0
+                && !lossGrace.isNegative())) {
             throw new IllegalArgumentException("monitor windows need 0 < advance <= size and grace >= 0");
         }
         if (!(labelFraction > 0 && labelFraction <= 1)) {
             throw new IllegalArgumentException("labelFraction must be in (0, 1], got " + labelFraction);
         }
+    }
+
+    private static boolean positive(Duration d) {
+        return !d.isNegative() && !d.isZero();
     }
 
     /** A few minutes on two cores: 6,000 images, one teacher epoch, two student epochs. */
