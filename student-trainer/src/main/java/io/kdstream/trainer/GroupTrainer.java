@@ -1,9 +1,13 @@
 package io.kdstream.trainer;
 
+import io.kdstream.avro.FailureKind;
+import io.kdstream.trainer.loop.FailureHook;
 import io.kdstream.trainer.loop.StepRecordHook;
+import io.kdstream.trainer.loop.TrainingLoop;
+import io.kdstream.trainer.source.BatchSource;
+import io.kdstream.trainer.source.Cursor;
 
 import io.kdstream.avro.FailureEvent;
-import io.kdstream.avro.FailureKind;
 import io.kdstream.avro.GroupStep;
 import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.ModelSyncKind;
@@ -23,7 +27,6 @@ import io.kdstream.trainer.student.TorchScriptStudent;
 import io.kdstream.schemas.serde.KdAvroSerdes;
 import io.kdstream.trainer.source.Batch;
 import io.kdstream.trainer.source.BatchAssembler;
-import io.kdstream.trainer.source.Cursor;
 import io.kdstream.trainer.source.Example;
 import io.kdstream.trainer.run.Ledger;
 import io.kdstream.trainer.group.ModelSyncCodec;
@@ -275,7 +278,6 @@ final class GroupTrainer {
                 Map<Integer, Long> roundStart = new TreeMap<>(trainedNext);
                 long round = state.round() + 1;
                 long localSamples = 0;
-                int localSteps = 0;
                 List<GroupStep> roundSteps = new ArrayList<>();
                 while (true) {
                     if (stopRequested.getAsBoolean()) {
@@ -284,58 +286,34 @@ final class GroupTrainer {
                     if (rebalanced) {
                         continue outer;
                     }
-                    boolean exhausted = fetchedAll(data, owned, ranges);
-                    if (localSteps < config.groupSyncIntervalSteps() && !(exhausted && pending.isEmpty())) {
-                        long w0 = System.nanoTime();
-                        while (!rebalanced && countExamples(pending) < config.batchSize() && !fetchedAll(data, owned, ranges)) {
-                            fetch(data, pending, ranges, decoder, dlq, producer);
-                        }
-                        dataWaitNanos += System.nanoTime() - w0;
-                        if (rebalanced) {
-                            continue outer;
-                        }
-                        // a batch of up to batchSize examples, with the dead-lettered records between them
-                        List<Item> taken = new ArrayList<>();
-                        List<Example> examples = new ArrayList<>();
-                        while (!pending.isEmpty() && examples.size() < config.batchSize()) {
-                            Item it = pending.poll();
-                            taken.add(it);
-                            if (it.example() != null) {
-                                examples.add(it.example());
-                            }
-                        }
-                        for (Item it : taken) {
-                            trainedNext.put(it.partition(), it.offset() + 1);
-                        }
-                        if (examples.isEmpty()) {
-                            continue;
-                        }
-                        List<Batch.Segment> segments = segments(taken);
-                        Batch batch = BatchAssembler.assemble(topic, epoch, examples, architecture.inputSize(),
-                                architecture.numClasses(), new Cursor(0, 0, Map.of(), 0, 0), Map.of(), 0, 0, segments);
-                        roundSteps.add(new GroupStep(steps, segments.stream().map(g -> new PartitionRange(topic, g.partition(),
-                                g.start(), g.end())).toList()));
-                        TrainingCore.StepOutcome o = core.step(batch, steps, null);
-                        steps++;
-                        fbNanos += o.forwardBackwardNanos();
-                        optNanos += o.optimizerNanos();
-                        if (o.applied()) {
-                            localSamples += batch.size();
-                        } else {
-                            failedSteps++;
-                            String reason = "non-finite loss at step " + steps + " of group member " + me + "; batch of "
-                                    + batch.size() + " skipped";
-                            LOGGER.warn("Run {}: {}", runId, reason);
-                            dlq.publish(producer, FailureKind.NON_FINITE, reason, batch.first(),
-                                    Map.of("runId", runId, "step", Long.toString(steps)), null);
-                        }
-                        localSteps++;
-                        // the batch is of this round's epoch and carries no reader failures (dead letters go between items)
-                        TrainingStep record = StepRecordHook.record(identity, steps, batch, o);
-                        waitFor(() -> stepPublisher.publish(runId, record), runId);
-                        stepListener.accept(record);
-                        continue;
+                    // the round's steps: the training loop over the batches of this member's partitions, up to the sync
+                    // interval or the end of the range; a rebalance or a stop request ends it early
+                    RoundSource source = new RoundSource(new RoundInput(data, owned, ranges, pending, trainedNext, epoch),
+                            new RoundDecoding(topic, architecture, decoder, dlq, producer));
+                    TrainingLoop.Progress progress = new TrainingLoop.Progress(steps, 0, 0, NO_CURSOR);
+                    List<GroupStep> stepsOfRound = roundSteps;
+                    TrainingLoop loop = new TrainingLoop(source, (batch, index) -> core.step(batch, index, null), 0,
+                            stopRequested, List.of(
+                                    (p, batch, o) -> stepsOfRound.add(new GroupStep(p.steps() - 1, batch.segments().stream()
+                                            .map(g -> new PartitionRange(topic, g.partition(), g.start(), g.end())).toList())),
+                                    FailureHook.withoutBudget(runId, (reason, batch, at) -> dlq.publish(producer,
+                                            FailureKind.NON_FINITE, reason, batch.first(),
+                                            Map.of("runId", runId, "step", Long.toString(at)), null)),
+                                    new StepRecordHook(stepPublisher, identity, stepListener)));
+                    TrainingLoop.End end = runRound(loop, progress, runId);
+                    steps = progress.steps();
+                    failedSteps += progress.failedSteps();
+                    localSamples += progress.samples();
+                    fbNanos += progress.forwardBackwardNanos();
+                    optNanos += progress.optimizerNanos();
+                    dataWaitNanos += progress.waitNanos();
+                    if (end == TrainingLoop.End.STOPPED || source.stopped()) {
+                        break outer;
                     }
+                    if (source.aborted()) {
+                        continue outer;
+                    }
+                    boolean exhausted = fetchedAll(data, owned, ranges);
                     // 3. contribute and wait for the round of this generation to complete
                     if (exhausted && pending.isEmpty()) {
                         for (TopicPartition tp : owned) {
@@ -430,7 +408,6 @@ final class GroupTrainer {
                         LOGGER.info("Group {}: epoch {} of {} done after round {}", group, epoch, config.epochs(), round);
                     }
                     round++;
-                    localSteps = 0;
                     localSamples = 0;
                     roundSteps = new ArrayList<>();
                     roundStart = new TreeMap<>(trainedNext);
@@ -756,6 +733,126 @@ final class GroupTrainer {
                 LOGGER.warn("Publishing to {} failed: {}", topic, e.toString());
             }
         });
+    }
+
+    /** The cursor of a group member's batches: a member resumes from the model-sync log, not from a cursor. */
+    private static final Cursor NO_CURSOR = new Cursor(0, 0, Map.of(), 0, 0);
+
+    /** Runs the training loop over one round's batches; an interrupt ends the run as in {@link Trainer}. */
+    private static TrainingLoop.End runRound(TrainingLoop loop, TrainingLoop.Progress progress, String runId) {
+        try {
+            return loop.run(progress);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KdException("Training of group member run " + runId + " was interrupted", e);
+        }
+    }
+
+    /** Where a round reads: the member's data consumer and partitions, its pending records and trained positions. */
+    private record RoundInput(Consumer<byte[], byte[]> data, List<TopicPartition> owned, Map<Integer, long[]> ranges,
+                              Deque<Item> pending, Map<Integer, Long> trainedNext, int epoch) {
+    }
+
+    /** How a round decodes and dead-letters its records and assembles its batches. */
+    private record RoundDecoding(String topic, Architecture architecture, TeacherOutputDecoder decoder,
+                                 DeadLetterPublisher dlq, Producer<byte[], byte[]> producer) {
+    }
+
+    /**
+     * The batches of one round of this member: up to {@code trainer.group.sync.interval.steps} batches of up to
+     * {@code trainer.batch.size} examples from the member's partitions, with the dead-lettered records between them;
+     * exhausted (null) when the round has its steps or the member's ranges are through, or, marked {@link #aborted()},
+     * when the group rebalances, or, marked {@link #stopped()}, when a stop is requested. Runs on the training thread.
+     */
+    private final class RoundSource implements BatchSource {
+        private final RoundInput in;
+        private final RoundDecoding how;
+        private int batches;
+        private boolean aborted;
+        private boolean stopped;
+
+        RoundSource(RoundInput in, RoundDecoding how) {
+            this.in = in;
+            this.how = how;
+        }
+
+        @Override
+        public void start() {
+        }
+
+        @Override
+        public Batch poll(long timeoutMs) {
+            while (true) {
+                if (stopRequested.getAsBoolean()) {
+                    stopped = true;
+                    return null;
+                }
+                if (rebalanced) {
+                    aborted = true;
+                    return null;
+                }
+                boolean exhausted = fetchedAll(in.data(), in.owned(), in.ranges());
+                if (batches >= config.groupSyncIntervalSteps() || exhausted && in.pending().isEmpty()) {
+                    return null;
+                }
+                while (!rebalanced && countExamples(in.pending()) < config.batchSize()
+                        && !fetchedAll(in.data(), in.owned(), in.ranges())) {
+                    fetch(in.data(), in.pending(), in.ranges(), how.decoder(), how.dlq(), how.producer());
+                }
+                if (rebalanced) {
+                    aborted = true;
+                    return null;
+                }
+                Batch batch = nextFromPending();
+                if (batch != null) {
+                    batches++;
+                    return batch;
+                }
+            }
+        }
+
+        /** The next batch from the pending records, or null when they held only dead-lettered ones (consumed). */
+        private Batch nextFromPending() {
+            List<Item> taken = new ArrayList<>();
+            List<Example> examples = new ArrayList<>();
+            while (!in.pending().isEmpty() && examples.size() < config.batchSize()) {
+                Item it = in.pending().poll();
+                taken.add(it);
+                if (it.example() != null) {
+                    examples.add(it.example());
+                }
+            }
+            for (Item it : taken) {
+                in.trainedNext().put(it.partition(), it.offset() + 1);
+            }
+            if (examples.isEmpty()) {
+                return null;
+            }
+            Architecture a = how.architecture();
+            return BatchAssembler.assemble(how.topic(), in.epoch(), examples, a.inputSize(), a.numClasses(), NO_CURSOR,
+                    Map.of(), 0, 0, segments(taken));
+        }
+
+        boolean aborted() {
+            return aborted;
+        }
+
+        boolean stopped() {
+            return stopped;
+        }
+
+        @Override
+        public Cursor endCursor() {
+            return null;
+        }
+
+        @Override
+        public void requestCommit(Map<Integer, Long> positions) {
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /** An action that may wait for the step publisher. */

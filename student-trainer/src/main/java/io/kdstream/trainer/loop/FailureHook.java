@@ -41,6 +41,21 @@ public final class FailureHook implements TrainingLoop.Hook {
         this.onSpent = Objects.requireNonNull(onSpent, "onSpent");
     }
 
+    private FailureHook(String runId, DeadLetters deadLetters) {
+        this.runId = Objects.requireNonNull(runId, "runId");
+        this.budget = null;
+        this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
+        this.onSpent = () -> { };
+    }
+
+    /**
+     * Logs and dead-letters skipped steps without a budget: for a group member, whose failed steps are undone with
+     * the round when the round does not count, and which has no budget of its own.
+     */
+    public static FailureHook withoutBudget(String runId, DeadLetters deadLetters) {
+        return new FailureHook(runId, deadLetters);
+    }
+
     /** Why step {@code step} (counted from 1) was skipped, for the log and the dead letter. */
     public static String reason(long step, Batch batch, StepOutcome o) {
         String what = Double.isFinite(o.totalLoss()) ? "non-finite gradient" : "non-finite loss";
@@ -57,6 +72,9 @@ public final class FailureHook implements TrainingLoop.Hook {
         String reason = reason(step, batch, outcome);
         LOGGER.warn("Run {}: {}", runId, reason);
         deadLetters.publish(reason, batch, step);
+        if (budget == null) {
+            return;
+        }
         try {
             budget.recordFailure(step, reason);
         } catch (KdException e) {
