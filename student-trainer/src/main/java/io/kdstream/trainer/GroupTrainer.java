@@ -2,6 +2,7 @@ package io.kdstream.trainer;
 
 import io.kdstream.avro.FailureKind;
 import io.kdstream.trainer.loop.FailureHook;
+import io.kdstream.trainer.loop.GroupSyncHook;
 import io.kdstream.trainer.loop.StepRecordHook;
 import io.kdstream.trainer.loop.TrainingLoop;
 import io.kdstream.trainer.source.BatchSource;
@@ -299,7 +300,8 @@ final class GroupTrainer {
                                     FailureHook.withoutBudget(runId, (reason, batch, at) -> dlq.publish(producer,
                                             FailureKind.NON_FINITE, reason, batch.first(),
                                             Map.of("runId", runId, "step", Long.toString(at)), null)),
-                                    new StepRecordHook(stepPublisher, identity, stepListener)));
+                                    new StepRecordHook(stepPublisher, identity, stepListener),
+                                    new GroupSyncHook(() -> rebalanced)));
                     TrainingLoop.End end = runRound(loop, progress, runId);
                     steps = progress.steps();
                     failedSteps += progress.failedSteps();
@@ -307,11 +309,11 @@ final class GroupTrainer {
                     fbNanos += progress.forwardBackwardNanos();
                     optNanos += progress.optimizerNanos();
                     dataWaitNanos += progress.waitNanos();
-                    if (end == TrainingLoop.End.STOPPED || source.stopped()) {
+                    if (end == TrainingLoop.End.STOPPED || stopRequested.getAsBoolean()) {
                         break outer;
                     }
-                    if (source.aborted()) {
-                        continue outer;
+                    if (end == TrainingLoop.End.ABORTED) {
+                        continue outer; // a rebalance: the round does not count
                     }
                     boolean exhausted = fetchedAll(data, owned, ranges);
                     // 3. contribute and wait for the round of this generation to complete
@@ -761,15 +763,13 @@ final class GroupTrainer {
     /**
      * The batches of one round of this member: up to {@code trainer.group.sync.interval.steps} batches of up to
      * {@code trainer.batch.size} examples from the member's partitions, with the dead-lettered records between them;
-     * exhausted (null) when the round has its steps or the member's ranges are through, or, marked {@link #aborted()},
-     * when the group rebalances, or, marked {@link #stopped()}, when a stop is requested. Runs on the training thread.
+     * exhausted (null) when the round has its steps or the member's ranges are through, or when a stop is requested;
+     * aborted ({@link TrainingLoop.Abort}) when the group rebalances while it fills a batch. Runs on the training thread.
      */
     private final class RoundSource implements BatchSource {
         private final RoundInput in;
         private final RoundDecoding how;
         private int batches;
-        private boolean aborted;
-        private boolean stopped;
 
         RoundSource(RoundInput in, RoundDecoding how) {
             this.in = in;
@@ -777,19 +777,13 @@ final class GroupTrainer {
         }
 
         @Override
-        public void start() {
-        }
-
-        @Override
         public Batch poll(long timeoutMs) {
             while (true) {
                 if (stopRequested.getAsBoolean()) {
-                    stopped = true;
                     return null;
                 }
                 if (rebalanced) {
-                    aborted = true;
-                    return null;
+                    throw new TrainingLoop.Abort(GroupSyncHook.REBALANCING);
                 }
                 boolean exhausted = fetchedAll(in.data(), in.owned(), in.ranges());
                 if (batches >= config.groupSyncIntervalSteps() || exhausted && in.pending().isEmpty()) {
@@ -800,8 +794,7 @@ final class GroupTrainer {
                     fetch(in.data(), in.pending(), in.ranges(), how.decoder(), how.dlq(), how.producer());
                 }
                 if (rebalanced) {
-                    aborted = true;
-                    return null;
+                    throw new TrainingLoop.Abort(GroupSyncHook.REBALANCING);
                 }
                 Batch batch = nextFromPending();
                 if (batch != null) {
@@ -833,26 +826,6 @@ final class GroupTrainer {
                     Map.of(), 0, 0, segments(taken));
         }
 
-        boolean aborted() {
-            return aborted;
-        }
-
-        boolean stopped() {
-            return stopped;
-        }
-
-        @Override
-        public Cursor endCursor() {
-            return null;
-        }
-
-        @Override
-        public void requestCommit(Map<Integer, Long> positions) {
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /** An action that may wait for the step publisher. */

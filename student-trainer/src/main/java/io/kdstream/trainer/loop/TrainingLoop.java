@@ -17,7 +17,8 @@ import java.util.function.BooleanSupplier;
  * replay, a follow run and a bounded run drive the same loop with a different source and set of hooks.
  *
  * <p>The loop ends when the source is exhausted, when the step limit is reached, or when a stop is requested (checked
- * before every step); a hook ends it early by throwing.
+ * before every step). The source or a hook ends it early with an {@link Abort} (a group member's round when the group
+ * rebalances: {@link GroupSyncHook}); any other exception from them ends the run.
  */
 public final class TrainingLoop {
     /** How long one poll of the source waits before the loop checks for a stop again. */
@@ -46,7 +47,21 @@ public final class TrainingLoop {
         /** The step limit was reached. */
         MAX_STEPS,
         /** A stop was requested. */
-        STOPPED
+        STOPPED,
+        /** The source or a hook threw {@link Abort}: what was trained since the last sync point does not count. */
+        ABORTED
+    }
+
+    /**
+     * Thrown by the source or a hook to abort the loop at once: the hooks after the throwing one do not see the step,
+     * and no further batch is taken. The caller decides what the aborted steps mean (a group member rolls them back).
+     */
+    public static final class Abort extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public Abort(String reason) {
+            super(reason, null, false, false);
+        }
     }
 
     /** The loop's progress, restored from a checkpoint or fresh; read by the hooks, advanced by the loop only. */
@@ -60,6 +75,7 @@ public final class TrainingLoop {
         private long forwardBackwardNanos;
         private long optimizerNanos;
         private long firstBatchNanos = -1;
+        private String abortReason;
 
         /** Progress of a run at its start, or at a checkpoint: {@code steps} taken, with the cursor after them. */
         public Progress(long steps, long samples, long failedSteps, Cursor cursor) {
@@ -106,6 +122,11 @@ public final class TrainingLoop {
             return optimizerNanos;
         }
 
+        /** Why the loop was aborted ({@link End#ABORTED}), or null. */
+        public String abortReason() {
+            return abortReason;
+        }
+
         /** Time from the loop's start to the first batch, or -1 before it arrived. */
         public long firstBatchNanos() {
             return firstBatchNanos;
@@ -131,8 +152,20 @@ public final class TrainingLoop {
         this.hooks = List.copyOf(hooks);
     }
 
-    /** Starts the source and trains until it is exhausted, the step limit is reached or a stop is requested. */
+    /**
+     * Starts the source and trains until it is exhausted, the step limit is reached, a stop is requested or the source
+     * or a hook aborts.
+     */
     public End run(Progress progress) throws InterruptedException {
+        try {
+            return loop(progress);
+        } catch (Abort abort) {
+            progress.abortReason = abort.getMessage();
+            return End.ABORTED;
+        }
+    }
+
+    private End loop(Progress progress) throws InterruptedException {
         long loopStart = System.nanoTime();
         source.start();
         while (true) {

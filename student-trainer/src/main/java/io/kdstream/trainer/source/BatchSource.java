@@ -9,7 +9,9 @@ public interface BatchSource extends AutoCloseable {
     Batch TIMEOUT = new Batch(-1, 0, new float[0], new int[0], null, null, new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0,
             0, null);
 
-    void start();
+    /** Starts reading (a reader's thread); nothing to do for a source that reads on the caller's thread. */
+    default void start() {
+    }
 
     /** The next batch, null when the source is exhausted, or {@link #TIMEOUT} when none arrived within the timeout. */
     Batch poll(long timeoutMs) throws InterruptedException;
@@ -23,12 +25,20 @@ public interface BatchSource extends AutoCloseable {
         return b;
     }
 
-    /** The cursor after the last batch (valid once {@link #take()} returned null), or null if unknown. */
-    Cursor endCursor();
+    /** The cursor after the last batch (valid once {@link #take()} returned null), or null if unknown (the default). */
+    default Cursor endCursor() {
+        return null;
+    }
 
-    /** Asks the source to commit these next offsets to its consumer group (informational; best effort). */
-    void requestCommit(Map<Integer, Long> positions);
+    /**
+     * Asks the source to commit these next offsets to its consumer group (informational; best effort). The default
+     * commits nothing: a replay, or a source whose positions are kept elsewhere (a group member's model-sync log).
+     */
+    default void requestCommit(Map<Integer, Long> positions) {
+    }
 
+    /** Releases what the source holds; the default holds nothing. */
     @Override
-    void close();
+    default void close() {
+    }
 }

@@ -54,11 +54,6 @@ public final class FollowReader extends PrefetchingSource {
     }
 
     @Override
-    public Cursor endCursor() {
-        return null;
-    }
-
-    @Override
     public void requestCommit(Map<Integer, Long> positions) {
         pendingCommit.set(Map.copyOf(positions));
     }

@@ -46,16 +46,6 @@ public final class LedgerReader extends PrefetchingSource {
     }
 
     @Override
-    public Cursor endCursor() {
-        return null;
-    }
-
-    @Override
-    public void requestCommit(Map<Integer, Long> positions) {
-        // a replay commits nothing
-    }
-
-    @Override
     void read(Consumer<byte[], byte[]> consumer) throws InterruptedException {
         Map<Integer, Long> positions = new TreeMap<>();
         long step = 0;

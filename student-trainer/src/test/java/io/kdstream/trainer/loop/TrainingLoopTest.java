@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TrainingLoopTest {
 
     /** Batches of {@code size} examples each, numbered by the cursor's skip field; a timeout before every third. */
-    private static final class ListSource implements BatchSource {
+    private static class ListSource implements BatchSource {
         private final Deque<Object> items = new ArrayDeque<>();
         private final Cursor end;
         boolean started;
@@ -206,6 +206,51 @@ class TrainingLoopTest {
                 List.of((p, b, o) -> calls.add("metrics " + p.steps()), (p, b, o) -> calls.add("ledger " + p.steps()),
                         (p, b, o) -> calls.add("checkpoint " + p.steps()))).run(fresh());
         assertThat(calls).containsExactly("metrics 1", "ledger 1", "checkpoint 1", "metrics 2", "ledger 2", "checkpoint 2");
+    }
+
+    @Test
+    void shouldAbortTheRoundAfterTheStepDuringWhichTheGroupBeganRebalancing() throws Exception {
+        ListSource source = new ListSource(8, 2);
+        AtomicBoolean rebalancing = new AtomicBoolean();
+        List<Long> seen = new ArrayList<>();
+        List<String> calls = new ArrayList<>();
+        // the rebalance lands while step 3 trains: that step's record still goes out, then the round is aborted
+        TrainingLoop.Stepper stepper = (batch, index) -> {
+            seen.add(index);
+            rebalancing.set(index == 2);
+            return outcome(true);
+        };
+        TrainingLoop.Progress progress = fresh();
+        TrainingLoop.End end = new TrainingLoop(source, stepper, 0, () -> false, List.of(
+                (p, b, o) -> calls.add("record " + p.steps()),
+                new GroupSyncHook(rebalancing::get),
+                (p, b, o) -> calls.add("after sync " + p.steps()))).run(progress);
+        assertThat(end).isEqualTo(TrainingLoop.End.ABORTED);
+        assertThat(progress.abortReason()).isEqualTo(GroupSyncHook.REBALANCING);
+        assertThat(seen).containsExactly(0L, 1L, 2L);
+        assertThat(calls).containsExactly("record 1", "after sync 1", "record 2", "after sync 2", "record 3");
+        // no batch is taken after the abort; the progress counts the aborted step (the member rolls the round back)
+        assertThat(source.items).hasSize(6);
+        assertThat(progress.steps()).isEqualTo(3);
+        assertThat(progress.cursor().skip()).isEqualTo(3);
+    }
+
+    @Test
+    void shouldAbortWithoutAStepWhenTheSourceAborts() throws Exception {
+        BatchSource aborting = new ListSource(0, 1) {
+            @Override
+            public Batch poll(long timeoutMs) {
+                throw new TrainingLoop.Abort("partitions revoked");
+            }
+        };
+        TrainingLoop.Progress progress = fresh();
+        List<Long> seen = new ArrayList<>();
+        TrainingLoop.End end = new TrainingLoop(aborting, failingAt(Set.of(), seen), 0, () -> false,
+                List.of(new GroupSyncHook(() -> true))).run(progress);
+        assertThat(end).isEqualTo(TrainingLoop.End.ABORTED);
+        assertThat(progress.abortReason()).isEqualTo("partitions revoked");
+        assertThat(seen).isEmpty();
+        assertThat(progress.steps()).isZero();
     }
 
     @Test
