@@ -106,7 +106,7 @@ final class GroupReplay {
                     core.loadParameters(GroupTrainer.unflatten(current, initial));
                     for (GroupStep s : c.steps()) {
                         Batch batch = next(reader);
-                        if (!core.step(batch, s.getStep(), null).applied()) {
+                        if (!core.step(batch, s.getStep()).applied()) {
                             failed++;
                         }
                         stepCount++;

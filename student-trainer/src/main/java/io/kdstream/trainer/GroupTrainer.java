@@ -14,7 +14,6 @@ import io.kdstream.avro.ModelSync;
 import io.kdstream.avro.ModelSyncKind;
 import io.kdstream.avro.PartitionRange;
 import io.kdstream.avro.RunManifest;
-import io.kdstream.avro.RunStatus;
 import io.kdstream.avro.TrainingStep;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.DeadLetterPublisher;
@@ -57,7 +56,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -291,9 +289,9 @@ final class GroupTrainer {
                     // interval or the end of the range; a rebalance or a stop request ends it early
                     RoundSource source = new RoundSource(new RoundInput(data, owned, ranges, pending, trainedNext, epoch),
                             new RoundDecoding(topic, architecture, decoder, dlq, producer));
-                    TrainingLoop.Progress progress = new TrainingLoop.Progress(steps, 0, 0, NO_CURSOR);
+                    TrainingLoop.Progress progress = new TrainingLoop.Progress(steps, 0, 0, Cursor.NONE);
                     List<GroupStep> stepsOfRound = roundSteps;
-                    TrainingLoop loop = new TrainingLoop(source, (batch, index) -> core.step(batch, index, null), 0,
+                    TrainingLoop loop = new TrainingLoop(source, (batch, index) -> core.step(batch, index), 0,
                             stopRequested, List.of(
                                     (p, batch, o) -> stepsOfRound.add(new GroupStep(p.steps() - 1, batch.segments().stream()
                                             .map(g -> new PartitionRange(topic, g.partition(), g.start(), g.end())).toList())),
@@ -439,12 +437,7 @@ final class GroupTrainer {
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             TorchScriptStudent.exportInto(architecture, core.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
-            RunManifest done = manifest.setStatus(RunStatus.FINISHED)
-                    .setTeacherSha256(config.teacherStream() ? decoder.teacherSha256() : null)
-                    .setFinalModelSha256(sha)
-                    .setEndedAtMs(Instant.now())
-                    .build();
-            RunManifests.write(modelDir.resolve(RunManifests.FILE), done);
+            RunManifest done = RunManifests.finish(manifest, config, decoder.teacherSha256(), sha, modelDir);
             send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), done));
             producer.flush();
             LOGGER.info("Group {} member run {} finished after round {} ({} rounds here): {} local steps, {} samples in the group "
@@ -737,9 +730,6 @@ final class GroupTrainer {
         });
     }
 
-    /** The cursor of a group member's batches: a member resumes from the model-sync log, not from a cursor. */
-    private static final Cursor NO_CURSOR = new Cursor(0, 0, Map.of(), 0, 0);
-
     /** Runs the training loop over one round's batches; an interrupt ends the run as in {@link Trainer}. */
     private static TrainingLoop.End runRound(TrainingLoop loop, TrainingLoop.Progress progress, String runId) {
         try {
@@ -822,7 +812,7 @@ final class GroupTrainer {
                 return null;
             }
             Architecture a = how.architecture();
-            return BatchAssembler.assemble(how.topic(), in.epoch(), examples, a.inputSize(), a.numClasses(), NO_CURSOR,
+            return BatchAssembler.assemble(how.topic(), in.epoch(), examples, a.inputSize(), a.numClasses(), Cursor.NONE,
                     Map.of(), 0, 0, segments(taken));
         }
 

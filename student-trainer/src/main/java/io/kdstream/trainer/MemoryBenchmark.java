@@ -138,14 +138,14 @@ public final class MemoryBenchmark {
         boolean cpuTime = threads.isCurrentThreadCpuTimeSupported();
         try (TrainingCore core = new TrainingCore(config, architecture)) {
             for (int i = 0; i < settings.warmupSteps(); i++) {
-                core.step(batches.get(i % batches.size()), i, null);
+                core.step(batches.get(i % batches.size()), i);
             }
             long c0 = cpuTime ? threads.getCurrentThreadCpuTime() : -1;
             long t0 = System.nanoTime();
             for (long s = 0; s < settings.steps(); s++) {
                 long index = settings.warmupSteps() + s;
                 Batch b = batches.get((int) (index % batches.size()));
-                TrainingCore.StepOutcome outcome = core.step(b, index, null);
+                TrainingCore.StepOutcome outcome = core.step(b, index);
                 if (outcome.applied()) {
                     samples += b.size();
                 } else {

@@ -51,6 +51,21 @@ public final class RunManifests {
                 .setStartedAtMs(Instant.ofEpochMilli(startedAtMs));
     }
 
+    /**
+     * Ends a run's manifest: FINISHED with the final model's sha256, the teacher's (for a run that distilled a teacher
+     * stream) and the end time; written as {@link #FILE} into {@code modelDir} before it is returned (for publishing).
+     */
+    static RunManifest finish(RunManifest.Builder manifest, TrainerConfig config, String teacherSha256, String modelSha256,
+                              Path modelDir) {
+        RunManifest done = manifest.setStatus(RunStatus.FINISHED)
+                .setTeacherSha256(config.teacherStream() ? teacherSha256 : null)
+                .setFinalModelSha256(modelSha256)
+                .setEndedAtMs(Instant.now())
+                .build();
+        write(modelDir.resolve(FILE), done);
+        return done;
+    }
+
     public static String toJson(RunManifest manifest) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

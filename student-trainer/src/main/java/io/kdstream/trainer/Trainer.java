@@ -342,10 +342,7 @@ public final class Trainer implements AutoCloseable {
                 }));
                 hooks.add(new EvaluationHook(config.evalInterval(), at -> evaluation.run(producer, evalSerializer, runId, at)));
                 loopStart = System.nanoTime();
-                ending = new TrainingLoop(reader, (batch, index) -> {
-                    core.ensureFeatureKd(decoder.teacherFeatures());
-                    return core.step(batch, index, decoder.teacherFeatures());
-                }, config.maxSteps(), () -> stopRequested, hooks).run(progress);
+                ending = new TrainingLoop(reader, core::step, config.maxSteps(), () -> stopRequested, hooks).run(progress);
             }
             boolean completed = ending != TrainingLoop.End.STOPPED || config.follow();
             step = progress.steps();
@@ -388,12 +385,7 @@ public final class Trainer implements AutoCloseable {
                 }
                 manifest.setRanges(trained);
             }
-            RunManifest done = manifest.setStatus(RunStatus.FINISHED)
-                    .setTeacherSha256(config.teacherStream() ? teacherSha.get() : null)
-                    .setFinalModelSha256(sha)
-                    .setEndedAtMs(Instant.now())
-                    .build();
-            RunManifests.write(modelDir.resolve(RunManifests.FILE), done);
+            RunManifest done = RunManifests.finish(manifest, config, teacherSha.get(), sha, modelDir);
             steps.drain(); // every step record leaves before the FINISHED manifest (the monitors close the run on it)
             send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), done));
             producer.flush();

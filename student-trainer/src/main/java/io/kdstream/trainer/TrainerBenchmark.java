@@ -86,7 +86,7 @@ public final class TrainerBenchmark {
         List<Batch> warmup = readBatches(config, architecture, null, WARMUP_STEPS);
         try (TrainingCore core = new TrainingCore(config, architecture)) {
             for (int i = 0; i < warmup.size(); i++) {
-                core.step(warmup.get(i), i, null);
+                core.step(warmup.get(i), i);
             }
         }
 
@@ -105,7 +105,7 @@ public final class TrainerBenchmark {
         try (TrainingCore core = new TrainingCore(config, architecture)) {
             t0 = System.nanoTime();
             for (int i = 0; i < batches.size(); i++) {
-                if (core.step(batches.get(i), i, null).applied()) {
+                if (core.step(batches.get(i), i).applied()) {
                     samples += batches.get(i).size();
                 }
             }

@@ -62,7 +62,11 @@ class StudentArchitecturesTest {
         return x;
     }
 
-    private static Batch batch(long seed, List<float[]> features) {
+    private static Batch batch(long seed) {
+        return batch(seed, null, null);
+    }
+
+    private static Batch batch(long seed, List<float[]> features, List<FeatureDescriptor> descriptors) {
         int[] labels = new int[N];
         float[] logits = new float[N * CLASSES];
         for (int i = 0; i < N; i++) {
@@ -70,7 +74,7 @@ class StudentArchitecturesTest {
             logits[i * CLASSES + labels[i]] = 5f;
         }
         return new Batch(0, N, inputs(seed), labels, logits, features, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0,
-                null);
+                null, descriptors);
     }
 
     private static NDList forward(FeatureBlock block, NDManager m, float[] x) {
@@ -90,8 +94,8 @@ class StudentArchitecturesTest {
 
             // When it runs forward and takes one training step
             NDList out = forward(core.block(), m, inputs(1));
-            TrainingCore.StepOutcome step = core.step(batch(1, List.of(java.util.Arrays.copyOf(teacherValues, N * 12 * 8 * 8))), 0,
-                    List.of(teacherMap));
+            TrainingCore.StepOutcome step = core.step(batch(1, List.of(java.util.Arrays.copyOf(teacherValues, N * 12 * 8 * 8)),
+                    List.of(teacherMap)), 0);
 
             // Then the logits and every declared feature have their shapes, and the step trained on every term
             assertThat(out.get(0).getShape()).isEqualTo(new Shape(N, CLASSES));
@@ -110,7 +114,7 @@ class StudentArchitecturesTest {
     void shouldTrainAnMlpSpecOnFlatInputs(@TempDir Path dir) {
         Architecture a = StudentArchitectures.forShape("mlp:64,32", List.of(SIZE), CLASSES);
         try (TrainingCore core = new TrainingCore(config(dir, Map.of()), a)) {
-            TrainingCore.StepOutcome step = core.step(batch(2, null), 0, null);
+            TrainingCore.StepOutcome step = core.step(batch(2), 0);
             assertThat(step.applied()).isTrue();
             assertThat(step.totalLoss()).isPositive();
         }
@@ -121,8 +125,8 @@ class StudentArchitecturesTest {
         // Given a spec student trained for two steps and saved as a run saves it
         Architecture a = StudentArchitectures.forShape("cnn:8,16:dense32", CHW, CLASSES);
         try (TrainingCore core = new TrainingCore(config(dir, Map.of()), a); NDManager m = NDManager.newBaseManager()) {
-            core.step(batch(3, null), 0, null);
-            core.step(batch(4, null), 1, null);
+            core.step(batch(3), 0);
+            core.step(batch(4), 1);
             SavedModel saved = ModelStore.saveTo(dir.resolve("model"), core.block(),
                     ModelMetadata.draft(a, ModelStore.PARAMETERS_FILE));
 
@@ -243,7 +247,7 @@ class StudentArchitecturesTest {
                     labels[i] = r.nextInt(10);
                 }
                 Batch b = new Batch(0, N, x, labels, null, null, new Cursor(0, 0, Map.of(0, 0L), 0, 0), Map.of(), null, 0, 0, null);
-                assertThat(own.step(b, step, null).totalLoss()).isEqualTo(zoo.step(b, step, null).totalLoss());
+                assertThat(own.step(b, step).totalLoss()).isEqualTo(zoo.step(b, step).totalLoss());
             }
             List<float[]> a = List.copyOf(zoo.parameters().values());
             List<float[]> b = List.copyOf(own.parameters().values());

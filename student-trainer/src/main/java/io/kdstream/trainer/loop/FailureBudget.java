@@ -31,6 +31,14 @@ public final class FailureBudget {
     }
 
     /**
+     * A budget that is never spent: for a group member, whose failed steps are undone with their round when the round
+     * does not count, and which has no budget of its own.
+     */
+    public static FailureBudget unlimited() {
+        return new FailureBudget(Integer.MAX_VALUE, 1, "none");
+    }
+
+    /**
      * Records a failure at {@code step}.
      *
      * @throws KdException when more than {@code maxPerWindow} failures lie within the last {@code windowSteps} steps

@@ -41,19 +41,12 @@ public final class FailureHook implements TrainingLoop.Hook {
         this.onSpent = Objects.requireNonNull(onSpent, "onSpent");
     }
 
-    private FailureHook(String runId, DeadLetters deadLetters) {
-        this.runId = Objects.requireNonNull(runId, "runId");
-        this.budget = null;
-        this.deadLetters = Objects.requireNonNull(deadLetters, "deadLetters");
-        this.onSpent = () -> { };
-    }
-
     /**
-     * Logs and dead-letters skipped steps without a budget: for a group member, whose failed steps are undone with
-     * the round when the round does not count, and which has no budget of its own.
+     * Logs and dead-letters skipped steps without a budget ({@link FailureBudget#unlimited()}): for a group member,
+     * whose failed steps are undone with the round when the round does not count, and which has no budget of its own.
      */
     public static FailureHook withoutBudget(String runId, DeadLetters deadLetters) {
-        return new FailureHook(runId, deadLetters);
+        return new FailureHook(runId, FailureBudget.unlimited(), deadLetters, () -> { });
     }
 
     /** Why step {@code step} (counted from 1) was skipped, for the log and the dead letter. */
@@ -72,9 +65,6 @@ public final class FailureHook implements TrainingLoop.Hook {
         String reason = reason(step, batch, outcome);
         LOGGER.warn("Run {}: {}", runId, reason);
         deadLetters.publish(reason, batch, step);
-        if (budget == null) {
-            return;
-        }
         try {
             budget.recordFailure(step, reason);
         } catch (KdException e) {

@@ -1,5 +1,7 @@
 package io.kdstream.trainer.source;
 
+import io.kdstream.trainer.loss.FeatureDescriptor;
+
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import java.util.List;
@@ -20,10 +22,20 @@ import java.util.List;
  * @param decodeNanos time spent decoding this batch's records
  * @param segments    for online runs, the (partition, start, end) offset ranges the batch was cut from, in batch
  *                    order (the step's ledger entry); null for bounded runs
+ * @param featureDescriptors name, stride and shape of each of {@code features} (the teacher's maps the step pairs with
+ *                    the student's by stride), or null without features
  */
 public record Batch(int epoch, int size, float[] inputs, int[] labels, float[] logits, List<float[]> features,
                     Cursor after, java.util.Map<Integer, Long> positions, ConsumerRecord<byte[], byte[]> first,
-                    int failures, long decodeNanos, java.util.List<Segment> segments) {
+                    int failures, long decodeNanos, java.util.List<Segment> segments,
+                    List<FeatureDescriptor> featureDescriptors) {
+
+    /** A batch without teacher feature maps. */
+    public Batch(int epoch, int size, float[] inputs, int[] labels, float[] logits, List<float[]> features, Cursor after,
+                 java.util.Map<Integer, Long> positions, ConsumerRecord<byte[], byte[]> first, int failures,
+                 long decodeNanos, java.util.List<Segment> segments) {
+        this(epoch, size, inputs, labels, logits, features, after, positions, first, failures, decodeNanos, segments, null);
+    }
 
     /** Examples of the batch that carry a label (the task term is averaged over these; 0 means no task term). */
     public int labelled() {

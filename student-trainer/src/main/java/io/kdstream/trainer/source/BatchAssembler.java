@@ -44,6 +44,6 @@ public final class BatchAssembler {
         Example head = examples.get(0);
         ConsumerRecord<byte[], byte[]> first = new ConsumerRecord<>(topic, head.partition(), head.offset(), null, null);
         return new Batch(epoch, n, inputs, labels, logits, features, after, new TreeMap<>(positions), first, failures, decodeNanos,
-                segments == null ? null : List.copyOf(segments));
+                segments == null ? null : List.copyOf(segments), head.featureDescriptors());
     }
 }

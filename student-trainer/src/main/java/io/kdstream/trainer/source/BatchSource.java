@@ -6,7 +6,7 @@ import java.util.Map;
 public interface BatchSource extends AutoCloseable {
 
     /** Returned by {@link #poll(long)} when no batch arrived in time. */
-    Batch TIMEOUT = new Batch(-1, 0, new float[0], new int[0], null, null, new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0,
+    Batch TIMEOUT = new Batch(-1, 0, new float[0], new int[0], null, null, Cursor.NONE, Map.of(), null, 0,
             0, null);
 
     /** Starts reading (a reader's thread); nothing to do for a source that reads on the caller's thread. */

@@ -20,6 +20,12 @@ public record Cursor(int epoch, long block, Map<Integer, Long> blockStart, int r
         }
     }
 
+    /**
+     * No position: the cursor of marker batches (a poll's timeout, a reader's end) and of a source whose positions are
+     * kept elsewhere (a group member resumes from the model-sync log).
+     */
+    public static final Cursor NONE = new Cursor(0, 0, Map.of(), 0, 0);
+
     /** The start of {@code epoch}: block 0 at the range starts. */
     public static Cursor startOf(int epoch, Map<Integer, Long> rangeStarts) {
         return new Cursor(epoch, 0, rangeStarts, 0, 0);

@@ -11,14 +11,20 @@ package io.kdstream.trainer.source;
  *                   one pass from the record's bytes into the batch), or null
  * @param label      class index, or {@link InputRecordDecoder#UNLABELLED} for an example without a label
  * @param logits     dense teacher logits, or null when the teacher is not used
- * @param features   teacher feature maps in the order of the decoder's descriptors, or null when unused
+ * @param features   teacher feature maps in the order of {@code featureDescriptors}, or null when unused
+ * @param featureDescriptors name, stride and shape of each of {@code features}, or null when unused
  */
 public record Example(int partition, long offset, float[] input, java.nio.ByteBuffer pixels, int label, float[] logits,
-                      float[][] features) {
+                      float[][] features, java.util.List<io.kdstream.trainer.loss.FeatureDescriptor> featureDescriptors) {
+
+    /** An example without teacher feature maps. */
+    public Example(int partition, long offset, float[] input, java.nio.ByteBuffer pixels, int label, float[] logits) {
+        this(partition, offset, input, pixels, label, logits, null, null);
+    }
 
     /** A record at {@code partition}/{@code offset} that the run passes over without training on it. */
     public static Example skip(int partition, long offset) {
-        return new Example(partition, offset, null, null, InputRecordDecoder.UNLABELLED, null, null);
+        return new Example(partition, offset, null, null, InputRecordDecoder.UNLABELLED, null);
     }
 
     /** Whether this is a record passed over on purpose (see {@link #skip}). */

@@ -90,6 +90,6 @@ public final class InputRecordDecoder implements RecordDecoder {
                     + classes + ")");
         }
         int used = label == null || !labels.keeps(String.valueOf(in.getId())) ? UNLABELLED : label;
-        return new Example(record.partition(), record.offset(), input, null, used, null, null);
+        return new Example(record.partition(), record.offset(), input, null, used, null);
     }
 }

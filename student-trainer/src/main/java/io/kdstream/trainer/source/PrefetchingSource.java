@@ -24,7 +24,7 @@ import java.util.function.Supplier;
 abstract class PrefetchingSource implements BatchSource {
     private static final Logger LOGGER = LoggerFactory.getLogger(PrefetchingSource.class);
     private static final Batch END = new Batch(-1, 0, new float[0], new int[0], null, null,
-            new Cursor(0, 0, Map.of(), 0, 0), Map.of(), null, 0, 0, null);
+            Cursor.NONE, Map.of(), null, 0, 0, null);
 
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final BlockingQueue<Batch> queue;

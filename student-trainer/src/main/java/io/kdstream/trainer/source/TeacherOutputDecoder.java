@@ -126,7 +126,8 @@ public final class TeacherOutputDecoder implements RecordDecoder, AutoCloseable 
         if (teacherSha256 == null && out.getTeacher() != null) {
             teacherSha256 = out.getTeacher().getSha256();
         }
-        return new Example(record.partition(), record.offset(), input, pixels, used, logits, features);
+        return new Example(record.partition(), record.offset(), input, pixels, used, logits, features,
+                features == null ? null : teacherFeatures);
     }
 
     private float[] logits(Logits logits) {

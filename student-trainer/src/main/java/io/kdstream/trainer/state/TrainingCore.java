@@ -199,9 +199,14 @@ public final class TrainingCore implements AutoCloseable {
 
     /**
      * One step; a non-finite loss, or a finite loss with a non-finite gradient, is reported with {@code applied == false}
-     * and changes nothing.
+     * and changes nothing. The batch's teacher feature descriptors (if any) set up the feature adapters on the first
+     * step that carries them.
      */
-    public StepOutcome step(Batch batch, long stepIndex, List<FeatureDescriptor> teacherFeatures) {
+    public StepOutcome step(Batch batch, long stepIndex) {
+        List<FeatureDescriptor> teacherFeatures = batch.featureDescriptors();
+        if (teacherFeatures != null) {
+            ensureFeatureKd(teacherFeatures);
+        }
         StepOutcome outcome = attempt(batch, stepIndex, teacherFeatures);
         // A TorchScript module's backward on this engine version (libtorch 2.7.1, CPU) now and then returns a NaN or
         // infinite gradient for a finite loss, at random: the same step on the same weights and inputs is fine when

@@ -200,6 +200,10 @@ class CompanionFeaturesTest {
             Example b = decoder.decode(output("b", 1, ref(0, 1)));
             assertThat(b.features()[0]).containsExactly(7f, 8f);
             assertThat(decoder.teacherFeatures()).extracting(d -> d.name() + "@" + d.stride()).containsExactly("conv@28");
+            // the example carries the maps' descriptors, and so does a batch assembled from it (the step reads them there)
+            assertThat(b.featureDescriptors()).isEqualTo(decoder.teacherFeatures());
+            assertThat(BatchAssembler.assemble(OUTPUTS, 0, List.of(b), 784, 10, Cursor.NONE, Map.of(), 0, 0, null)
+                    .featureDescriptors()).isEqualTo(decoder.teacherFeatures());
             // an output that names another input's record is a bad record, not a silent mismatch
             assertThatThrownBy(() -> decoder.decode(output("c", 2, ref(0, 0))))
                     .isInstanceOfSatisfying(BadRecordException.class, e -> assertThat(e.kind()).isEqualTo(FailureKind.SHAPE))

@@ -59,7 +59,7 @@ class ReaderLoopTest {
             throw new BadRecordException(FailureKind.DESERIALIZATION, "malformed test record");
         }
         return new Example(r.partition(), r.offset(), new float[] {r.value()[0], r.value()[1], 0}, null,
-                (int) (r.offset() % CLASSES), null, null);
+                (int) (r.offset() % CLASSES), null);
     }
 
     private static List<PartitionRange> ranges() {

@@ -97,7 +97,7 @@ class MeanTeacherTest {
         try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp())) {
             for (int s = 0; s < 3; s++) {
                 Map<String, float[]> before = core.snapshot(new HashMap<>());
-                TrainingCore.StepOutcome o = core.step(batch(s), s, null);
+                TrainingCore.StepOutcome o = core.step(batch(s), s);
                 assertThat(o.applied()).isTrue();
                 Map<String, float[]> after = core.snapshot(new HashMap<>());
                 Map<String, float[]> emaBefore = only(before, MeanTeacher.PREFIX);
@@ -121,8 +121,8 @@ class MeanTeacherTest {
     void shouldReportTheConsistencyTermAsKdLossWeightedByAlpha() {
         TrainerConfig cfg = config(Map.of(TrainerConfig.CONSISTENCY_WEIGHT_CONFIG, 0.4, TrainerConfig.CONSISTENCY_RAMPUP_CONFIG, 10L));
         try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp())) {
-            core.step(batch(0), 0, null);
-            TrainingCore.StepOutcome o = core.step(batch(1), 1, null);
+            core.step(batch(0), 0);
+            TrainingCore.StepOutcome o = core.step(batch(1), 1);
             double w = 0.4 * Math.exp(-5 * 0.9 * 0.9);
             assertThat(o.alpha()).isCloseTo(w, within(1e-12));
             assertThat(o.kdLoss()).isPositive();
@@ -137,15 +137,15 @@ class MeanTeacherTest {
              TrainingCore first = new TrainingCore(cfg, ModelZoo.studentTinyCnn());
              TrainingCore resumed = new TrainingCore(cfg, ModelZoo.studentTinyCnn())) {
             for (int s = 0; s < 4; s++) {
-                uninterrupted.step(batch(s), s, null);
+                uninterrupted.step(batch(s), s);
             }
-            first.step(batch(0), 0, null);
-            first.step(batch(1), 1, null);
+            first.step(batch(0), 0);
+            first.step(batch(1), 1);
             Map<String, long[]> shapes = new HashMap<>();
             Map<String, float[]> saved = first.snapshot(shapes);
             resumed.restore(saved, shapes, first.optimizerUpdates());
-            resumed.step(batch(2), 2, null);
-            resumed.step(batch(3), 3, null);
+            resumed.step(batch(2), 2);
+            resumed.step(batch(3), 3);
             Map<String, float[]> a = uninterrupted.snapshot(new HashMap<>());
             Map<String, float[]> b = resumed.snapshot(new HashMap<>());
             assertThat(b.keySet()).isEqualTo(a.keySet()).anyMatch(k -> k.startsWith(MeanTeacher.PREFIX));
@@ -204,7 +204,7 @@ class MeanTeacherTest {
              TrainingCore emaCopy = new TrainingCore(plainCfg, ModelZoo.studentMlp());
              TrainingCore studentCopy = new TrainingCore(plainCfg, ModelZoo.studentMlp())) {
             for (int s = 0; s < 20; s++) {
-                assertThat(core.step(batch(s), s, null).applied()).isTrue();
+                assertThat(core.step(batch(s), s).applied()).isTrue();
             }
             Map<String, float[]> all = core.snapshot(new HashMap<>());
             Map<String, float[]> ema = new HashMap<>();
@@ -247,10 +247,10 @@ class MeanTeacherTest {
         try (TrainingCore both = new TrainingCore(cfg, ModelZoo.studentMlp());
              TrainingCore streamOnly = new TrainingCore(config(Map.of(TrainerConfig.TEACHER_CONFIG, "stream",
                      TrainerConfig.KD_ALPHA_CONFIG, "0.7")), ModelZoo.studentMlp())) {
-            TrainingCore.StepOutcome first = both.step(batch(0, true), 0, null);
-            assertThat(first.kdLoss()).isCloseTo(streamOnly.step(batch(0, true), 0, null).kdLoss(), within(1e-5));
-            TrainingCore.StepOutcome o = both.step(batch(1, true), 1, null);
-            TrainingCore.StepOutcome s = streamOnly.step(batch(1, true), 1, null);
+            TrainingCore.StepOutcome first = both.step(batch(0, true), 0);
+            assertThat(first.kdLoss()).isCloseTo(streamOnly.step(batch(0, true), 0).kdLoss(), within(1e-5));
+            TrainingCore.StepOutcome o = both.step(batch(1, true), 1);
+            TrainingCore.StepOutcome s = streamOnly.step(batch(1, true), 1);
             assertThat(o.taskLoss()).isCloseTo(s.taskLoss(), within(1e-5));
             // alpha stays the stream KD weight; kdLoss is KD plus the (unweighted) consistency term
             assertThat(o.alpha()).isEqualTo(0.7);
@@ -264,10 +264,10 @@ class MeanTeacherTest {
     @Test
     void shouldKeepTheLiveArrayCountFlatAcrossEmaStepsAndEvaluations() {
         try (TrainingCore core = new TrainingCore(config(Map.of(TrainerConfig.AUGMENT_SHIFT_CONFIG, 2)), ModelZoo.studentMlp())) {
-            core.step(batch(0), 0, null);
+            core.step(batch(0), 0);
             int afterFirst = core.liveArrays();
             for (int s = 1; s < 25; s++) {
-                core.step(batch(s), s, null);
+                core.step(batch(s), s);
             }
             core.evaluate(batch(99).inputs(), new int[N], 3);
             core.evaluateEma(batch(99).inputs(), new int[N], 3);

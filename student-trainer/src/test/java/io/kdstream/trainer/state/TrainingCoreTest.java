@@ -60,8 +60,8 @@ class TrainingCoreTest {
         try (TrainingCore a = new TrainingCore(cfg, ModelZoo.studentMlp());
              TrainingCore b = new TrainingCore(cfg, ModelZoo.studentMlp())) {
             for (int s = 0; s < 3; s++) {
-                assertThat(a.step(batch(s, false), s, null).applied()).isTrue();
-                b.step(batch(s, false), s, null);
+                assertThat(a.step(batch(s, false), s).applied()).isTrue();
+                b.step(batch(s, false), s);
             }
             Map<String, float[]> pa = params(a);
             Map<String, float[]> pb = params(b);
@@ -105,7 +105,7 @@ class TrainingCoreTest {
         }
         try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp())) {
             for (int s = 0; s < steps; s++) {
-                core.step(batch(s, false), s, null);
+                core.step(batch(s, false), s);
             }
             return params(core);
         } finally {
@@ -122,7 +122,7 @@ class TrainingCoreTest {
              TrainingCore a = new TrainingCore(cfg, ModelZoo.studentMlp());
              TrainingCore b = new TrainingCore(cfg, ModelZoo.studentMlp())) {
             for (int s = 0; s < steps; s++) {
-                reference.step(batch(s, false), s, null);
+                reference.step(batch(s, false), s);
             }
             java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
             try {
@@ -131,7 +131,7 @@ class TrainingCoreTest {
                     runs.add(pool.submit(() -> {
                         boolean all = true;
                         for (int s = 0; s < steps; s++) {
-                            all &= core.step(batch(s, false), s, null).applied();
+                            all &= core.step(batch(s, false), s).applied();
                         }
                         return all;
                     }));
@@ -157,15 +157,15 @@ class TrainingCoreTest {
              TrainingCore first = new TrainingCore(cfg, ModelZoo.studentTinyCnn());
              TrainingCore resumed = new TrainingCore(cfg, ModelZoo.studentTinyCnn())) {
             for (int s = 0; s < 4; s++) {
-                uninterrupted.step(batch(s, false), s, null);
+                uninterrupted.step(batch(s, false), s);
             }
-            first.step(batch(0, false), 0, null);
-            first.step(batch(1, false), 1, null);
+            first.step(batch(0, false), 0);
+            first.step(batch(1, false), 1);
             Map<String, long[]> shapes = new HashMap<>();
             Map<String, float[]> snap = first.snapshot(shapes);
             resumed.restore(snap, shapes, first.optimizerUpdates());
-            resumed.step(batch(2, false), 2, null);
-            resumed.step(batch(3, false), 3, null);
+            resumed.step(batch(2, false), 2);
+            resumed.step(batch(3, false), 3);
 
             Map<String, float[]> expected = params(uninterrupted);
             Map<String, float[]> actual = params(resumed);
@@ -177,10 +177,10 @@ class TrainingCoreTest {
     void shouldKeepNoArraysAliveBetweenSteps() {
         TrainerConfig cfg = config(Map.of(TrainerConfig.CTKD_ENABLED_CONFIG, true));
         try (TrainingCore core = new TrainingCore(cfg, ModelZoo.studentMlp())) {
-            core.step(batch(0, false), 0, null);
+            core.step(batch(0, false), 0);
             int afterFirst = core.liveArrays();
             for (int s = 1; s < 25; s++) {
-                core.step(batch(s, false), s, null);
+                core.step(batch(s, false), s);
             }
             core.evaluate(batch(99, false).inputs(), batch(99, false).labels(), 4);
             assertThat(core.liveArrays()).isEqualTo(afterFirst);
@@ -191,7 +191,7 @@ class TrainingCoreTest {
     void shouldSkipANonFiniteStepWithoutTouchingParameters() {
         try (TrainingCore core = new TrainingCore(config(Map.of()), ModelZoo.studentMlp())) {
             Map<String, float[]> before = params(core);
-            TrainingCore.StepOutcome o = core.step(batch(1, true), 0, null);
+            TrainingCore.StepOutcome o = core.step(batch(1, true), 0);
             assertThat(o.applied()).isFalse();
             assertThat(Double.isFinite(o.totalLoss())).isFalse();
             Map<String, float[]> after = params(core);
@@ -203,10 +203,10 @@ class TrainingCoreTest {
     void shouldLowerTheDistillationLossOnARepeatedBatch() {
         try (TrainingCore core = new TrainingCore(config(Map.of(TrainerConfig.KD_ALPHA_CONFIG, "1.0")), ModelZoo.studentMlp())) {
             Batch b = batch(5, false);
-            double first = core.step(b, 0, null).kdLoss();
+            double first = core.step(b, 0).kdLoss();
             double last = first;
             for (int s = 1; s < 20; s++) {
-                last = core.step(b, s, null).kdLoss();
+                last = core.step(b, s).kdLoss();
             }
             assertThat(last).isLessThan(first * 0.5);
         }

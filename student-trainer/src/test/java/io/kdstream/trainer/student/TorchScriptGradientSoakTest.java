@@ -38,7 +38,7 @@ class TorchScriptGradientSoakTest {
             for (int student = 0; student < STUDENTS; student++) {
                 try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
                     for (int s = 0; s < STEPS; s++) {
-                        skipped += core.step(batch(s, batchSize), s, null).applied() ? 0 : 1;
+                        skipped += core.step(batch(s, batchSize), s).applied() ? 0 : 1;
                     }
                 }
             }

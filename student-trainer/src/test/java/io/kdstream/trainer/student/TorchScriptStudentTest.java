@@ -179,7 +179,7 @@ class TorchScriptStudentTest {
     private static Map<String, float[]> run(TrainerConfig cfg, int steps) {
         try (TrainingCore core = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             for (int s = 0; s < steps; s++) {
-                assumeAppliedStep(core.step(batch(s), s, null));
+                assumeAppliedStep(core.step(batch(s), s));
             }
             return core.snapshot(new HashMap<>());
         }
@@ -189,7 +189,7 @@ class TorchScriptStudentTest {
     private static int appliedSteps(TrainingCore core, int from, int count) {
         int applied = 0;
         for (int s = from; s < from + count; s++) {
-            applied += core.step(batch(s), s, null).applied() ? 1 : 0;
+            applied += core.step(batch(s), s).applied() ? 1 : 0;
         }
         return applied;
     }
@@ -211,7 +211,7 @@ class TorchScriptStudentTest {
         long updates;
         try (TrainingCore first = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             for (int s = 0; s < 3; s++) {
-                assumeAppliedStep(first.step(batch(s), s, null));
+                assumeAppliedStep(first.step(batch(s), s));
             }
             half = first.snapshot(shapes);
             updates = first.optimizerUpdates();
@@ -219,7 +219,7 @@ class TorchScriptStudentTest {
         try (TrainingCore resumed = new TrainingCore(cfg, StudentArchitectures.resolve(cfg, TorchScriptStudentTest::noStream))) {
             resumed.restore(half, shapes, updates);
             for (int s = 3; s < 6; s++) {
-                assumeAppliedStep(resumed.step(batch(s), s, null));
+                assumeAppliedStep(resumed.step(batch(s), s));
             }
             Map<String, float[]> end = resumed.snapshot(new HashMap<>());
             straight.forEach((k, v) -> assertThat(end.get(k)).as(k).containsExactly(v));
@@ -234,7 +234,7 @@ class TorchScriptStudentTest {
             int applied = 0;
             for (int s = 0; s < 40 && applied < 4; s++) {
                 // a step whose gradient comes out non-finite is skipped (see docs/byo.md): train until 4 were applied
-                applied += core.step(batch(s), s, null).applied() ? 1 : 0;
+                applied += core.step(batch(s), s).applied() ? 1 : 0;
             }
             assertThat(applied).isEqualTo(4);
             Path exported = tmp.resolve("model").resolve(TorchScriptStudent.EXPORT_FILE);
