@@ -17,10 +17,11 @@ import io.kdstream.trainer.source.BatchSource;
 import io.kdstream.trainer.source.LedgerReader;
 import io.kdstream.trainer.group.ModelAverager;
 import io.kdstream.trainer.group.ModelSyncCodec;
-import io.kdstream.trainer.source.StreamShapeProbe;
 import io.kdstream.trainer.group.SyncLog;
 import io.kdstream.trainer.source.TeacherOutputDecoder;
 import io.kdstream.trainer.state.TrainingCore;
+import io.kdstream.trainer.loop.TrainingLoop;
+import io.kdstream.trainer.source.Cursor;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -78,87 +79,146 @@ final class GroupReplay {
      */
     static Trainer.Result run(TrainerConfig config, RunManifest manifest) {
         long start = System.nanoTime();
-        Architecture architecture = StudentArchitectures.resolve(config,
-                () -> StreamShapeProbe.probe(config, config.topics().teacherOutputs(), false, () -> false));
+        Architecture architecture = StudentArchitectures.resolve(config, config.topics().teacherOutputs(), false, () -> false);
         List<Round> rounds = readRounds(config, manifest);
         List<List<Batch.Segment>> steps = ledgerSteps(rounds);
         LOGGER.info("Replaying group {} (run {}): {} rounds, {} member steps, from {}", manifest.getGroup(),
                 manifest.getRunId(), rounds.size(), steps.size(), config.topics().modelSync());
-        Map<String, Object> serde = config.serdeProperties();
         TeacherOutputDecoder decoder = RecordDecoders.teacherOutputs(config, architecture, false);
-        Map<String, TrainingCore> lineages = new LinkedHashMap<>();
-        String divergence = null;
-        long stepCount = 0;
-        long failed = 0;
-        long samples = 0;
         try (TrainingCore base = new TrainingCore(config, architecture);
+             Schedule schedule = new Schedule(config, architecture, rounds, base.parameters());
              BatchSource reader = new LedgerReader(() -> KafkaClients.consumer(config, null, LedgerReader.CONSUMER_OVERRIDES),
                      config.topics().teacherOutputs(), steps, architecture.inputSize(), architecture.numClasses(), decoder,
                      config.prefetchBatches())) {
-            Map<String, float[]> initial = base.parameters();
-            float[] current = GroupTrainer.flatten(initial);
-            reader.start();
-            int done = 0;
-            for (Round r : rounds) {
-                List<ModelAverager.Contribution> parts = new ArrayList<>();
-                for (SyncLog.Contribution c : r.contributions()) {
-                    TrainingCore core = lineages.computeIfAbsent(c.lineage(), l -> new TrainingCore(config, architecture));
-                    core.loadParameters(GroupTrainer.unflatten(current, initial));
-                    for (GroupStep s : c.steps()) {
-                        Batch batch = next(reader);
-                        if (!core.step(batch, s.getStep()).applied()) {
-                            failed++;
-                        }
-                        stepCount++;
-                    }
-                    float[] trained = GroupTrainer.flatten(core.parameters());
-                    if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(trained)).equals(c.payloadSha256())) {
-                        divergence = "round " + r.round() + " (generation " + r.generation() + ", epoch " + r.epoch()
-                                + "), member " + c.memberId() + ": its re-trained parameters differ from its contribution";
-                        LOGGER.warn("Group replay diverges at {}", divergence);
-                    }
-                    parts.add(new ModelAverager.Contribution(c.memberId(), c.samples(), trained));
-                    samples += c.samples();
-                }
-                current = ModelAverager.average(parts);
-                if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(current)).equals(r.averageSha256())) {
-                    divergence = "round " + r.round() + ": the average differs from the group's";
-                    LOGGER.warn("Group replay diverges at {}", divergence);
-                }
-                done++;
-                if (done % Math.max(1, rounds.size() / 10) == 0 || done == rounds.size()) {
-                    LOGGER.info("Group replay: {} of {} rounds ({} steps)", done, rounds.size(), stepCount);
-                }
-            }
+            // the loop over the ledger's batches; the schedule knows whose step each is, and ends contributions and rounds
+            TrainingLoop.Progress progress = new TrainingLoop.Progress(0, 0, 0, Cursor.NONE);
+            new TrainingLoop(reader, schedule::step, 0, () -> false, List.of(schedule)).run(progress);
             // the reader ends on its own after the last step: its consumer then closes undisturbed
-            if (reader.take() != null) {
-                throw new KdException("The replay read more batches than the model-sync log has steps");
+            if (!schedule.finished()) {
+                throw new KdException("The teacher-outputs topic ran out of records before the replay's last step");
             }
-            base.loadParameters(GroupTrainer.unflatten(current, initial));
+            base.loadParameters(ModelAverager.unflatten(schedule.current, schedule.initial));
             Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, base.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
             TorchScriptStudent.exportInto(architecture, base.block(), modelDir);
             String sha = saved.metadata().parametersSha256();
             LOGGER.info("Group replay of run {} finished: {} rounds, {} steps over {} lineages, model sha256 {}{}",
-                    manifest.getRunId(), rounds.size(), stepCount, lineages.size(), sha,
-                    divergence == null ? "" : "; first divergence: " + divergence);
+                    manifest.getRunId(), rounds.size(), progress.steps(), schedule.lineages.size(), sha,
+                    schedule.divergence == null ? "" : "; first divergence: " + schedule.divergence);
             long nanos = System.nanoTime() - start;
-            return new Trainer.Result(config.runId(), true, sha, modelDir, stepCount, samples, failed, 0, null, null,
-                    new Trainer.Timings(0, 0, 0, 0, 0, -1, nanos, nanos), decoder.skippedUnlabelled());
+            return new Trainer.Result(config.runId(), true, sha, modelDir, progress.steps(), schedule.samples,
+                    progress.failedSteps(), 0, null, null, new Trainer.Timings(0, 0, 0, 0, 0, -1, nanos, nanos),
+                    decoder.skippedUnlabelled());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KdException("The replay of group run " + manifest.getRunId() + " was interrupted", e);
-        } finally {
-            lineages.values().forEach(TrainingCore::close);
         }
     }
 
-    private static Batch next(BatchSource reader) throws InterruptedException {
-        Batch b = reader.take();
-        if (b == null) {
-            throw new KdException("The teacher-outputs topic ran out of records before the replay's last step");
+    /**
+     * Where the replay stands in the group's log: the round and contribution whose step comes next. A contribution
+     * starts from the round's starting parameters on the model of its lineage; once its steps are taken its parameters
+     * are checked against the log, and once a round's contributions are, their average is. Contributions without a
+     * step (a member with nothing left to train) are ended as soon as they are reached.
+     */
+    private static final class Schedule implements TrainingLoop.Hook, AutoCloseable {
+        private final TrainerConfig config;
+        private final Architecture architecture;
+        private final List<Round> rounds;
+        private final Map<String, float[]> initial;
+        private final Map<String, TrainingCore> lineages = new LinkedHashMap<>();
+        private final List<ModelAverager.Contribution> parts = new ArrayList<>();
+        private float[] current;
+        private int round;
+        private int contribution = -1;
+        private int step;
+        private TrainingCore core;
+        private long samples;
+        private String divergence;
+
+        Schedule(TrainerConfig config, Architecture architecture, List<Round> rounds, Map<String, float[]> initial) {
+            this.config = config;
+            this.architecture = architecture;
+            this.rounds = rounds;
+            this.initial = initial;
+            this.current = ModelAverager.flatten(initial);
+            nextContribution();
         }
-        return b;
+
+        boolean finished() {
+            return round >= rounds.size();
+        }
+
+        /** Trains the next step of the current contribution, with the member's own step index. */
+        TrainingCore.StepOutcome step(Batch batch, long index) {
+            if (finished()) {
+                throw new KdException("The replay read more batches than the model-sync log has steps");
+            }
+            SyncLog.Contribution c = rounds.get(round).contributions().get(contribution);
+            return core.step(batch, c.steps().get(step).getStep());
+        }
+
+        @Override
+        public void afterStep(TrainingLoop.Progress progress, Batch batch, TrainingCore.StepOutcome outcome) {
+            step++;
+            settle();
+        }
+
+        /** Starts the next contribution (of this round or the next), then ends those whose steps are all taken. */
+        private void nextContribution() {
+            contribution++;
+            step = 0;
+            Round r = rounds.get(round);
+            if (contribution < r.contributions().size()) {
+                SyncLog.Contribution c = r.contributions().get(contribution);
+                core = lineages.computeIfAbsent(c.lineage(), l -> new TrainingCore(config, architecture));
+                core.loadParameters(ModelAverager.unflatten(current, initial));
+            }
+            settle();
+        }
+
+        /** Ends the current contribution once its steps are taken, and the round once its contributions are. */
+        private void settle() {
+            if (finished()) {
+                return;
+            }
+            Round r = rounds.get(round);
+            if (contribution < r.contributions().size()) {
+                SyncLog.Contribution c = r.contributions().get(contribution);
+                if (step < c.steps().size()) {
+                    return;
+                }
+                float[] trained = ModelAverager.flatten(core.parameters());
+                if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(trained)).equals(c.payloadSha256())) {
+                    divergence = "round " + r.round() + " (generation " + r.generation() + ", epoch " + r.epoch()
+                            + "), member " + c.memberId() + ": its re-trained parameters differ from its contribution";
+                    LOGGER.warn("Group replay diverges at {}", divergence);
+                }
+                parts.add(new ModelAverager.Contribution(c.memberId(), c.samples(), trained));
+                samples += c.samples();
+                nextContribution();
+                return;
+            }
+            current = ModelAverager.average(parts);
+            parts.clear();
+            if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(current)).equals(r.averageSha256())) {
+                divergence = "round " + r.round() + ": the average differs from the group's";
+                LOGGER.warn("Group replay diverges at {}", divergence);
+            }
+            round++;
+            if (round % Math.max(1, rounds.size() / 10) == 0 || round == rounds.size()) {
+                LOGGER.info("Group replay: {} of {} rounds", round, rounds.size());
+            }
+            if (!finished()) {
+                contribution = -1;
+                nextContribution();
+            }
+        }
+
+        @Override
+        public void close() {
+            lineages.values().forEach(TrainingCore::close);
+        }
     }
 
     /** The counted rounds of the manifest's group, from the model-sync log, up to the one that finished the run. */
@@ -170,7 +230,7 @@ final class GroupReplay {
         List<Round> rounds = new ArrayList<>();
         boolean complete = false;
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-            TopicPartition tp = GroupTrainer.syncPartition(consumer, topic, group);
+            TopicPartition tp = GroupSync.partitionOf(consumer, topic, group);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
             long begin = consumer.position(tp);

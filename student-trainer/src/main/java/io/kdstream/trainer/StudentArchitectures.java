@@ -1,6 +1,7 @@
 package io.kdstream.trainer;
 
 import io.kdstream.trainer.source.StreamShape;
+import io.kdstream.trainer.source.StreamShapeProbe;
 
 import io.kdstream.core.KdException;
 import io.kdstream.core.model.ModelFormat;
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -52,6 +54,16 @@ public final class StudentArchitectures {
     public static final String STUDENT_FILE = "student.json";
 
     private StudentArchitectures() {
+    }
+
+    /**
+     * The student's architecture, with what the settings leave open read from the first usable record of
+     * {@code topic} ({@code InputRecord}s when {@code inputRecords}, else teacher outputs).
+     */
+    static Architecture resolve(TrainerConfig config, String topic, boolean inputRecords, BooleanSupplier stopped) {
+        StreamShapeProbe.Reading reading = new StreamShapeProbe.Reading(config, config.follow(),
+                "set " + TrainerConfig.INPUT_SHAPE_CONFIG + " and " + TrainerConfig.NUM_CLASSES_CONFIG);
+        return resolve(config, () -> StreamShapeProbe.probe(reading, topic, inputRecords, stopped));
     }
 
     /**

@@ -40,6 +40,7 @@ import io.kdstream.trainer.source.RecordDecoder;
 import io.kdstream.trainer.source.CompanionFeatures;
 import io.kdstream.trainer.source.StreamShapeProbe;
 import io.kdstream.trainer.source.TeacherOutputDecoder;
+import io.kdstream.trainer.source.TopicRanges;
 import io.kdstream.trainer.state.TrainingSettingsFile;
 import io.kdstream.trainer.run.StepPublisher;
 import io.kdstream.trainer.state.TrainingCore;
@@ -48,8 +49,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +59,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -238,19 +236,13 @@ public final class Trainer implements AutoCloseable {
         long runStart = System.nanoTime();
         // with the EMA teacher alone there are no teacher outputs to read: the run reads the inputs themselves
         String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
-        Architecture architecture = StudentArchitectures.resolve(config,
-                () -> StreamShapeProbe.probe(config, topic, config.readsInputs(), () -> stopRequested));
+        Architecture architecture = StudentArchitectures.resolve(config, topic, config.readsInputs(), () -> stopRequested);
         if (distilsFeatures()) {
             requireFeatureMaps(config, () -> stopRequested);
         }
         Path dir = config.checkpointDir();
         String trainingSha = TrainerConfig.canonicalSha256(config.trainingSettings());
-        Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
-        if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
-            throw new KdException(TrainingSettingsFile.mismatch(dir, config.trainingSettings(),
-                    checkpoint.get().trainingSha256(), trainingSha));
-        }
-        TrainingSettingsFile.write(dir, config.trainingSettings());
+        Optional<Checkpoint> checkpoint = checkpointOf(dir, trainingSha);
         String runId = checkpoint.map(Checkpoint::runId)
                 .orElse(config.runId().isBlank() ? UUID.randomUUID().toString() : config.runId());
         Map<String, Object> serde = config.serdeProperties();
@@ -266,39 +258,26 @@ public final class Trainer implements AutoCloseable {
                      STEP_QUEUE, "kd-steps-" + runId);
              TrainingCore core = new TrainingCore(config, architecture)) {
             List<PartitionRange> ranges = checkpoint.map(Checkpoint::ranges)
-                    .orElseGet(() -> rangesOverride != null ? rangesOverride : snapshot(topic, config.follow()));
+                    .orElseGet(() -> rangesToTrain(topic));
             if (architecture instanceof TorchScriptStudent student) {
                 checkAgainstStream(student, ranges, serde);
             }
             long startedAtMs = checkpoint.map(Checkpoint::startedAtMs).orElse(System.currentTimeMillis());
             RunManifest.Builder manifest = RunManifests.started(config, runId, architecture.name(), ranges, startedAtMs);
-            long step = 0;
-            long samples = 0;
-            long failedSteps = 0;
-            String restoredTeacherSha = null;
-            Cursor cursor;
+            AtomicReference<String> teacherSha = new AtomicReference<>();
+            TrainingLoop.Progress progress;
             if (checkpoint.isPresent()) {
-                Checkpoint c = checkpoint.get();
-                core.restore(c.arrays(), c.shapes(), c.optimizerUpdates());
-                step = c.step();
-                samples = c.samples();
-                failedSteps = c.failedSteps();
-                restoredTeacherSha = c.teacherSha256().isEmpty() ? null : c.teacherSha256();
-                cursor = c.cursor();
-                LOGGER.info("Resuming run {} from checkpoint at step {} (epoch {}, block {}, skip {})", runId, step,
-                        cursor.epoch(), cursor.block(), cursor.skip());
+                progress = resume(checkpoint.get(), core, runId, teacherSha);
             } else {
-                Map<Integer, Long> starts = new TreeMap<>();
-                ranges.forEach(r -> starts.put(r.getPartition(), r.getStartOffset()));
-                cursor = Cursor.startOf(0, starts);
+                progress = new TrainingLoop.Progress(0, 0, 0, startCursor(ranges));
                 send(producer, config.topics().runs(), runId, manifestSerializer.serialize(config.topics().runs(), manifest.build()));
                 LOGGER.info("Starting run {}: student={} teacher={} ranges={}", runId, architecture.name(),
-                        config.getString(TrainerConfig.TEACHER_CONFIG), describe(ranges));
+                        config.getString(TrainerConfig.TEACHER_CONFIG), TopicRanges.describe(ranges));
             }
 
             Path ledgerFile = dir.resolve(LEDGER_FILE).toAbsolutePath();
             if (config.follow()) {
-                Ledger.truncate(ledgerFile, step);
+                Ledger.truncate(ledgerFile, progress.steps());
                 manifest.setLedgerPath(ledgerFile.toString());
             }
             TeacherOutputDecoder decoder = RecordDecoders.teacherOutputs(config, architecture, distilsFeatures());
@@ -309,14 +288,12 @@ public final class Trainer implements AutoCloseable {
             FailureBudget budget = new FailureBudget(config.failuresMaxPerWindow(), config.failuresWindowSteps(),
                     TrainerConfig.FAILURES_MAX_CONFIG + " / " + TrainerConfig.FAILURES_WINDOW_CONFIG);
             Evaluation evaluation = new Evaluation(config, core);
-            AtomicReference<String> teacherSha = new AtomicReference<>(restoredTeacherSha);
-            TrainingLoop.Progress progress = new TrainingLoop.Progress(step, samples, failedSteps, cursor);
             StepRecordHook stepRecords = new StepRecordHook(steps,
                     new StepRecordHook.Identity(runId, config.trainerId(), config.group()), stepListener);
             TrainingLoop.End ending;
             long loopStart = System.nanoTime();
             try (decoder;
-                 BatchSource reader = source(architecture, ranges, cursor, recordDecoder,
+                 BatchSource reader = source(architecture, ranges, progress.cursor(), recordDecoder,
                     (record, cause) -> dlq.publish(producer, record, cause));
                  Ledger ledger = config.follow() ? Ledger.append(ledgerFile) : null) {
                 List<TrainingLoop.Hook> hooks = new ArrayList<>();
@@ -331,11 +308,7 @@ public final class Trainer implements AutoCloseable {
                 if (ledger != null) {
                     hooks.add(new LedgerHook(ledger, config.checkpointInterval()));
                 }
-                hooks.add((p, batch, o) -> {
-                    if (decoder.teacherSha256() != null && teacherSha.get() == null) {
-                        teacherSha.set(decoder.teacherSha256());
-                    }
-                });
+                hooks.add(teacherShaHook(decoder, teacherSha));
                 hooks.add(new CheckpointHook(config.checkpointInterval(), p -> {
                     writeCheckpoint(dir, core, runId, trainingSha, p, startedAtMs, teacherSha.get(), ranges);
                     reader.requestCommit(p.cursor().blockStart());
@@ -345,10 +318,9 @@ public final class Trainer implements AutoCloseable {
                 ending = new TrainingLoop(reader, core::step, config.maxSteps(), () -> stopRequested, hooks).run(progress);
             }
             boolean completed = ending != TrainingLoop.End.STOPPED || config.follow();
-            step = progress.steps();
-            samples = progress.samples();
-            failedSteps = progress.failedSteps();
-            cursor = progress.cursor();
+            long step = progress.steps();
+            long samples = progress.samples();
+            long failedSteps = progress.failedSteps();
             long loopNanos = System.nanoTime() - loopStart;
             writeCheckpoint(dir, core, runId, trainingSha, progress, startedAtMs, teacherSha.get(), ranges);
             long deadLetters = dlq.count();
@@ -364,26 +336,9 @@ public final class Trainer implements AutoCloseable {
             }
             Double accuracy = evaluation.run(producer, evalSerializer, runId, step);
             Path modelDir = dir.resolve(MODEL_DIR);
-            SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
-            String sha = saved.metadata().parametersSha256();
-            TorchScriptStudent.exportInto(architecture, core.block(), modelDir).ifPresent(ts -> LOGGER.info(
-                    "Run {}: TorchScript student written to {} (sha256 {})", runId, ts.parametersPath(),
-                    ts.metadata().parametersSha256()));
-            if (core.emaBlock().isPresent()) {
-                // the mean teacher is often the better model: kept next to the student, in the same format
-                SavedModel ema = ModelStore.saveTo(dir.resolve(EMA_MODEL_DIR), core.emaBlock().get(),
-                        ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
-                TorchScriptStudent.exportInto(architecture, core.emaBlock().get(), ema.dir());
-                LOGGER.info("Run {}: EMA teacher weights saved to {} (sha256 {})", runId, ema.dir(),
-                        ema.metadata().parametersSha256());
-            }
+            String sha = saveModel(core, architecture, runId, modelDir);
             if (config.follow()) {
-                List<PartitionRange> trained = new ArrayList<>();
-                for (PartitionRange r : ranges) {
-                    long end = cursor.blockStart().getOrDefault(r.getPartition(), r.getStartOffset());
-                    trained.add(new PartitionRange(r.getTopic(), r.getPartition(), r.getStartOffset(), end));
-                }
-                manifest.setRanges(trained);
+                manifest.setRanges(trainedRanges(ranges, progress.cursor()));
             }
             RunManifest done = RunManifests.finish(manifest, config, teacherSha.get(), sha, modelDir);
             steps.drain(); // every step record leaves before the FINISHED manifest (the monitors close the run on it)
@@ -402,6 +357,80 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /** Keeps the sha256 of the teacher the run distils, from the first record that names it. */
+    private static TrainingLoop.Hook teacherShaHook(TeacherOutputDecoder decoder, AtomicReference<String> teacherSha) {
+        return (p, batch, o) -> {
+            if (decoder.teacherSha256() != null && teacherSha.get() == null) {
+                teacherSha.set(decoder.teacherSha256());
+            }
+        };
+    }
+
+    /** The ranges a new run trains: the replayed ones ({@code --ranges}), or the topic's as of now. */
+    private List<PartitionRange> rangesToTrain(String topic) {
+        return rangesOverride != null ? rangesOverride : snapshot(topic, config.follow());
+    }
+
+    /** The directory's checkpoint, if any; refused when it was written with other training settings. */
+    private Optional<Checkpoint> checkpointOf(Path dir, String trainingSha) {
+        Optional<Checkpoint> checkpoint = Checkpoint.read(dir);
+        if (checkpoint.isPresent() && !checkpoint.get().trainingSha256().equals(trainingSha)) {
+            throw new KdException(TrainingSettingsFile.mismatch(dir, config.trainingSettings(),
+                    checkpoint.get().trainingSha256(), trainingSha));
+        }
+        TrainingSettingsFile.write(dir, config.trainingSettings());
+        return checkpoint;
+    }
+
+    /** Restores the model and optimizer from {@code c}: the loop's progress at the checkpoint. */
+    private static TrainingLoop.Progress resume(Checkpoint c, TrainingCore core, String runId, AtomicReference<String> teacherSha) {
+        core.restore(c.arrays(), c.shapes(), c.optimizerUpdates());
+        if (!c.teacherSha256().isEmpty()) {
+            teacherSha.set(c.teacherSha256());
+        }
+        Cursor cursor = c.cursor();
+        LOGGER.info("Resuming run {} from checkpoint at step {} (epoch {}, block {}, skip {})", runId, c.step(),
+                cursor.epoch(), cursor.block(), cursor.skip());
+        return new TrainingLoop.Progress(c.step(), c.samples(), c.failedSteps(), cursor);
+    }
+
+    /** The cursor at the start of a run over {@code ranges}. */
+    private static Cursor startCursor(List<PartitionRange> ranges) {
+        Map<Integer, Long> starts = new TreeMap<>();
+        ranges.forEach(r -> starts.put(r.getPartition(), r.getStartOffset()));
+        return Cursor.startOf(0, starts);
+    }
+
+    /**
+     * Saves the trained student (and its TorchScript export, and the EMA teacher when the run has one) under
+     * {@code modelDir}; returns the student's parameters sha256.
+     */
+    private String saveModel(TrainingCore core, Architecture architecture, String runId, Path modelDir) {
+        SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+        TorchScriptStudent.exportInto(architecture, core.block(), modelDir).ifPresent(ts -> LOGGER.info(
+                "Run {}: TorchScript student written to {} (sha256 {})", runId, ts.parametersPath(),
+                ts.metadata().parametersSha256()));
+        if (core.emaBlock().isPresent()) {
+            // the mean teacher is often the better model: kept next to the student, in the same format
+            SavedModel ema = ModelStore.saveTo(config.checkpointDir().resolve(EMA_MODEL_DIR), core.emaBlock().get(),
+                    ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));
+            TorchScriptStudent.exportInto(architecture, core.emaBlock().get(), ema.dir());
+            LOGGER.info("Run {}: EMA teacher weights saved to {} (sha256 {})", runId, ema.dir(),
+                    ema.metadata().parametersSha256());
+        }
+        return saved.metadata().parametersSha256();
+    }
+
+    /** What a follow run trained of each range: from its start to the cursor's next offset. */
+    private static List<PartitionRange> trainedRanges(List<PartitionRange> ranges, Cursor cursor) {
+        List<PartitionRange> trained = new ArrayList<>();
+        for (PartitionRange r : ranges) {
+            long end = cursor.blockStart().getOrDefault(r.getPartition(), r.getStartOffset());
+            trained.add(new PartitionRange(r.getTopic(), r.getPartition(), r.getStartOffset(), end));
+        }
+        return trained;
+    }
+
     private boolean distilsFeatures() {
         return config.teacherStream() && config.featureWeight() > 0 && !config.readsInputs();
     }
@@ -412,7 +441,8 @@ public final class Trainer implements AutoCloseable {
      */
     static void requireFeatureMaps(TrainerConfig config, java.util.function.BooleanSupplier stopped) {
         String topic = config.topics().teacherOutputs();
-        StreamShapeProbe.FeatureSupply supply = StreamShapeProbe.featureSupply(config, topic, stopped);
+        StreamShapeProbe.FeatureSupply supply = StreamShapeProbe.featureSupply(new StreamShapeProbe.Reading(config,
+                config.follow(), "set " + TrainerConfig.FEATURE_WEIGHT_CONFIG + "=0"), topic, stopped);
         if (supply == StreamShapeProbe.FeatureSupply.NONE) {
             throw new KdException(TrainerConfig.FEATURE_WEIGHT_CONFIG + "=" + config.featureWeight() + " distils the "
                     + "teacher's feature maps, but the teacher outputs on " + topic + " carry none: serve the teacher "
@@ -493,32 +523,12 @@ public final class Trainer implements AutoCloseable {
     /** The current offset range of every partition of {@code topic} (end offsets as read_committed sees them). */
     private List<PartitionRange> snapshot(String topic, boolean follow) {
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
-            if (infos == null || infos.isEmpty()) {
-                throw new KdException("Topic " + topic + " does not exist or has no partitions; create it with "
-                        + "'kdstream topics create' and fill it with the teacher-service first.");
-            }
-            List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition()))
-                    .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
-            Map<TopicPartition, Long> begin = consumer.beginningOffsets(tps, Duration.ofSeconds(30));
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(30));
-            List<PartitionRange> ranges = new ArrayList<>();
-            for (TopicPartition tp : tps) {
-                ranges.add(new PartitionRange(topic, tp.partition(), begin.get(tp), end.get(tp)));
-            }
+            List<PartitionRange> ranges = TopicRanges.of(consumer, topic);
             if (!follow && ranges.stream().allMatch(r -> r.getEndOffset() <= r.getStartOffset())) {
                 throw new KdException("Topic " + topic + " holds no committed records to train on.");
             }
             return ranges;
         }
-    }
-
-    private static String describe(List<PartitionRange> ranges) {
-        StringBuilder sb = new StringBuilder();
-        for (PartitionRange r : ranges) {
-            sb.append(r.getPartition()).append(":[").append(r.getStartOffset()).append(',').append(r.getEndOffset()).append(") ");
-        }
-        return sb.toString().trim();
     }
 
     private static void send(Producer<byte[], byte[]> producer, String topic, String key, byte[] value) {
@@ -586,7 +596,7 @@ public final class Trainer implements AutoCloseable {
             if (!config.evalTopic().isEmpty()) {
                 EvalTopicReader held;
                 try {
-                    held = EvalTopicReader.read(config, config.evalTopic(), core.architecture(),
+                    held = EvalTopicReader.read(config, config.evalTopic(), TrainerConfig.EVAL_TOPIC_CONFIG, core.architecture(),
                             KdAvroSerdes.value(InputRecord.class, config.serdeProperties()).deserializer(), config.evalMaxSamples());
                 } catch (KdException e) {
                     // like a missing Fashion-MNIST directory: the run goes on (and saves its model) without evaluation

@@ -4,11 +4,11 @@ import io.kdstream.avro.PartitionRange;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
+import io.kdstream.trainer.source.TopicRanges;
 import io.kdstream.trainer.source.Batch;
 import io.kdstream.trainer.source.BatchReader;
 import io.kdstream.trainer.source.Cursor;
 import io.kdstream.trainer.source.RecordDecoder;
-import io.kdstream.trainer.source.StreamShapeProbe;
 import io.kdstream.trainer.state.TrainingCore;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -79,8 +79,8 @@ public final class TrainerBenchmark {
         p.put(TrainerConfig.CHECKPOINT_INTERVAL_CONFIG, Long.toString(Math.max(1, steps)));
         p.put(TrainerConfig.CHECKPOINT_DIR_CONFIG, dir.resolve("kafka").toString());
         TrainerConfig config = new TrainerConfig(p);
-        Architecture architecture = StudentArchitectures.resolve(config, () -> StreamShapeProbe.probe(config,
-                config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs(), config.readsInputs(), () -> false));
+        String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
+        Architecture architecture = StudentArchitectures.resolve(config, topic, config.readsInputs(), () -> false);
 
         // Warm up the engine so neither measured loop pays for it.
         List<Batch> warmup = readBatches(config, architecture, null, WARMUP_STEPS);
@@ -145,15 +145,7 @@ public final class TrainerBenchmark {
     private static List<PartitionRange> snapshot(TrainerConfig config) {
         String topic = config.readsInputs() ? config.topics().inputs() : config.topics().teacherOutputs();
         try (var consumer = KafkaClients.consumer(config, null, Map.of())) {
-            var tps = consumer.partitionsFor(topic).stream()
-                    .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
-            var begin = consumer.beginningOffsets(tps);
-            var end = consumer.endOffsets(tps);
-            List<PartitionRange> ranges = new ArrayList<>();
-            for (var tp : tps) {
-                ranges.add(new PartitionRange(topic, tp.partition(), begin.get(tp), end.get(tp)));
-            }
-            return ranges;
+            return TopicRanges.of(consumer, topic);
         }
     }
 }

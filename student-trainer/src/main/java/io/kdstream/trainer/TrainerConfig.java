@@ -5,6 +5,7 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.data.FashionMnist;
 import io.kdstream.core.zoo.ArchitectureSpec;
 import io.kdstream.core.zoo.ModelZoo;
+import io.kdstream.trainer.state.StepSettings;
 import io.kdstream.trainer.loss.DecoupledKd;
 import io.kdstream.trainer.loss.DistillationLoss;
 import io.kdstream.trainer.loss.DistillationLosses;
@@ -31,7 +32,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /** Configuration of the student trainer: the shared keys of {@link KdConfig} plus {@code trainer.*} and {@code kd.*}. */
-public final class TrainerConfig extends KdConfig {
+public final class TrainerConfig extends KdConfig implements StepSettings {
 
     public static final String STUDENT_CONFIG = "trainer.student";
     private static final String STUDENT_DOC = "Student: a zoo name (fmnist-mlp-student, fmnist-tinycnn-student: 1x28x28 "
@@ -516,6 +517,11 @@ public final class TrainerConfig extends KdConfig {
     public boolean teacherStream() {
         String t = getString(TEACHER_CONFIG);
         return "stream".equals(t) || "stream+ema".equals(t);
+    }
+
+    @Override
+    public String teacherSetting() {
+        return TEACHER_CONFIG + "=" + getString(TEACHER_CONFIG);
     }
 
     /** Whether the EMA (mean) teacher is on: trainer.teacher=ema or stream+ema. */

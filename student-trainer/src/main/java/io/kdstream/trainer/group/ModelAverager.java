@@ -3,8 +3,11 @@ package io.kdstream.trainer.group;
 import io.kdstream.core.KdException;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -65,6 +68,39 @@ public final class ModelAverager {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
             out[i] = (float) (acc[i] / denominator);
+        }
+        return out;
+    }
+
+    /** The parameters of a model, in their (insertion) order, as one vector: what a member sends and the group averages. */
+    public static float[] flatten(Map<String, float[]> parameters) {
+        int n = 0;
+        for (float[] a : parameters.values()) {
+            n += a.length;
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] a : parameters.values()) {
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    /** Splits {@code flat} into parameters named and sized like {@code like}; the sizes must add up exactly. */
+    public static Map<String, float[]> unflatten(float[] flat, Map<String, float[]> like) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        int at = 0;
+        for (Map.Entry<String, float[]> e : like.entrySet()) {
+            int n = e.getValue().length;
+            if (at + n > flat.length) {
+                throw new KdException("The group's parameters (" + flat.length + " values) do not fit this student");
+            }
+            out.put(e.getKey(), Arrays.copyOfRange(flat, at, at + n));
+            at += n;
+        }
+        if (at != flat.length) {
+            throw new KdException("The group's parameters (" + flat.length + " values) do not fit this student (" + at + ")");
         }
         return out;
     }

@@ -5,7 +5,7 @@ import io.kdstream.core.KdException;
 import io.kdstream.core.djl.TensorBridge;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.core.zoo.Architecture;
-import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.core.config.KdConfig;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -51,15 +51,15 @@ public record EvalTopicReader(float[] inputs, int[] labels, long undecodable, lo
      * @param limit most records kept
      * @throws KdException when the topic does not exist or cannot be read to its end within two minutes
      */
-    public static EvalTopicReader read(TrainerConfig config, String topic, Architecture student, Deserializer<InputRecord> deserializer,
-                                       int limit) {
+    public static EvalTopicReader read(KdConfig config, String topic, String setting, Architecture student,
+                                       Deserializer<InputRecord> deserializer, int limit) {
         Collector kept = new Collector(student, deserializer, limit);
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500,
                 // a misspelt topic must not be created by looking for it
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
-                throw new KdException("Evaluation topic " + topic + " (" + TrainerConfig.EVAL_TOPIC_CONFIG + ") does not exist");
+                throw new KdException("Evaluation topic " + topic + " (" + setting + ") does not exist");
             }
             List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition()))
                     .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();

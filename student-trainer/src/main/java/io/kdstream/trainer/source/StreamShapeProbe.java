@@ -5,7 +5,7 @@ import io.kdstream.avro.TeacherOutput;
 import io.kdstream.core.KdException;
 import io.kdstream.core.kafka.KafkaClients;
 import io.kdstream.schemas.serde.KdAvroSerdes;
-import io.kdstream.trainer.TrainerConfig;
+import io.kdstream.core.config.KdConfig;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -31,6 +31,13 @@ import java.util.function.Function;
  * ({@code trainer.follow=true}) waits for a first record until it is stopped.
  */
 public final class StreamShapeProbe {
+    /**
+     * How a probe reads: the connection, whether the run follows the topic (then it waits for a first record instead
+     * of failing on an empty topic), and what the user can set instead when the topic has no usable record.
+     */
+    public record Reading(KdConfig config, boolean follow, String instead) {
+    }
+
     private static final Logger LOGGER = LoggerFactory.getLogger(StreamShapeProbe.class);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final long BOUNDED_TIMEOUT_MS = 60_000;
@@ -44,13 +51,12 @@ public final class StreamShapeProbe {
      * @param stopped      asked while an online run waits for a first record
      * @throws KdException when the topic holds no usable record (bounded run) or the run was stopped while waiting
      */
-    public static StreamShape probe(TrainerConfig config, String topic, boolean inputRecords, BooleanSupplier stopped) {
-        Map<String, Object> serde = config.serdeProperties();
+    public static StreamShape probe(Reading reading, String topic, boolean inputRecords, BooleanSupplier stopped) {
+        Map<String, Object> serde = reading.config().serdeProperties();
         Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, serde).deserializer();
         Deserializer<InputRecord> inputs = KdAvroSerdes.value(InputRecord.class, serde).deserializer();
-        String unset = "set " + TrainerConfig.INPUT_SHAPE_CONFIG + " and " + TrainerConfig.NUM_CLASSES_CONFIG;
-        return first(config, topic, stopped, r -> shapeOf(r, inputRecords ? inputs : null, inputRecords ? null : outputs),
-                "detect the student's input shape", unset, "a decodable input");
+        return first(reading, topic, stopped, r -> shapeOf(r, inputRecords ? inputs : null, inputRecords ? null : outputs),
+                "detect the student's input shape", "a decodable input");
     }
 
     /** Where the teacher outputs of a topic keep their feature maps, as its first decodable output tells. */
@@ -69,9 +75,10 @@ public final class StreamShapeProbe {
      *
      * @throws KdException as {@link #probe}
      */
-    public static FeatureSupply featureSupply(TrainerConfig config, String topic, BooleanSupplier stopped) {
-        Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, config.serdeProperties()).deserializer();
-        return first(config, topic, stopped, r -> {
+    public static FeatureSupply featureSupply(Reading reading, String topic, BooleanSupplier stopped) {
+        Deserializer<TeacherOutput> outputs = KdAvroSerdes.value(TeacherOutput.class, reading.config().serdeProperties())
+                .deserializer();
+        return first(reading, topic, stopped, r -> {
             try {
                 TeacherOutput out = r.value() == null ? null : outputs.deserialize(r.topic(), r.headers(), r.value());
                 if (out == null) {
@@ -82,13 +89,14 @@ public final class StreamShapeProbe {
             } catch (RuntimeException e) {
                 return null;
             }
-        }, "check its feature maps", "set " + TrainerConfig.FEATURE_WEIGHT_CONFIG + "=0", "a decodable teacher output");
+        }, "check its feature maps", "a decodable teacher output");
     }
 
-    private static <T> T first(TrainerConfig config, String topic, BooleanSupplier stopped,
-                               Function<ConsumerRecord<byte[], byte[]>, T> look, String purpose, String instead, String wanted) {
+    private static <T> T first(Reading reading, String topic, BooleanSupplier stopped,
+                               Function<ConsumerRecord<byte[], byte[]>, T> look, String purpose, String wanted) {
         long skipped = 0;
-        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100,
+        String instead = reading.instead();
+        try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(reading.config(), null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100,
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false))) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (infos == null || infos.isEmpty()) {
@@ -115,7 +123,7 @@ public final class StreamShapeProbe {
                 }
                 boolean atEnd = tps.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp));
                 long now = System.currentTimeMillis();
-                if (!config.follow() && (atEnd || now - start > BOUNDED_TIMEOUT_MS)) {
+                if (!reading.follow() && (atEnd || now - start > BOUNDED_TIMEOUT_MS)) {
                     throw new KdException("Topic " + topic + " holds no record with " + wanted + " (" + skipped
                             + " passed over) to " + purpose + " from; " + instead);
                 }

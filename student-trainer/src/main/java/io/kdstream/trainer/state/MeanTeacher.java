@@ -3,7 +3,6 @@ package io.kdstream.trainer.state;
 import io.kdstream.core.KdException;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
-import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.loss.Consistency;
 
 import ai.djl.ndarray.NDArray;
@@ -43,9 +42,10 @@ public final class MeanTeacher implements AutoCloseable {
     private final long rampSteps;
     private final double temperature;
     private final Augmenter augmenter;
+    private final String teacherSetting;
 
     /** Builds the teacher as an exact copy of {@code student} (whose parameters are initialised). */
-    public MeanTeacher(NDManager parent, Architecture architecture, FeatureBlock student, TrainerConfig config) {
+    public MeanTeacher(NDManager parent, Architecture architecture, FeatureBlock student, StepSettings config) {
         this.manager = parent.newSubManager();
         this.block = architecture.newBlock();
         List<Integer> dims = architecture.inputShape();
@@ -65,6 +65,7 @@ public final class MeanTeacher implements AutoCloseable {
         this.weight = config.consistencyWeight();
         this.rampSteps = config.consistencyRampupSteps();
         this.temperature = config.consistencyTemperature();
+        this.teacherSetting = config.teacherSetting();
         // an image [C, H, W] or [H, W]; any other shape (e.g. a flat vector of an mlp: student) is one row of values
         int channels = dims.size() == 3 ? dims.get(0) : 1;
         boolean image = dims.size() == 2 || dims.size() == 3;
@@ -132,7 +133,7 @@ public final class MeanTeacher implements AutoCloseable {
             float[] v = arrays.get(PREFIX + e.getKey());
             if (v == null || v.length != e.getValue().size()) {
                 throw new KdException("The checkpoint holds no EMA teacher array " + PREFIX + e.getKey() + " of the right size; "
-                        + "was it written without " + TrainerConfig.TEACHER_CONFIG + "=ema or stream+ema?");
+                        + "it was written by a run without an EMA teacher (this run has " + teacherSetting + ")");
             }
             e.getValue().set(v);
         }

@@ -3,7 +3,6 @@ package io.kdstream.trainer.state;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.core.zoo.FeatureBlock;
 import io.kdstream.core.zoo.FeatureSpec;
-import io.kdstream.trainer.TrainerConfig;
 import io.kdstream.trainer.source.Batch;
 import io.kdstream.trainer.loss.DistillationLoss;
 import io.kdstream.trainer.loss.FeatureDescriptor;
@@ -53,7 +52,7 @@ public final class TrainingCore implements AutoCloseable {
 
     private static final ai.djl.ndarray.index.NDIndex ALL = new ai.djl.ndarray.index.NDIndex("...");
 
-    private final TrainerConfig config;
+    private final StepSettings config;
     private final Architecture architecture;
     private final NDManager manager;
     private final FeatureBlock block;
@@ -81,7 +80,7 @@ public final class TrainingCore implements AutoCloseable {
                               long optimizerNanos) {
     }
 
-    public TrainingCore(TrainerConfig config, Architecture architecture) {
+    public TrainingCore(StepSettings config, Architecture architecture) {
         noGrad();
         this.config = config;
         this.architecture = architecture;
@@ -597,7 +596,7 @@ public final class TrainingCore implements AutoCloseable {
             } else if (k.startsWith(MeanTeacher.PREFIX)) {
                 if (meanTeacher == null) {
                     throw new io.kdstream.core.KdException("Checkpoint array " + k + " belongs to an EMA teacher, which "
-                            + TrainerConfig.TEACHER_CONFIG + "=" + config.getString(TrainerConfig.TEACHER_CONFIG) + " does not have");
+                            + config.teacherSetting() + " does not have");
                 }
             } else {
                 NDArray target = trainables.get(k);
