@@ -51,7 +51,11 @@ public final class ItTopics {
         return out;
     }
 
-    /** Every record of {@code topic} up to its current end (read_committed), in partition then offset order. */
+    /**
+     * Every record of {@code topic} up to its current end (read_committed), in partition then offset order.
+     *
+     * @throws AssertionError when the end is not reached within 30 s (a partial list would only fail later, on a count)
+     */
     public static List<ConsumerRecord<byte[], byte[]>> readRecords(KdConfig config, String topic) {
         try (Consumer<byte[], byte[]> consumer = KafkaClients.consumer(config, null, Map.of())) {
             List<TopicPartition> tps = new ArrayList<>();
@@ -63,7 +67,13 @@ public final class ItTopics {
             Map<TopicPartition, Long> end = consumer.endOffsets(tps);
             long deadline = System.currentTimeMillis() + 30_000;
             List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
+            while (tps.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                if (System.currentTimeMillis() > deadline) {
+                    Map<TopicPartition, Long> at = new java.util.TreeMap<>(Comparator.comparingInt(TopicPartition::partition));
+                    tps.forEach(tp -> at.put(tp, consumer.position(tp)));
+                    throw new AssertionError("Timed out after 30 s reading " + topic + " to its end: read " + records.size()
+                            + " records, positions " + at + ", end offsets " + end);
+                }
                 consumer.poll(Duration.ofMillis(200)).forEach(records::add);
             }
             records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
