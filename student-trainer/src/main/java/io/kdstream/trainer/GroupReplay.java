@@ -130,7 +130,7 @@ final class GroupReplay {
         private final List<ModelAverager.Contribution> parts = new ArrayList<>();
         private float[] current;
         private int round;
-        private int contribution = -1;
+        private int contribution;
         private int step;
         private TrainingCore core;
         private long samples;
@@ -142,7 +142,8 @@ final class GroupReplay {
             this.rounds = rounds;
             this.initial = initial;
             this.current = ModelAverager.flatten(initial);
-            nextContribution();
+            startContribution();
+            settle();
         }
 
         boolean finished() {
@@ -164,54 +165,65 @@ final class GroupReplay {
             settle();
         }
 
-        /** Starts the next contribution (of this round or the next), then ends those whose steps are all taken. */
-        private void nextContribution() {
-            contribution++;
+        /** Loads the round's starting parameters into the model of the current contribution's lineage. */
+        private void startContribution() {
             step = 0;
-            Round r = rounds.get(round);
-            if (contribution < r.contributions().size()) {
-                SyncLog.Contribution c = r.contributions().get(contribution);
-                core = lineages.computeIfAbsent(c.lineage(), l -> new TrainingCore(config, architecture));
+            List<SyncLog.Contribution> cs = rounds.get(round).contributions();
+            if (contribution < cs.size()) {
+                core = lineages.computeIfAbsent(cs.get(contribution).lineage(), l -> new TrainingCore(config, architecture));
                 core.loadParameters(ModelAverager.unflatten(current, initial));
             }
-            settle();
         }
 
-        /** Ends the current contribution once its steps are taken, and the round once its contributions are. */
+        /**
+         * Ends the contributions whose steps are all taken and the rounds whose contributions are, up to the next
+         * step to take (or the end of the log).
+         */
         private void settle() {
-            if (finished()) {
-                return;
-            }
-            Round r = rounds.get(round);
-            if (contribution < r.contributions().size()) {
-                SyncLog.Contribution c = r.contributions().get(contribution);
-                if (step < c.steps().size()) {
-                    return;
+            while (!finished()) {
+                Round r = rounds.get(round);
+                if (contribution < r.contributions().size()) {
+                    SyncLog.Contribution c = r.contributions().get(contribution);
+                    if (step < c.steps().size()) {
+                        return;
+                    }
+                    endContribution(r, c);
+                    contribution++;
+                } else {
+                    endRound(r);
+                    round++;
+                    contribution = 0;
+                    if (finished()) {
+                        return;
+                    }
                 }
-                float[] trained = ModelAverager.flatten(core.parameters());
-                if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(trained)).equals(c.payloadSha256())) {
-                    divergence = "round " + r.round() + " (generation " + r.generation() + ", epoch " + r.epoch()
-                            + "), member " + c.memberId() + ": its re-trained parameters differ from its contribution";
-                    LOGGER.warn("Group replay diverges at {}", divergence);
-                }
-                parts.add(new ModelAverager.Contribution(c.memberId(), c.samples(), trained));
-                samples += c.samples();
-                nextContribution();
-                return;
+                startContribution();
             }
+        }
+
+        /** Checks the re-trained parameters of {@code c} against the log and keeps them for the round's average. */
+        private void endContribution(Round r, SyncLog.Contribution c) {
+            float[] trained = ModelAverager.flatten(core.parameters());
+            if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(trained)).equals(c.payloadSha256())) {
+                divergence = "round " + r.round() + " (generation " + r.generation() + ", epoch " + r.epoch()
+                        + "), member " + c.memberId() + ": its re-trained parameters differ from its contribution";
+                LOGGER.warn("Group replay diverges at {}", divergence);
+            }
+            parts.add(new ModelAverager.Contribution(c.memberId(), c.samples(), trained));
+            samples += c.samples();
+        }
+
+        /** Averages the round's contributions and checks the average against the log. */
+        private void endRound(Round r) {
             current = ModelAverager.average(parts);
             parts.clear();
             if (divergence == null && !ModelSyncCodec.sha256Hex(ModelSyncCodec.toBytes(current)).equals(r.averageSha256())) {
                 divergence = "round " + r.round() + ": the average differs from the group's";
                 LOGGER.warn("Group replay diverges at {}", divergence);
             }
-            round++;
-            if (round % Math.max(1, rounds.size() / 10) == 0 || round == rounds.size()) {
-                LOGGER.info("Group replay: {} of {} rounds", round, rounds.size());
-            }
-            if (!finished()) {
-                contribution = -1;
-                nextContribution();
+            int done = round + 1;
+            if (done % Math.max(1, rounds.size() / 10) == 0 || done == rounds.size()) {
+                LOGGER.info("Group replay: {} of {} rounds", done, rounds.size());
             }
         }
 

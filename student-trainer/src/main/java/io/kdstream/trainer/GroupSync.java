@@ -124,8 +124,13 @@ final class GroupSync {
      * reconstructs) and the parameters are the latest completed round's.
      */
     SyncLog.State restore() {
-        SyncLog.State state = log.state();
         lineage.rollBack();
+        return loadState();
+    }
+
+    /** Loads the parameters of the group's latest completed round (the seeded ones before the first) into the model. */
+    SyncLog.State loadState() {
+        SyncLog.State state = log.state();
         core.loadParameters(state.parameters() == null ? initial : ModelAverager.unflatten(state.parameters(), initial));
         return state;
     }

@@ -15,7 +15,6 @@ import io.kdstream.core.model.ModelStore;
 import io.kdstream.core.model.SavedModel;
 import io.kdstream.core.zoo.Architecture;
 import io.kdstream.schemas.serde.KdAvroSerdes;
-import io.kdstream.trainer.group.ModelAverager;
 import io.kdstream.trainer.group.SortedRoundRobinAssignor;
 import io.kdstream.trainer.group.SyncLog;
 import io.kdstream.trainer.loop.FailureHook;
@@ -113,7 +112,6 @@ final class GroupTrainer {
              Consumer<byte[], byte[]> data = KafkaClients.consumer(config, group, dataConsumerOverrides(clientId));
              Consumer<byte[], byte[]> syncConsumer = KafkaClients.consumer(config, null, Map.of());
              Ledger ledger = GroupSync.freshLedger(config.checkpointDir().resolve(Trainer.LEDGER_FILE).toAbsolutePath())) {
-            Map<String, float[]> initial = core.parameters();
             Trainer.Evaluation evaluation = new Trainer.Evaluation(config, core);
             Serializer<EvalResult> evalSerializer = KdAvroSerdes.value(EvalResult.class, serde).serializer();
             List<PartitionRange> topicRanges = TopicRanges.of(data, topic);
@@ -171,7 +169,7 @@ final class GroupTrainer {
                 return new Trainer.Result(runId, false, null, null, steps, state.samples(), progress.failedSteps(), dlq.count(),
                         null, null, timings, decoder.skippedUnlabelled());
             }
-            core.loadParameters(state.parameters() == null ? initial : ModelAverager.unflatten(state.parameters(), initial));
+            sync.loadState(); // the group's final model
             Double accuracy = evaluation.run(producer, evalSerializer, runId, steps);
             Path modelDir = config.checkpointDir().resolve(Trainer.MODEL_DIR);
             SavedModel saved = ModelStore.saveTo(modelDir, core.block(), ModelMetadata.draft(architecture, ModelStore.PARAMETERS_FILE));

@@ -395,7 +395,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The cursor at the start of a run over {@code ranges}. */
-    private static Cursor startCursor(List<PartitionRange> ranges) {
+    static Cursor startCursor(List<PartitionRange> ranges) {
         Map<Integer, Long> starts = new TreeMap<>();
         ranges.forEach(r -> starts.put(r.getPartition(), r.getStartOffset()));
         return Cursor.startOf(0, starts);

@@ -7,7 +7,6 @@ import io.kdstream.core.zoo.Architecture;
 import io.kdstream.trainer.source.TopicRanges;
 import io.kdstream.trainer.source.Batch;
 import io.kdstream.trainer.source.BatchReader;
-import io.kdstream.trainer.source.Cursor;
 import io.kdstream.trainer.source.RecordDecoder;
 import io.kdstream.trainer.state.TrainingCore;
 
@@ -21,7 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Measures the trainer fed from Kafka against the identical training loop fed from memory with the same batches:
@@ -118,14 +116,12 @@ public final class TrainerBenchmark {
     /** The first {@code steps} batches of the run's sequence, read into memory. */
     private static List<Batch> readBatches(TrainerConfig config, Architecture architecture, List<PartitionRange> ranges, long steps) {
         List<PartitionRange> r = ranges != null ? ranges : snapshot(config);
-        Map<Integer, Long> starts = new TreeMap<>();
-        r.forEach(x -> starts.put(x.getPartition(), x.getStartOffset()));
         // the same decoding as the run: InputRecords for the EMA teacher alone, teacher outputs otherwise
         RecordDecoder decoder = RecordDecoders.forRun(config, architecture, RecordDecoders.teacherOutputs(config, architecture, false));
         List<Batch> out = new ArrayList<>();
         try (BatchReader reader = new BatchReader(
                 () -> KafkaClients.consumer(config, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000)), r,
-                Cursor.startOf(0, starts), config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
+                Trainer.startCursor(r), config.epochs(), config.seed(), config.batchSize(), config.shuffleBuffer(),
                 architecture.inputSize(), architecture.numClasses(), decoder, (record, cause) -> { }, config.prefetchBatches())) {
             reader.start();
             while (out.size() < steps) {
